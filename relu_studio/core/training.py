@@ -1,0 +1,277 @@
+"""Minibatch SGD on the network, exactly as the course notebook trains it, in resumable chunks.
+
+``train`` runs to the end; :class:`Trainer` runs any number of steps at a time (the GUI worker
+pauses and stops between chunks) and exposes the history so far as read-only views, without
+copying it. Minibatches are ``batch_size`` indices drawn with replacement per step from
+``numpy.random.RandomState(seed)`` (the same draws as the notebook's ``np.random.choice`` after
+``np.random.seed(seed)``), or replayed from a given ``indices`` array.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .dataset import Dataset
+from .network import Network
+
+__all__ = ["TrainSettings", "Trainer", "Run", "train", "train_chunks", "snapshot_steps",
+           "DEFAULT_LR", "MODES", "TrainingError"]
+
+MODES = ("output", "all")
+#: The notebook's learning rates per mode.
+DEFAULT_LR = {"output": 0.2, "all": 0.02}
+#: Steps drawn and run per kernel call when no chunk size is asked for (bounds index memory).
+INTERNAL_CHUNK = 16_384
+#: A minibatch loss above this many times (mean y² + 1) counts as divergence.
+DIVERGENCE_FACTOR = 1e6
+
+
+class TrainingError(ValueError):
+    """Training settings that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train: mode ("output" = output layer only, "all" = all layers), lr, steps, ..."""
+
+    mode: str = "all"
+    lr: float | None = None
+    steps: int = 150_000
+    batch_size: int | None = None
+    save_every: int = 1000
+    seed: int = 0
+
+    def resolved(self, n: int) -> "TrainSettings":
+        """Validated settings with defaults filled in for a data set of ``n`` points."""
+        mode = str(self.mode).lower()
+        if mode not in MODES:
+            raise TrainingError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        lr = DEFAULT_LR[mode] if self.lr is None else float(self.lr)
+        if not math.isfinite(lr) or lr <= 0:
+            raise TrainingError(f"the learning rate must be a finite number > 0, got {self.lr}")
+        steps = _whole(self.steps, "steps", 1)
+        save_every = _whole(self.save_every, "the snapshot interval", 1)
+        if self.batch_size is None:
+            batch = n // 5
+            if batch < 1:
+                raise TrainingError(
+                    f"the default batch size n // 5 is 0 for {n} points; add points or set a batch size"
+                )
+        else:
+            batch = _whole(self.batch_size, "the batch size", 1)
+        seed = _whole(self.seed, "the seed", 0)
+        if seed >= 2**32:
+            raise TrainingError("the seed must be below 2**32")
+        return TrainSettings(mode, lr, steps, batch, save_every, seed)
+
+
+def _whole(v, what, lo):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < lo:
+        raise TrainingError(f"{what} must be a whole number >= {lo}, got {v!r}")
+    return int(v)
+
+
+def snapshot_steps(steps: int, save_every: int) -> np.ndarray:
+    """The steps at which a snapshot is kept: 1, every ``save_every``, and the last step."""
+    s = set(range(save_every, steps + 1, save_every))
+    s.update({1, steps})
+    return np.array(sorted(s), dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """A training history: one entry per snapshot (arrays are read-only)."""
+
+    initial: Network
+    settings: TrainSettings
+    steps: np.ndarray
+    train_error: np.ndarray  # the minibatch MSE of that step, as the notebook records it
+    full_train_error: np.ndarray  # MSE on all training points after that step
+    test_error: np.ndarray  # MSE on the test set after that step
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    diverged_at: int | None = None
+    message: str = ""
+    completed_steps: int = 0
+    extra: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.steps.size)
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+    def snapshot(self, i: int) -> Network:
+        """The network of snapshot number ``i`` (0-based)."""
+        return Network(self.w1[i], self.b1[i], self.w2[i], float(self.b2[i]))
+
+    def index_at(self, step: int) -> int:
+        """Index of the last snapshot at or before ``step`` (-1: before the first snapshot)."""
+        return int(np.searchsorted(self.steps, step, side="right")) - 1
+
+    def network_at(self, step: int) -> Network:
+        """The network after ``step`` steps: the last snapshot at or before it (step 0: initial)."""
+        i = self.index_at(step)
+        return self.initial if i < 0 else self.snapshot(i)
+
+    @property
+    def final(self) -> Network:
+        """The network at the last snapshot (the initial network if there is none)."""
+        return self.initial if len(self) == 0 else self.snapshot(len(self) - 1)
+
+
+class Trainer:
+    """Resumable training of one network; never mutates the network it was given.
+
+    ``advance(k)`` runs up to ``k`` more steps and returns how many ran; ``result()`` is the
+    history so far (views, not copies); ``network`` is the current network.
+    """
+
+    def __init__(self, net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
+                 steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
+                 seed: int = 0, indices=None, loss_bound: float | None = None):
+        from . import _kernels  # compiled on first use; imported lazily to keep start-up fast
+
+        self._k = _kernels
+        if not isinstance(net, Network):
+            raise TrainingError("train() needs a relu_studio Network")
+        self.settings = TrainSettings(mode, lr, steps, batch_size, save_every, seed).resolved(data.n)
+        st = self.settings
+        self.initial = net
+        self.data = data
+        self._x = data.x.astype(np.float32)
+        self._y = data.y.astype(np.float32)
+        self._xt = data.x_test.astype(np.float32)
+        self._yt = data.y_test.astype(np.float32)
+        if indices is not None:
+            idx = np.asarray(indices)
+            if idx.dtype.kind not in "iu":
+                raise TrainingError("indices must be an integer array")
+            if idx.ndim != 2 or idx.shape[0] < st.steps or idx.shape[1] < 1:
+                raise TrainingError(
+                    f"indices must have shape (steps, batch) with at least {st.steps} rows, got {idx.shape}"
+                )
+            if idx.size and (idx.min() < 0 or idx.max() >= data.n):
+                raise TrainingError(f"indices must lie in [0, {data.n})")
+            self._indices = np.ascontiguousarray(idx[: st.steps], dtype=np.int64)
+            self.settings = st = TrainSettings(st.mode, st.lr, st.steps, idx.shape[1], st.save_every, st.seed)
+            self._rng = None
+        else:
+            self._indices = None
+            self._rng = np.random.RandomState(st.seed)
+        self._loss_bound = float(loss_bound) if loss_bound is not None else DIVERGENCE_FACTOR * (
+            float(np.mean(np.square(self._y), dtype=np.float64)) + 1.0
+        )
+        self._w1 = np.array(net.w1, dtype=np.float32)
+        self._b1 = np.array(net.b1, dtype=np.float32)
+        self._w2 = np.array(net.w2, dtype=np.float32)
+        self._b2 = np.array([net.b2], dtype=np.float32)
+        self._snap_steps = snapshot_steps(st.steps, st.save_every)
+        m, h = self._snap_steps.size, net.width
+        self._h = {
+            "steps": np.zeros(m, np.int64), "train": np.zeros(m), "full": np.zeros(m),
+            "test": np.zeros(m), "w1": np.zeros((m, h), np.float32), "b1": np.zeros((m, h), np.float32),
+            "w2": np.zeros((m, h), np.float32), "b2": np.zeros(m, np.float32),
+        }
+        self._count = 0
+        self.step = 0
+        self.diverged_at: int | None = None
+        self.message = ""
+
+    # ------------------------------------------------------------------ state
+    @property
+    def done(self) -> bool:
+        return self.diverged_at is not None or self.step >= self.settings.steps
+
+    @property
+    def total_steps(self) -> int:
+        return self.settings.steps
+
+    @property
+    def snapshot_count(self) -> int:
+        return self._count
+
+    @property
+    def network(self) -> Network:
+        """The current parameters as an immutable network (a copy)."""
+        return Network(self._w1, self._b1, self._w2, float(self._b2[0]))
+
+    # ------------------------------------------------------------------ running
+    def advance(self, max_steps: int | None = None) -> int:
+        """Run up to ``max_steps`` more steps (all remaining if None); returns the number run."""
+        st = self.settings
+        remaining = st.steps - self.step if self.diverged_at is None else 0
+        todo = remaining if max_steps is None else max(0, min(int(max_steps), remaining))
+        ran = 0
+        h = self._h
+        while ran < todo and self.diverged_at is None:
+            k = min(todo - ran, INTERNAL_CHUNK)
+            if self._indices is not None:
+                idx = self._indices[self.step : self.step + k]
+            else:
+                idx = self._rng.randint(0, self.data.n, size=(k, st.batch_size))
+            done, self._count, status = self._k.sgd_chunk(
+                self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2, self._b2,
+                st.lr, st.mode == "all", self.step, self._snap_steps, self._count,
+                h["steps"], h["train"], h["full"], h["test"], h["w1"], h["b1"], h["w2"], h["b2"],
+                self._loss_bound,
+            )
+            if status == self._k.DIVERGED:
+                at = self.step + int(done)
+                self.step = at - 1  # the diverging step's update was not applied
+                self.diverged_at = at
+                loss = h["train"][self._count - 1]
+                self.message = (
+                    f"Training diverged at step {at}: the minibatch loss became {loss:.3g}. "
+                    f"Try a smaller learning rate (e.g. {st.lr / 10:g}) or re-initialise."
+                )
+                ran += int(done)
+                break
+            self.step += int(done)
+            ran += int(done)
+        return ran
+
+    def run(self) -> "Run":
+        self.advance()
+        return self.result()
+
+    def result(self) -> Run:
+        """The history so far as read-only views of the trainer's arrays."""
+        c = self._count
+
+        def view(a):
+            v = a[:c]
+            v.flags.writeable = False
+            return v
+
+        h = self._h
+        return Run(
+            initial=self.initial, settings=self.settings, steps=view(h["steps"]),
+            train_error=view(h["train"]), full_train_error=view(h["full"]), test_error=view(h["test"]),
+            w1=view(h["w1"]), b1=view(h["b1"]), w2=view(h["w2"]), b2=view(h["b2"]),
+            diverged_at=self.diverged_at, message=self.message, completed_steps=self.step,
+        )
+
+
+def train(net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
+          steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
+          seed: int = 0, indices=None) -> Run:
+    """Train a copy of ``net`` on ``data`` and return its history (see :class:`Trainer`)."""
+    return Trainer(net, data, mode, lr, steps, batch_size, save_every, seed, indices).run()
+
+
+def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):
+    """Generator form: yields the :class:`Trainer` after every ``chunk`` steps until it is done.
+
+    The consumer may stop iterating at any time (that is "stop"), or simply wait before asking for
+    the next chunk (that is "pause"); ``trainer.result()`` gives the history so far without copies.
+    """
+    trainer = Trainer(net, data, **kwargs)
+    while not trainer.done:
+        trainer.advance(chunk)
+        yield trainer
