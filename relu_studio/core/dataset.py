@@ -76,7 +76,7 @@ class Dataset:
         buf = io.StringIO()
         buf.write("x,y\n")
         for xi, yi in zip(self.x, self.y):
-            buf.write(f"{xi!r},{yi!r}\n")
+            buf.write(f"{float(xi)!r},{float(yi)!r}\n")  # float(): numpy 2 reprs are np.float64(...)
         return buf.getvalue()
 
 

@@ -66,6 +66,8 @@ def parse_formula(text: str) -> Formula:
         raise FormulaError("the formula is empty; type an expression in x, e.g. sin(2*pi*x)")
     if len(src) > MAX_LENGTH:
         raise FormulaError(f"the formula is too long ({len(src)} characters, at most {MAX_LENGTH})")
+    if "\0" in src:  # Python 3.10's ast.parse raises ValueError (not SyntaxError) for these
+        raise FormulaError("the formula is not a valid expression: it contains a null character")
     try:
         tree = ast.parse(src, mode="eval")
     except SyntaxError as exc:
@@ -84,6 +86,12 @@ def _check(node: ast.AST, depth: int) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise FormulaError(f"only numbers may appear as constants, not {node.value!r}")
+        try:
+            float(node.value)
+        except OverflowError:  # an integer literal beyond the float range
+            raise FormulaError(
+                f"the number {str(node.value)[:12]}... is too large; write it as a decimal like 1e300"
+            ) from None
     elif isinstance(node, ast.Name):
         if node.id != "x" and node.id not in CONSTANTS:
             hint = " (it is a function: call it, e.g. sin(x))" if node.id in FUNCTIONS else ""

@@ -162,7 +162,8 @@ class Network:
             v = np.asarray(v)
             if v.dtype.kind != "f":
                 raise ValueError(f"'{k}' has dtype {v.dtype}; a floating-point array is needed")
-            arrays[k] = v
+            with np.errstate(over="ignore"):  # out-of-float32-range values become inf, refused below
+                arrays[k] = v.astype(np.float32)
         h = arrays["0.bias"].shape[0] if arrays["0.bias"].ndim == 1 else -1
         for k, shape in STATE_DICT_SHAPES.items():
             want = tuple(h if s == "H" else s for s in shape)
@@ -172,7 +173,7 @@ class Network:
             raise ValueError("the state dict has no hidden units")
         for k, v in arrays.items():
             if not np.all(np.isfinite(v)):
-                raise ValueError(f"'{k}' contains NaN or infinite values")
+                raise ValueError(f"'{k}' contains NaN or infinite values (or values beyond float32 range)")
         return cls(
             w1=arrays["0.weight"].ravel(),
             b1=arrays["0.bias"],

@@ -201,6 +201,13 @@ class Trainer:
         """The current parameters as an immutable network (a copy)."""
         return Network(self._w1, self._b1, self._w2, float(self._b2[0]))
 
+    def set_options(self, *, lr: float | None = None, mode: str | None = None) -> None:
+        """Change the learning rate and/or mode for the following steps (between chunks)."""
+        st = self.settings
+        new = TrainSettings(mode or st.mode, st.lr if lr is None else lr, st.steps,
+                            st.batch_size, st.save_every, st.seed).resolved(self.data.n)
+        self.settings = new
+
     # ------------------------------------------------------------------ running
     def advance(self, max_steps: int | None = None) -> int:
         """Run up to ``max_steps`` more steps (all remaining if None); returns the number run."""

@@ -1,0 +1,511 @@
+"""``relu-studio-run``: the notebook's experiment from the command line, no window needed.
+
+Trains one-hidden-layer ReLU networks of several widths in every mode ("output": the output layer
+only, "all": all layers, "ridge": the output layer in closed form) for a number of seeds, on all
+cores, and prints a table of the final (or best) training and test errors. With ``--out`` every
+run's history is saved (``.npz``, lossless, and ``.csv``) with the table and the settings.
+
+The defaults are the notebook's experiment. ``relu-studio run ...`` is the same command.
+
+Exit status: 0 done, 1 the results could not be written, 2 bad arguments or data, 130 cancelled
+with Ctrl+C (the runs finished so far are still reported).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+# Only light modules at import time (numpy at most): the compiled kernels (numba) are imported
+# by the first training run, so ``--help`` and argument errors stay fast.
+from .core.dataset import MAX_POINTS
+from .core.network import MAX_WIDTH
+from .core.ridge import DEFAULT_LAMBDA
+from .core.targets import PRESETS
+from .core.training import DEFAULT_LR
+
+__all__ = ["main", "build_parser", "PROG"]
+
+PROG = "relu-studio-run"
+MODES = ("output", "all", "ridge")  # = core.experiment.ALL_MODES (checked in the tests)
+MAX_SEEDS = 1000
+DEFAULTS = dict(target="piecewise_linear", n=200, noise=0.1, data_seed=1, widths=(10, 20, 40),
+                modes=MODES, steps=150_000, save_every=1000, lr_output=DEFAULT_LR["output"],
+                lr_all=DEFAULT_LR["all"], lam=DEFAULT_LAMBDA, seeds=1)
+METRIC_NAMES = (("train_error", "train"), ("full_train_error", "full_train"), ("test_error", "test"))
+KINDS = ("final", "best")
+STATS = ("median", "q25", "q75")
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
+                              re.IGNORECASE)
+
+
+class UsageError(Exception):
+    """A bad value on the command line or in the data: reported in one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------- argument parsing
+def _whole(text: str) -> int:
+    """An integer; also accepts ``150_000`` and ``1.5e5`` when the value is whole."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid whole number: {text!r}") from None
+    if not math.isfinite(v) or v != int(v):
+        raise argparse.ArgumentTypeError(f"invalid whole number: {text!r}")
+    return int(v)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    d = DEFAULTS
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Train one-hidden-layer ReLU networks on a 1-D function, as the course "
+                    "notebook does: several widths x modes x seeds on all cores, then a table of "
+                    "the errors (median [25%, 75%] over seeds). The defaults are the notebook's "
+                    "experiment.",
+        epilog="Exit status: 0 done, 1 the results could not be written, 2 bad arguments or data, "
+               "130 cancelled with Ctrl+C (finished runs are still reported and saved).",
+    )
+    data = p.add_argument_group("data")
+    src = data.add_mutually_exclusive_group()
+    src.add_argument("--target", default=d["target"], metavar="NAME|FORMULA",
+                     help=f"a preset ({', '.join(PRESETS)}) or a formula in x such as "
+                          f"'sin(2*pi*x) + 0.3*x' (default: {d['target']})")
+    src.add_argument("--data", metavar="CSV", type=Path,
+                     help="train on the x,y points of a CSV file instead (the test set is then "
+                          "the training set)")
+    data.add_argument("--n", type=_whole, metavar="N",
+                      help=f"number of generated training points (default: {d['n']})")
+    data.add_argument("--noise", type=_number, metavar="SIGMA",
+                      help=f"standard deviation of the noise added to the targets (default: {d['noise']})")
+    data.add_argument("--data-seed", type=_whole, metavar="SEED",
+                      help=f"seed of the generated data (default: {d['data_seed']})")
+
+    grid = p.add_argument_group("experiment")
+    grid.add_argument("--widths", type=_whole, nargs="+", default=list(d["widths"]), metavar="H",
+                      help=f"hidden-layer widths, 1..{MAX_WIDTH} "
+                           f"(default: {' '.join(map(str, d['widths']))})")
+    grid.add_argument("--modes", nargs="+", choices=MODES, default=list(d["modes"]), metavar="MODE",
+                      help="output (train the output layer), all (train all layers), ridge "
+                           f"(solve the output layer in closed form) (default: {' '.join(MODES)})")
+    grid.add_argument("--seeds", type=_whole, default=d["seeds"], metavar="K",
+                      help=f"number of seeds (0..K-1), 1..{MAX_SEEDS} (default: {d['seeds']})")
+    grid.add_argument("--steps", type=_whole, default=d["steps"],
+                      help=f"SGD steps per run (default: {d['steps']})")
+    grid.add_argument("--save-every", type=_whole, default=d["save_every"], metavar="K",
+                      help=f"keep a snapshot every K steps (default: {d['save_every']})")
+    grid.add_argument("--lr-output", type=_number, default=d["lr_output"], metavar="LR",
+                      help=f"learning rate of mode output (default: {d['lr_output']})")
+    grid.add_argument("--lr-all", type=_number, default=d["lr_all"], metavar="LR",
+                      help=f"learning rate of mode all (default: {d['lr_all']})")
+    grid.add_argument("--batch-size", type=_whole, metavar="B",
+                      help="minibatch size (default: n // 5)")
+    grid.add_argument("--lam", type=_number, default=d["lam"], metavar="LAMBDA",
+                      help=f"ridge regularisation of mode ridge (default: {d['lam']:g})")
+    grid.add_argument("--jobs", type=_whole, metavar="J",
+                      help="runs trained in parallel (default: all cores)")
+
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, metavar="FOLDER",
+                     help="save every run's history as w{width}_{mode}_seed{seed}.npz/.csv, the "
+                          "table as results.csv and the settings as settings.json")
+    out.add_argument("--table", choices=KINDS, default="final",
+                     help="show the final errors or the best seen during training (default: final)")
+    out.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+    from . import __version__
+
+    out.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # Let values such as "-1e-3" and "-inf" reach the checks (and their clear messages) instead of
+    # being taken for options; no option of this parser looks like a number.
+    p._negative_number_matcher = _NEGATIVE_NUMBER
+    return p
+
+
+def _validate(args) -> dict:
+    """Check every number; returns the settings with defaults filled in (raises UsageError)."""
+
+    def whole(name, v, lo, hi=None):
+        if v < lo or (hi is not None and v > hi):
+            rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+            raise UsageError(f"{name} must be a whole number {rng}, got {v}")
+        return v
+
+    def positive(name, v, allow_zero=False):
+        if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+            raise UsageError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {v}")
+        return float(v)
+
+    s = {}
+    if args.data is not None:
+        given = [f for f, v in (("--n", args.n), ("--noise", args.noise), ("--data-seed", args.data_seed))
+                 if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} apply to generated data, not to --data")
+    s["n"] = whole("--n", DEFAULTS["n"] if args.n is None else args.n, 1, MAX_POINTS)
+    s["noise"] = positive("--noise", DEFAULTS["noise"] if args.noise is None else args.noise, True)
+    s["data_seed"] = whole("--data-seed", DEFAULTS["data_seed"] if args.data_seed is None
+                           else args.data_seed, 0, 2**32 - 1)
+    for w in args.widths:
+        whole("--widths: every width", w, 1, MAX_WIDTH)
+    s["widths"] = tuple(dict.fromkeys(args.widths))  # duplicates dropped, order kept
+    s["modes"] = tuple(dict.fromkeys(args.modes))
+    s["seeds"] = whole("--seeds", args.seeds, 1, MAX_SEEDS)
+    s["steps"] = whole("--steps", args.steps, 1)
+    s["save_every"] = whole("--save-every", args.save_every, 1)
+    s["lr_output"] = positive("--lr-output", args.lr_output)
+    s["lr_all"] = positive("--lr-all", args.lr_all)
+    s["batch_size"] = None if args.batch_size is None else whole("--batch-size", args.batch_size, 1)
+    s["lam"] = positive("--lam", args.lam, True)
+    s["jobs"] = whole("--jobs", args.jobs, 1) if args.jobs is not None else (os.cpu_count() or 1)
+    return s
+
+
+# --------------------------------------------------------------------------- progress
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class ProgressBar:
+    """A text progress bar on ``stream``, fed from worker threads.
+
+    On a terminal it is redrawn in place at most ``1 / interval`` times a second; otherwise one
+    plain line is written per tenth of the work. ``enabled=False`` only counts.
+    """
+
+    def __init__(self, stream, enabled: bool = True, tty: bool | None = None, interval: float = 0.1,
+                 width: int = 30, prefix: str = ""):
+        self.stream = stream
+        self.prefix = prefix
+        self.enabled = enabled
+        if tty is None:
+            try:
+                tty = bool(stream.isatty())
+            except (AttributeError, ValueError):
+                tty = False
+        self.tty = tty
+        self.interval = interval
+        self.width = width
+        self.done = 0
+        self.total = 0
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+        self._last_draw = -math.inf
+        self._last_tenth = -1
+        self._drawn_len = 0
+
+    def start(self) -> None:
+        self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.done = max(self.done, int(done))
+            self.total = int(total)
+            if not self.enabled or self.total <= 0:
+                return
+            if self.tty:
+                if now - self._last_draw < self.interval and self.done < self.total:
+                    return
+                self._last_draw = now
+                self._write("\r" + self._line(now), in_place=True)
+            else:
+                tenth = (10 * self.done) // self.total
+                if tenth > self._last_tenth:
+                    self._last_tenth = tenth
+                    self._write(self._line(now, bar=False) + "\n")
+
+    def _line(self, now: float, bar: bool = True) -> str:
+        frac = min(1.0, self.done / self.total)
+        elapsed = max(now - self._start, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else math.inf
+        stats = (f"{100 * frac:5.1f}%  {self.done:,}/{self.total:,} steps  "
+                 f"{rate:,.0f} steps/s  ETA {_clock(eta)}")
+        if not bar:
+            return f"{self.prefix}{stats}"
+        filled = int(frac * self.width)
+        return f"[{'#' * filled}{'.' * (self.width - filled)}] {stats}"
+
+    def _write(self, text: str, in_place: bool = False) -> None:
+        try:
+            if in_place:
+                body = text[1:]
+                pad = max(0, self._drawn_len - len(body))
+                self._drawn_len = len(body)
+                text = text + " " * pad
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+    def finish(self) -> None:
+        """End the bar's line (terminal only)."""
+        with self._lock:
+            if self.enabled and self.tty and self._drawn_len:
+                self._write("\n")
+                self._drawn_len = 0
+
+
+# --------------------------------------------------------------------------- Ctrl+C
+class _SigintCancels:
+    """While active, the first Ctrl+C sets ``cancel``; a second one quits at once (exit 130)."""
+
+    def __init__(self, cancel: threading.Event, err, prog: str):
+        self.cancel, self.err, self.prog = cancel, err, prog
+        self._old = None
+
+    def _handler(self, signum, frame):
+        if self.cancel.is_set():
+            try:
+                sys.stdout.flush()
+                self.err.write(f"\n{self.prog}: interrupted\n")
+                self.err.flush()
+            finally:
+                os._exit(130)
+        self.cancel.set()
+        try:
+            self.err.write(f"\n{self.prog}: cancelling after the current chunk "
+                           "(press Ctrl+C again to quit at once)\n")
+            self.err.flush()
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+# --------------------------------------------------------------------------- results
+def results_csv(rows: list[dict]) -> str:
+    """The results table as CSV: width, mode, seeds, then median/q25/q75 of every metric and kind."""
+    head = ["width", "mode", "seeds"]
+    for _attr, name in METRIC_NAMES:
+        for kind in KINDS:
+            head += [f"{name}_{kind}_{stat}" for stat in STATS]
+    head.append("diverged")
+    lines = [",".join(head)]
+    for r in rows:
+        cells = [str(r["width"]), r["mode"], str(r["seeds"])]
+        for attr, _name in METRIC_NAMES:
+            for kind in KINDS:
+                stats = r[f"{kind}_{attr}"]
+                cells += [repr(float(stats[stat])) for stat in STATS]
+        cells.append(str(r.get("diverged", 0)))
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def run_stem(width: int, mode: str, seed: int) -> str:
+    return f"w{width}_{mode}_seed{seed}"
+
+
+def _describe_data(args, data) -> str:
+    if args.data is not None:
+        return f"{args.data} ({data.n} points)"
+    return f"target {data.target.spec}, n={data.n}, noise {data.noise:g}, data seed {data.seed}"
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None, *, prog: str = PROG) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser(prog)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or an argparse error (already printed)
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 2)
+    try:
+        return _run(args, prog, sys.argv[1:] if argv is None else list(argv))
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{prog}: cancelled", file=sys.stderr)
+        return 130
+
+
+def _run(args, prog: str, argv: list) -> int:
+    s = _validate(args)
+    out_err = sys.stderr
+    say = (lambda msg: print(msg, file=out_err, flush=True)) if not args.quiet else (lambda msg: None)
+
+    from .core.dataset import DataError, load_csv, make_dataset
+    from .core.formula import FormulaError
+    from .core.targets import get_target
+    from .core.training import TrainingError
+
+    try:
+        if args.data is not None:
+            data = load_csv(args.data)
+        else:
+            try:
+                target = get_target(args.target)
+            except FormulaError as exc:
+                raise UsageError(f"--target {args.target!r}: {exc}") from None
+            data = make_dataset(target, s["n"], s["noise"], s["data_seed"])
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+
+    sgd_modes = [m for m in s["modes"] if m != "ridge"]
+    batch = s["batch_size"]
+    if batch is None:
+        batch = data.n // 5
+        if batch < 1 and sgd_modes:
+            raise UsageError(f"the default batch size n // 5 is 0 for {data.n} points; "
+                             "pass --batch-size")
+    batch = max(batch, 1)
+
+    out = args.out
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise UsageError(f"--out {out}: exists and is not a folder") from None
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"--out {out}: the folder is not writable")
+
+    seeds = s["seeds"]
+    n_runs = len(s["widths"]) * len(s["modes"]) * seeds
+    n_sgd = len(s["widths"]) * len(sgd_modes) * seeds
+    jobs = max(1, min(s["jobs"], n_sgd or 1))
+    say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, s['widths']))} x modes "
+        f"{' '.join(s['modes'])} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
+        + (f", {s['steps']:,} steps each on {jobs} thread{'s' if jobs != 1 else ''}" if n_sgd else ""))
+
+    from .core.experiment import format_table, results_table, run_experiment
+
+    cancel = threading.Event()
+    bar = ProgressBar(out_err, enabled=not args.quiet, prefix=f"{prog}: ")
+    started = datetime.now(timezone.utc)
+    box: dict = {}
+
+    def work():
+        try:
+            box["result"] = run_experiment(
+                data, widths=s["widths"], modes=s["modes"], seeds=seeds, steps=s["steps"],
+                save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
+                batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
+            )
+        except BaseException as exc:  # handed to the main thread
+            box["error"] = exc
+
+    # The grid runs in a helper thread; the main thread wakes every 0.1 s, so Ctrl+C is handled
+    # promptly on every platform (a lock wait without timeout is not interruptible everywhere).
+    with _SigintCancels(cancel, out_err, prog):
+        t0 = time.perf_counter()
+        bar.start()
+        thread = threading.Thread(target=work, name="relu-experiment", daemon=True)
+        thread.start()
+        try:
+            while thread.is_alive():
+                thread.join(0.1)
+        except KeyboardInterrupt:  # no handler could be installed: stop the workers, then report
+            cancel.set()
+            thread.join()
+        wall = time.perf_counter() - t0
+        bar.finish()
+    if "error" in box:
+        exc = box["error"]
+        if isinstance(exc, (TrainingError, ValueError)):
+            raise UsageError(str(exc)) from None
+        raise exc
+    result = box["result"]
+
+    for key in sorted(result.runs, key=lambda k: _order(k, s)):
+        run = result.runs[key]
+        if run.diverged:
+            print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: {run.message}",
+                  file=out_err)
+    if result.cancelled:
+        print(f"{prog}: cancelled: {len(result.runs)} of {n_runs} runs finished; the table shows "
+              "those only", file=out_err)
+
+    rows = results_table(result)
+    model_steps = bar.done
+    print(format_table(rows, args.table))
+    rate = model_steps / wall if wall > 0 else 0.0
+    print(f"total wall time {wall:.2f} s; {model_steps:,} model-steps, {rate:,.0f} model-steps/s "
+          f"on {jobs} thread{'s' if jobs != 1 else ''}")
+    sys.stdout.flush()
+
+    if out is not None:
+        try:
+            _write_outputs(out, result, rows, s, args, data, batch, jobs, wall, model_steps,
+                           started, argv)
+        except OSError as exc:
+            print(f"{prog}: error: cannot write the results to {out}: {exc.strerror or exc}",
+                  file=out_err)
+            return 1
+        say(f"{prog}: wrote {2 * len(result.runs) + 2} files to {out}")
+    return 130 if result.cancelled else 0
+
+
+def _order(key, s):
+    w, m, seed = key
+    return (s["widths"].index(w), s["modes"].index(m), seed)
+
+
+def _write_outputs(out: Path, result, rows, s, args, data, batch, jobs, wall, model_steps,
+                   started, argv) -> None:
+    from . import __version__
+    from .core.history_io import atomic_write_text, write_run
+
+    stems = []
+    for key in sorted(result.runs, key=lambda k: _order(k, s)):
+        stem = run_stem(*key)
+        write_run(result.runs[key], out, stem)
+        stems.append(stem)
+    atomic_write_text(out / "results.csv", results_csv(rows))
+    if args.data is not None:
+        data_info = {"source": "csv", "path": str(Path(args.data).resolve()), "n": data.n}
+    else:
+        data_info = {"source": "target", "target": data.target.spec, "n": data.n,
+                     "noise": data.noise, "seed": data.seed}
+    settings = {
+        "program": PROG, "version": __version__, "argv": [str(a) for a in argv],
+        "started": started.isoformat(timespec="seconds"),
+        "data": data_info, "widths": list(s["widths"]), "modes": list(s["modes"]),
+        "seeds": list(result.seeds), "steps": s["steps"], "save_every": s["save_every"],
+        "lr_output": s["lr_output"], "lr_all": s["lr_all"], "batch_size": batch, "lam": s["lam"],
+        "jobs": jobs, "table": args.table, "cancelled": bool(result.cancelled),
+        "wall_time_s": wall, "model_steps": model_steps, "runs": stems,
+    }
+    atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

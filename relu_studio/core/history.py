@@ -1,0 +1,149 @@
+"""A studio session's training history: finished runs appended end to end, plus the live one.
+
+Each training run (a :class:`~relu_studio.core.training.Run`) continues from where the last one
+stopped, so its steps are shifted by the steps already done. :class:`History` holds the finished
+part as one set of arrays; :class:`HistoryView` adds the run in progress *without copying* its
+parameter arrays (only the 1-D loss curves are concatenated, which costs microseconds).
+Entry 0 is always the starting network at step 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import Dataset
+from .network import Network
+from .training import Run
+
+__all__ = ["History", "HistoryView", "network_errors"]
+
+
+def network_errors(net: Network, data: Dataset) -> tuple[float, float]:
+    """(full train MSE, test MSE) of ``net`` on ``data``."""
+    full = float(np.mean((net.predict(data.x) - data.y) ** 2))
+    test = float(np.mean((net.predict(data.x_test) - data.y_test) ** 2))
+    return full, test
+
+
+def _ro(a):
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """Snapshots in order: global step, losses, parameters, and a tag ("init", "all", "output", "ridge", "edit")."""
+
+    steps: np.ndarray
+    train_error: np.ndarray
+    full_train_error: np.ndarray
+    test_error: np.ndarray
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    tags: tuple = ()
+
+    @classmethod
+    def start(cls, net: Network, data: Dataset, tag: str = "init", step: int = 0) -> "History":
+        """A history holding only ``net`` at ``step`` (minibatch loss undefined: NaN)."""
+        full, test = network_errors(net, data)
+        return cls(
+            _ro(np.array([step], np.int64)), _ro(np.array([np.nan])), _ro(np.array([full])),
+            _ro(np.array([test])), _ro(net.w1[None]), _ro(net.b1[None]), _ro(net.w2[None]),
+            _ro(np.array([net.b2], np.float32)), (tag,),
+        )
+
+    def __len__(self) -> int:
+        return int(self.steps.size)
+
+    @property
+    def width(self) -> int:
+        return int(self.w1.shape[1])
+
+    @property
+    def last_step(self) -> int:
+        return int(self.steps[-1])
+
+    def network(self, i: int) -> Network:
+        return Network(self.w1[i], self.b1[i], self.w2[i], float(self.b2[i]))
+
+    @property
+    def last(self) -> Network:
+        return self.network(len(self) - 1)
+
+    def extended(self, run: Run, tag: str | None = None) -> "History":
+        """This history followed by ``run`` (which started from this history's last network)."""
+        if len(run) == 0:
+            return self
+        if run.w1.shape[1] != self.width:
+            raise ValueError("the run's width differs from the history's")
+        off = self.last_step
+        tag = tag or run.settings.mode
+        cat = lambda a, b: _ro(np.concatenate([a, b]))  # noqa: E731
+        return History(
+            cat(self.steps, np.asarray(run.steps) + off), cat(self.train_error, run.train_error),
+            cat(self.full_train_error, run.full_train_error), cat(self.test_error, run.test_error),
+            cat(self.w1, run.w1), cat(self.b1, run.b1), cat(self.w2, run.w2), cat(self.b2, run.b2),
+            self.tags + (tag,) * len(run),
+        )
+
+    def appended(self, net: Network, data: Dataset, tag: str) -> "History":
+        """This history plus one entry for ``net`` at the current step (e.g. after a ridge fit)."""
+        return self.extended_with(History.start(net, data, tag, self.last_step))
+
+    def extended_with(self, other: "History") -> "History":
+        cat = lambda a, b: _ro(np.concatenate([a, b]))  # noqa: E731
+        return History(
+            cat(self.steps, other.steps), cat(self.train_error, other.train_error),
+            cat(self.full_train_error, other.full_train_error), cat(self.test_error, other.test_error),
+            cat(self.w1, other.w1), cat(self.b1, other.b1), cat(self.w2, other.w2),
+            cat(self.b2, other.b2), self.tags + other.tags,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class HistoryView:
+    """A finished :class:`History` followed by a live run (views into the trainer's arrays)."""
+
+    base: History
+    live: Run | None = None
+
+    def __len__(self) -> int:
+        return len(self.base) + (len(self.live) if self.live is not None else 0)
+
+    def _split(self, i: int):
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"snapshot {i} out of range (0..{n - 1})")
+        nb = len(self.base)
+        return (None, i) if i < nb else (self.live, i - nb)
+
+    def network(self, i: int) -> Network:
+        run, j = self._split(i)
+        return self.base.network(j) if run is None else run.snapshot(j)
+
+    def step(self, i: int) -> int:
+        run, j = self._split(i)
+        return int(self.base.steps[j]) if run is None else int(run.steps[j]) + self.base.last_step
+
+    def curves(self):
+        """(steps, minibatch train, full train, test) as 1-D arrays over all snapshots."""
+        b = self.base
+        if self.live is None or len(self.live) == 0:
+            return b.steps, b.train_error, b.full_train_error, b.test_error
+        r = self.live
+        return (
+            np.concatenate([b.steps, r.steps + b.last_step]),
+            np.concatenate([b.train_error, r.train_error]),
+            np.concatenate([b.full_train_error, r.full_train_error]),
+            np.concatenate([b.test_error, r.test_error]),
+        )
+
+    def frozen(self, tag: str | None = None) -> History:
+        """The whole view as a :class:`History` (copies the live run)."""
+        return self.base if self.live is None else self.base.extended(self.live, tag)

@@ -1,0 +1,227 @@
+"""Training histories on disk: a lossless ``.npz`` per run and a plain ``.csv`` of its errors.
+
+The ``.npz`` holds every array of a :class:`~relu_studio.core.training.Run` with its exact dtype
+(so a saved run loads back bit for bit), the initial network, and the settings as JSON text. It is
+read with ``allow_pickle=False``: a file can carry numbers and text, never code.
+
+Files are written atomically: to a temporary file in the same folder, then renamed over the
+target, so an interrupted write never leaves a half-written history behind.
+
+No Qt, no torch.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .network import Network
+from .training import Run, TrainSettings
+
+__all__ = ["HistoryFileError", "save_run_npz", "load_run_npz", "run_to_csv", "write_run",
+           "atomic_write_bytes", "atomic_write_text", "FORMAT", "FORMAT_VERSION", "CSV_HEADER"]
+
+FORMAT = "relu-studio-run"
+FORMAT_VERSION = 1
+CSV_HEADER = "step,train_mse,full_train_mse,test_mse"
+
+#: Per-snapshot arrays of a Run and the dtype kinds they may have ("i": integer, "f": float).
+_HISTORY = {"steps": "i", "train_error": "f", "full_train_error": "f", "test_error": "f",
+            "w1": "f", "b1": "f", "w2": "f", "b2": "f"}
+_INITIAL = ("initial_w1", "initial_b1", "initial_w2", "initial_b2")
+_REQUIRED = (*_HISTORY, *_INITIAL, "settings", "meta", "diverged_at")
+_SETTINGS_FIELDS = ("mode", "lr", "steps", "batch_size", "save_every", "seed")
+_RUN_MODES = ("output", "all", "ridge")
+
+
+class HistoryFileError(ValueError):
+    """A run file that cannot be read; the message names the file and says why."""
+
+
+# --------------------------------------------------------------------------- atomic writes
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    return _atomic(path, lambda f: f.write(data))
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` as UTF-8 (``\\n`` line ends on every platform) atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _atomic(path: Path, write) -> Path:
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- npz
+def _settings_json(st: TrainSettings) -> str:
+    return json.dumps({k: getattr(st, k) for k in _SETTINGS_FIELDS}, allow_nan=True)
+
+
+def _run_arrays(run: Run) -> dict:
+    if not isinstance(run, Run):
+        raise TypeError(f"expected a relu_studio Run, got {type(run).__name__}")
+    arrays = {name: np.asarray(getattr(run, name)) for name in _HISTORY}
+    net = run.initial
+    arrays.update(
+        initial_w1=np.asarray(net.w1), initial_b1=np.asarray(net.b1), initial_w2=np.asarray(net.w2),
+        initial_b2=np.array([net.b2], dtype=np.float32),
+        settings=np.array([_settings_json(run.settings)]),
+        meta=np.array([json.dumps({
+            "format": FORMAT, "version": FORMAT_VERSION, "message": run.message,
+            "completed_steps": int(run.completed_steps), "extra": dict(run.extra),
+        }, allow_nan=True)]),
+        diverged_at=np.array(-1 if run.diverged_at is None else int(run.diverged_at), dtype=np.int64),
+    )
+    return arrays
+
+
+def save_run_npz(run: Run, path) -> Path:
+    """Save ``run`` losslessly to ``path`` (written atomically; the name is used as given)."""
+    arrays = _run_arrays(run)
+    return _atomic(Path(path), lambda f: np.savez(f, **arrays))
+
+
+def load_run_npz(path) -> Run:
+    """Load a run saved by :func:`save_run_npz`; raises :class:`HistoryFileError` (a ValueError)."""
+    path = Path(path)
+    name = path.name
+
+    def bad(why):
+        return HistoryFileError(f"{name}: {why}")
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise bad(f"cannot read the file: {exc.strerror or exc}") from None
+    if not raw.startswith(b"PK"):
+        raise bad("not a ReLU Studio run file (.npz)")
+    arrays = {}
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            missing = [k for k in _REQUIRED if k not in npz.files]
+            if missing:
+                raise bad(f"not a ReLU Studio run file: missing {', '.join(missing)}")
+            for k in _REQUIRED:
+                arrays[k] = npz[k]
+    except HistoryFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise bad(f"the file is truncated or damaged ({exc})") from None
+
+    try:
+        meta = json.loads(_one_string(arrays["meta"]))
+        settings = json.loads(_one_string(arrays["settings"]))
+    except (TypeError, ValueError) as exc:
+        raise bad(f"the settings are unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise bad("not a ReLU Studio run file")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise bad(f"written by a newer ReLU Studio (format version {version}); please update")
+    st = _settings(settings, bad)
+
+    hist = {}
+    for k, kind in _HISTORY.items():
+        a = arrays[k]
+        if a.dtype.kind != kind and not (kind == "i" and a.dtype.kind == "u"):
+            raise bad(f"'{k}' has dtype {a.dtype}")
+        hist[k] = a
+    m = hist["steps"].shape[0] if hist["steps"].ndim == 1 else -1
+    if m < 0:
+        raise bad(f"'steps' has shape {hist['steps'].shape}; expected one dimension")
+    init = {k: arrays[k] for k in _INITIAL}
+    for k in _INITIAL:
+        if init[k].dtype.kind != "f":
+            raise bad(f"'{k}' has dtype {init[k].dtype}")
+    h = init["initial_w1"].shape[0] if init["initial_w1"].ndim == 1 else -1
+    if h < 1 or init["initial_b1"].shape != (h,) or init["initial_w2"].shape != (h,) \
+            or init["initial_b2"].shape != (1,):
+        raise bad("the initial network's arrays have inconsistent shapes")
+    want = {"train_error": (m,), "full_train_error": (m,), "test_error": (m,),
+            "w1": (m, h), "b1": (m, h), "w2": (m, h), "b2": (m,)}
+    for k, shape in want.items():
+        if hist[k].shape != shape:
+            raise bad(f"'{k}' has shape {hist[k].shape}; expected {shape}")
+    if m > 1 and np.any(np.diff(hist["steps"]) <= 0):
+        raise bad("the snapshot steps are not increasing")
+    d = arrays["diverged_at"]
+    if d.shape != () or d.dtype.kind not in "iu":
+        raise bad("'diverged_at' is not a single integer")
+    diverged_at = None if int(d) < 0 else int(d)
+    completed = meta.get("completed_steps", 0)
+    extra = meta.get("extra", {})
+    message = meta.get("message", "")
+    if isinstance(completed, bool) or not isinstance(completed, int) or completed < 0 \
+            or not isinstance(extra, dict) or not isinstance(message, str):
+        raise bad("the run's metadata are malformed")
+    try:
+        initial = Network(init["initial_w1"], init["initial_b1"], init["initial_w2"],
+                          float(init["initial_b2"][0]))
+    except ValueError as exc:  # pragma: no cover - shapes were checked above
+        raise bad(f"the initial network is invalid ({exc})") from None
+    for a in hist.values():
+        a.setflags(write=False)
+    return Run(initial=initial, settings=st, diverged_at=diverged_at, message=message,
+               completed_steps=completed, extra=extra, **hist)
+
+
+def _one_string(a: np.ndarray) -> str:
+    if a.dtype.kind != "U" or a.size != 1:
+        raise ValueError("expected one JSON string")
+    return str(a.reshape(-1)[0])
+
+
+def _settings(s, bad) -> TrainSettings:
+    if not isinstance(s, dict) or set(s) != set(_SETTINGS_FIELDS):
+        raise bad("the training settings are incomplete")
+    mode, lr = s["mode"], s["lr"]
+    ints = [s["steps"], s["save_every"], s["seed"]] + ([] if s["batch_size"] is None else [s["batch_size"]])
+    ok = (mode in _RUN_MODES and isinstance(lr, (int, float)) and not isinstance(lr, bool)
+          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints))
+    if not ok:
+        raise bad(f"the training settings are invalid: {s}")
+    return TrainSettings(mode, float(lr), s["steps"], s["batch_size"], s["save_every"], s["seed"])
+
+
+# --------------------------------------------------------------------------- csv
+def run_to_csv(run: Run) -> str:
+    """The run's errors per snapshot as CSV text (header ``step,train_mse,full_train_mse,test_mse``).
+
+    Values are written with full float64 precision (``repr``), so they parse back exactly.
+    """
+    lines = [CSV_HEADER]
+    for s, a, b, c in zip(run.steps.tolist(), run.train_error.tolist(),
+                          run.full_train_error.tolist(), run.test_error.tolist()):
+        lines.append(f"{int(s)},{float(a)!r},{float(b)!r},{float(c)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def write_run(run: Run, folder, stem: str) -> tuple[Path, Path]:
+    """Write ``folder/stem.npz`` and ``folder/stem.csv`` (each atomically); returns both paths."""
+    folder = Path(folder)
+    if not stem or os.sep in stem or (os.altsep and os.altsep in stem) or stem in (".", ".."):
+        raise ValueError(f"invalid file stem {stem!r}")
+    npz = save_run_npz(run, folder / f"{stem}.npz")
+    csv = atomic_write_text(folder / f"{stem}.csv", run_to_csv(run))
+    return npz, csv

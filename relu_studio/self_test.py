@@ -1,0 +1,64 @@
+"""``relu-studio --self-test``: the window, offscreen, through one short lesson; exit 0 if all is well."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def _wait(app, cond, timeout):
+    t0 = time.perf_counter()
+    while not cond():
+        if time.perf_counter() - t0 > timeout:
+            return False
+        app.processEvents()
+        time.sleep(0.002)
+    return True
+
+
+def run_self_test(timeout: float = 120.0) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    from .core.ridge import fit_ridge
+    from .ui.main_window import MainWindow
+
+    checks: list[tuple[str, bool, str]] = []
+
+    def check(name, ok, detail=""):
+        checks.append((name, bool(ok), detail))
+        print(f"[{'ok' if ok else 'FAIL'}] {name}{': ' + detail if detail else ''}", flush=True)
+        return ok
+
+    win = MainWindow()
+    win.show()
+    c = win.c
+    try:
+        check("window opened", _wait(app, lambda: win.isVisible(), 10))
+        c.update_settings(steps=20_000, save_every=1000)
+        c.start()
+        ok = _wait(app, lambda: c.runs_ended == 1 and c.state == "idle", timeout)
+        check("trained 20,000 steps", ok and c.history.step(len(c.history) - 1) == 20_000,
+              f"{len(c.history)} snapshots")
+        before = c.network
+        err = c.fit_ridge_now()
+        want = fit_ridge(before, c.data, c.settings.lam)
+        check("ridge fit equals the core's", err is None and c.network.equals(want))
+        mid = len(c.history) // 2
+        win.timeline.set_index(mid)
+        app.processEvents()
+        net = c.history.network(mid)
+        xs, ys = win.canvas.prediction.getData()
+        check("scrubbing shows that snapshot", np.allclose(ys, net.predict(xs), rtol=1e-9, atol=1e-9)
+              and c.network.equals(want), f"snapshot {mid}, step {c.history.step(mid):,}")
+    except Exception as exc:  # report, never hang
+        check("no exception", False, repr(exc))
+    finally:
+        win.close()
+        app.processEvents()
+    failed = [n for n, ok, _d in checks if not ok]
+    print("self-test " + ("passed" if not failed else "FAILED: " + ", ".join(failed)), flush=True)
+    return 0 if not failed else 1

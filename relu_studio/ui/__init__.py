@@ -1,0 +1,1 @@
+"""Widgets that present the studio's state and forward user intent to the controller."""

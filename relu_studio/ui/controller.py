@@ -1,0 +1,292 @@
+"""The studio's controller: holds the session state, turns user intent into core calls and worker
+commands, and tells the views what changed. It does no model math itself (the core does)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..core.dataset import Dataset, make_dataset
+from ..core.history import History, HistoryView
+from ..core.network import Network, init_network
+from ..core.ridge import DEFAULT_LAMBDA, fit_ridge, ridge_mse
+from ..core.training import DEFAULT_LR, TrainingError, TrainSettings
+from ..worker import DIVERGED, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, Snapshot, WorkerThread
+
+__all__ = ["StudioController", "StudioSettings", "FRAME_MS"]
+
+#: The GUI applies the newest training snapshot at most this often (about 60 Hz).
+FRAME_MS = 16
+
+
+@dataclass(frozen=True)
+class StudioSettings:
+    """Everything the parameter panel sets. Defaults are the course notebook's."""
+
+    target: str = "piecewise_linear"
+    n: int = 200
+    noise: float = 0.1
+    data_seed: int = 1
+    width: int = 20
+    init_seed: int = 0
+    mode: str = "all"  # "output", "all" or "ridge"
+    lr: dict = field(default_factory=lambda: dict(DEFAULT_LR))  # per mode
+    steps: int = 150_000
+    batch_size: int | None = None  # None: n // 5
+    save_every: int = 1000
+    lam: float = DEFAULT_LAMBDA
+
+    @property
+    def current_lr(self) -> float:
+        return self.lr.get(self.mode, DEFAULT_LR["all"])
+
+
+class StudioController(QObject):
+    dataChanged = Signal()
+    networkChanged = Signal()  # the current network or the history changed (not a live frame)
+    frame = Signal()  # a new live training frame was applied
+    stateChanged = Signal(str)  # idle / running / paused
+    message = Signal(str, str)  # text, level: "info", "warning" or "error"
+    settingsChanged = Signal()
+    # Commands to the worker: queued across threads, so they run between its chunks.
+    _cmd_warm_up = Signal()
+    _cmd_start = Signal(object, object, dict)
+    _cmd_pause = Signal()
+    _cmd_resume = Signal()
+    _cmd_step = Signal(int)
+    _cmd_stop = Signal()
+    _cmd_options = Signal(dict)
+
+    def __init__(self, settings: StudioSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings or StudioSettings()
+        self.data: Dataset = make_dataset(self.settings.target, self.settings.n,
+                                          self.settings.noise, self.settings.data_seed)
+        self.initial: Network = init_network(self.settings.width, self.settings.init_seed)
+        self.history = HistoryView(History.start(self.initial, self.data))
+        self.state = IDLE
+        self.steps_per_second = 0.0
+        self.last_snapshot: Snapshot | None = None
+        self._runs_started = 0
+        self.runs_ended = 0  # counts finished, stopped and diverged runs
+        self._token = 0  # tags the current run; frames of an abandoned run are ignored
+        self._ridge_cache: tuple | None = None
+        self._bridge = WorkerThread(self)
+        self.worker = self._bridge.worker
+        self.worker.stateChanged.connect(self._on_worker_state)
+        self.worker.runEnded.connect(self._on_run_ended)
+        self.worker.failed.connect(lambda text: self.message.emit(text, "error"))
+        self._timer = QTimer(self)
+        self._timer.setObjectName("relu-frame-timer")
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._poll)
+        w = self.worker
+        for sig, slot in ((self._cmd_warm_up, w.warm_up), (self._cmd_start, w.start),
+                          (self._cmd_pause, w.pause), (self._cmd_resume, w.resume),
+                          (self._cmd_step, w.step), (self._cmd_stop, w.stop),
+                          (self._cmd_options, w.set_options)):
+            sig.connect(slot)
+        self._cmd_warm_up.emit()
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def network(self) -> Network:
+        """The current network: the newest entry of the history."""
+        return self.history.network(len(self.history) - 1)
+
+    @property
+    def busy(self) -> bool:
+        return self.state in (RUNNING, PAUSED)
+
+    def ridge_reference(self, net: Network) -> float | None:
+        """Train MSE of the ridge fit on ``net``'s hidden features (cached for the same features)."""
+        key = (net.w1.tobytes(), net.b1.tobytes(), id(self.data), self.settings.lam)
+        if self._ridge_cache is None or self._ridge_cache[0] != key:
+            try:
+                value = ridge_mse(net, self.data, self.settings.lam)
+            except (ValueError, ArithmeticError):
+                value = None
+            self._ridge_cache = (key, value)
+        return self._ridge_cache[1]
+
+    # ------------------------------------------------------------------ settings and data
+    def update_settings(self, **changes) -> None:
+        """Store panel values; lr and mode changes also reach a run in progress (history kept)."""
+        old = self.settings
+        if "lr" in changes and not isinstance(changes["lr"], dict):
+            lr = dict(old.lr)
+            lr[changes.get("mode", old.mode)] = float(changes["lr"])
+            changes["lr"] = lr
+        self.settings = replace(old, **changes)
+        s = self.settings
+        if self.busy and (s.mode != old.mode or s.current_lr != old.current_lr):
+            if s.mode in ("output", "all"):
+                self._cmd_options.emit({"mode": s.mode, "lr": s.current_lr})
+                self.message.emit(f"Now training {_mode_text(s.mode)} at lr {s.current_lr:g}.", "info")
+        self.settingsChanged.emit()
+
+    def regenerate(self, target=None, n=None, noise=None, seed=None) -> str | None:
+        """New data from the panel's values; returns an error text instead of raising."""
+        s = self.settings
+        new = replace(s, target=s.target if target is None else target, n=s.n if n is None else n,
+                      noise=s.noise if noise is None else noise,
+                      data_seed=s.data_seed if seed is None else seed)
+        try:
+            data = make_dataset(new.target, new.n, new.noise, new.data_seed)
+        except ValueError as exc:
+            return str(exc)
+        self._stop_for_change()
+        self.settings = new
+        self.data = data
+        self._restart_history(self.network)
+        self.dataChanged.emit()
+        self.networkChanged.emit()
+        self.message.emit(f"New data: {data.target.spec if data.target else 'file'}, n = {data.n}, "
+                          f"σ = {data.noise:g}. The history restarts from the current network.", "info")
+        return None
+
+    def reinitialise(self, width=None, seed=None) -> str | None:
+        s = self.settings
+        width = s.width if width is None else int(width)
+        seed = s.init_seed if seed is None else int(seed)
+        try:
+            net = init_network(width, seed)
+        except ValueError as exc:
+            return str(exc)
+        self._stop_for_change()
+        self.settings = replace(s, width=width, init_seed=seed)
+        self.initial = net
+        self._runs_started = 0
+        self._restart_history(net)
+        self.networkChanged.emit()
+        self.message.emit(f"New network: width {width}, init seed {seed}.", "info")
+        return None
+
+    def reset_to_initial(self) -> None:
+        self._stop_for_change()
+        self._runs_started = 0
+        self._restart_history(self.initial)
+        self.networkChanged.emit()
+        self.message.emit("Back to the initial network; the history restarts.", "info")
+
+    def fit_ridge_now(self) -> str | None:
+        """Solve the current network's output layer in closed form (a new history entry)."""
+        if self.busy:
+            return "Pause or stop training before fitting the output layer."
+        try:
+            net = fit_ridge(self.network, self.data, self.settings.lam)
+        except ValueError as exc:
+            return str(exc)
+        self.history = HistoryView(self.history.frozen().appended(net, self.data, "ridge"))
+        self.networkChanged.emit()
+        full = self.history.base.full_train_error[-1]
+        self.message.emit(f"Output layer fitted by ridge (λ = {self.settings.lam:g}): "
+                          f"train MSE {full:.4g}.", "info")
+        return None
+
+    # ------------------------------------------------------------------ training commands
+    def train_or_pause(self) -> None:
+        """Space: start a run, pause it, or resume it."""
+        if self.state == RUNNING:
+            self.pause()
+        elif self.state == PAUSED:
+            self.resume()
+        else:
+            self.start()
+
+    def start(self, pause_after: int | None = None) -> str | None:
+        s = self.settings
+        if self.busy:
+            return "Training is already in progress."
+        if s.mode == "ridge":
+            return self.fit_ridge_now()
+        try:
+            TrainSettings(s.mode, s.current_lr, s.steps, s.batch_size, s.save_every).resolved(self.data.n)
+        except TrainingError as exc:
+            self.message.emit(str(exc), "error")
+            return str(exc)
+        seed = (s.init_seed + self._runs_started) % 2**32
+        self._runs_started += 1
+        self.history = HistoryView(self.history.frozen())
+        params = dict(mode=s.mode, lr=s.current_lr, steps=s.steps, batch_size=s.batch_size,
+                      save_every=s.save_every, seed=seed)
+        if pause_after is not None:
+            params["pause_after"] = pause_after
+        self._token += 1
+        params["token"] = self._token
+        net, data = self.network, self.data
+        self._cmd_start.emit(net, data, params)
+        self._timer.start()
+        return None
+
+    def pause(self):
+        self._cmd_pause.emit()
+
+    def resume(self):
+        self._cmd_resume.emit()
+
+    def step_once(self) -> None:
+        """Advance by one snapshot interval, then pause (starts a paused run if idle)."""
+        n = self.settings.save_every
+        if self.state == PAUSED:
+            self._cmd_step.emit(n)
+        elif self.state == IDLE:
+            self.start(pause_after=n)
+
+    def stop(self):
+        self._cmd_stop.emit()
+
+    def shutdown(self) -> bool:
+        """Stop training and the worker thread (window closing)."""
+        self._timer.stop()
+        return self._bridge.shutdown()
+
+    # ------------------------------------------------------------------ worker feedback
+    def _poll(self):
+        snap = self.worker.take_latest()
+        if snap is not None:
+            self._apply(snap)
+
+    def _apply(self, snap: Snapshot):
+        if snap.token != self._token:
+            return
+        self.last_snapshot = snap
+        self.steps_per_second = snap.steps_per_second
+        self.history = HistoryView(self.history.base, snap.run)
+        self.frame.emit()
+
+    def _on_worker_state(self, state: str):
+        shown = {RUNNING: RUNNING, PAUSED: PAUSED}.get(state, IDLE)
+        if shown != self.state:
+            self.state = shown
+            self.stateChanged.emit(shown)
+
+    def _on_run_ended(self, snap: Snapshot):
+        self._timer.stop()
+        self.worker.take_latest()  # older than the final snapshot
+        if snap.token != self._token:
+            return  # a run abandoned by a data or network change
+        self.runs_ended += 1
+        self._apply(snap)
+        self.history = HistoryView(self.history.frozen(snap.run.settings.mode))
+        level = {DIVERGED: "error", STOPPED: "info", FINISHED: "info"}.get(snap.state, "warning")
+        text = snap.message
+        if snap.state == DIVERGED:
+            text += " The history up to that step is kept."
+        self.message.emit(text, level)
+        self.networkChanged.emit()
+
+    # ------------------------------------------------------------------ helpers
+    def _stop_for_change(self):
+        """Data or network replaced: end any run; its late frames no longer belong to anything."""
+        if self.busy:
+            self._token += 1
+            self._timer.stop()
+            self.stop()
+
+    def _restart_history(self, net: Network):
+        self.history = HistoryView(History.start(net, self.data))
+
+
+def _mode_text(mode: str) -> str:
+    return {"output": "the output layer only", "all": "all layers", "ridge": "by ridge"}[mode]

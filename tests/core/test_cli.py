@@ -1,0 +1,387 @@
+"""The headless command line ``relu-studio-run`` (relu_studio.cli.main)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import relu_studio as rs
+from relu_studio import cli
+from relu_studio.core import history_io as hio
+from relu_studio.core.experiment import ALL_MODES, ridge_run, run_experiment
+
+STEPS, SAVE = 2000, 500
+FAST = ["--steps", str(STEPS), "--save-every", str(SAVE)]
+ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
+LR = {"output": 0.2, "all": 0.02}
+
+
+def assert_same_run(a, b):
+    for name in ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes(), name
+    assert a.initial.equals(b.initial)
+    assert a.settings == b.settings
+    assert a.diverged_at == b.diverged_at
+    assert a.completed_steps == b.completed_steps
+
+
+def table_lines(stdout: str) -> list[str]:
+    return [ln for ln in stdout.splitlines() if ln.strip()]
+
+
+def has_row(stdout: str, width: int, mode: str) -> bool:
+    return any(re.match(rf"^\s*{width}\s+{re.escape(mode)}\s", ln) for ln in stdout.splitlines())
+
+
+def console_command() -> list[str]:
+    exe = Path(sys.executable)
+    for cand in (exe.parent / "relu-studio-run", exe.parent / "relu-studio-run.exe"):
+        if cand.exists():
+            return [str(cand)]
+    found = shutil.which("relu-studio-run", path=str(exe.parent))
+    return [found] if found else [sys.executable, "-m", "relu_studio.cli"]
+
+
+# --------------------------------------------------------------------------- the grid and --out
+def test_out_folder_holds_every_run_bit_for_bit(tmp_path, capsys):
+    out = tmp_path / "results"
+    code = cli.main([*FAST, "--widths", "3", "6", "--seeds", "2", "--jobs", "2",
+                     "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err == ""  # --quiet: no progress bar, no status lines
+
+    stems = [f"w{w}_{m}_seed{s}" for w in (3, 6) for m in ALL_MODES for s in (0, 1)]
+    expected = {f"{st}.{ext}" for st in stems for ext in ("npz", "csv")} | {"results.csv", "settings.json"}
+    assert {p.name for p in out.iterdir()} == expected
+
+    data = rs.make_dataset("piecewise_linear", n=200, noise=0.1, seed=1)
+    for w in (3, 6):
+        for s in (0, 1):
+            net = rs.init_network(w, s)
+            for mode in ALL_MODES:
+                if mode == "ridge":
+                    want = ridge_run(net, data, lam=1e-5, seed=s)
+                else:
+                    want = rs.train(net, data, mode, LR[mode], STEPS, save_every=SAVE, seed=s)
+                got = hio.load_run_npz(out / f"w{w}_{mode}_seed{s}.npz")
+                assert_same_run(want, got)
+                assert got.extra == want.extra
+                rows = list(csv.reader(io.StringIO((out / f"w{w}_{mode}_seed{s}.csv").read_text())))
+                assert rows[0] == ["step", "train_mse", "full_train_mse", "test_mse"]
+                assert [int(r[0]) for r in rows[1:]] == want.steps.tolist()
+                assert np.array_equal([float(r[3]) for r in rows[1:]], want.test_error)
+
+    # The printed table has every width and mode, then the timing line.
+    for w in (3, 6):
+        for mode in ALL_MODES:
+            assert has_row(captured.out, w, mode), captured.out
+    assert "final test MSE" in captured.out
+    assert re.search(r"total wall time [\d.]+ s; 16,000 model-steps, [\d,]+ model-steps/s",
+                     captured.out)
+
+    with open(out / "results.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [(r["width"], r["mode"], r["seeds"]) for r in table] == [
+        (str(w), m, "2") for w in (3, 6) for m in ALL_MODES]
+    columns = ["width", "mode", "seeds"] + [
+        f"{metric}_{kind}_{stat}" for metric in ("train", "full_train", "test")
+        for kind in ("final", "best") for stat in ("median", "q25", "q75")] + ["diverged"]
+    assert list(table[0]) == columns
+    w6_all = [hio.load_run_npz(out / f"w6_all_seed{s}.npz") for s in (0, 1)]
+    finals = [r.test_error[-1] for r in w6_all]
+    row = next(r for r in table if r["width"] == "6" and r["mode"] == "all")
+    assert float(row["test_final_median"]) == np.percentile(finals, 50)
+    assert float(row["test_final_q25"]) == np.percentile(finals, 25)
+    assert float(row["train_best_q75"]) == np.percentile([np.nanmin(r.train_error) for r in w6_all], 75)
+
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["widths"] == [3, 6] and settings["modes"] == list(ALL_MODES)
+    assert settings["seeds"] == [0, 1] and settings["steps"] == STEPS
+    assert settings["batch_size"] == 40 and settings["cancelled"] is False
+    assert settings["data"] == {"source": "target", "target": "piecewise_linear", "n": 200,
+                                "noise": 0.1, "seed": 1}
+    assert sorted(settings["runs"]) == sorted(stems)
+
+
+def test_table_matches_run_experiment(capsys):
+    code = cli.main([*FAST, "--widths", "4", "--modes", "all", "ridge", "--table", "best",
+                     "--target", "sin(20x)", "--n", "60", "--noise", "0.05", "--data-seed", "7",
+                     "--lr-all", "0.05", "--batch-size", "9", "--lam", "1e-3", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    data = rs.make_dataset("sin(20x)", n=60, noise=0.05, seed=7)
+    res = run_experiment(data, widths=(4,), modes=("all", "ridge"), seeds=1, steps=STEPS,
+                         save_every=SAVE, lr_all=0.05, batch_size=9, lam=1e-3)
+    expected = rs.core.experiment.format_table(rs.results_table(res), "best")
+    assert out.startswith(expected + "\n")
+    assert "best test MSE" in out
+
+
+def test_csv_data_file(tmp_path, capsys):
+    data = rs.make_dataset("abs", n=40, noise=0.2, seed=3)
+    path = tmp_path / "points.csv"
+    path.write_text(data.to_csv())
+    out = tmp_path / "o"
+    code = cli.main(["--data", str(path), *FAST, "--widths", "5", "--modes", "output", "ridge",
+                     "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "points.csv (40 points)" in captured.err
+    loaded = rs.load_csv(path)
+    want = rs.train(rs.init_network(5, 0), loaded, "output", 0.2, STEPS, save_every=SAVE, seed=0)
+    assert_same_run(want, hio.load_run_npz(out / "w5_output_seed0.npz"))
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["data"] == {"source": "csv", "path": str(path.resolve()), "n": 40}
+    assert settings["batch_size"] == 8
+
+
+def test_duplicates_are_dropped_and_order_kept(capsys):
+    assert cli.main([*FAST, "--widths", "5", "3", "5", "--modes", "ridge", "ridge", "--quiet"]) == 0
+    rows = [ln.split()[:2] for ln in table_lines(capsys.readouterr().out)[2:-1]]
+    assert rows == [["5", "ridge"], ["3", "ridge"]]
+
+
+def test_divergence_is_reported(capsys):
+    code = cli.main([*FAST, "--widths", "5", "--modes", "all", "--lr-all", "100", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "(1 diverged)" in captured.out
+    assert "warning: width 5, mode all, seed 0: Training diverged" in captured.err
+
+
+def test_progress_goes_to_stderr(capsys):
+    assert cli.main([*FAST, "--widths", "3", "--modes", "output"]) == 0
+    captured = capsys.readouterr()
+    assert "relu-studio-run: 100.0%  2,000/2,000 steps" in captured.err
+    assert "\r" not in captured.err  # not a terminal: plain lines
+    assert "%" not in captured.out
+
+
+# --------------------------------------------------------------------------- the progress bar
+class FakeClock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(cli.time, "monotonic", clock)
+    buf = io.StringIO()
+    bar = cli.ProgressBar(buf, tty=True, interval=0.1, width=10)
+    bar.start()
+    clock.t += 1.0
+    bar(1000, 4000)
+    for k in range(1, 20):  # far more often than 10 times a second: throttled
+        clock.t += 0.001
+        bar(1000 + k, 4000)
+    assert buf.getvalue().count("\r") == 1
+    assert "[##........]  25.0%  1,000/4,000 steps  1,000 steps/s  ETA 0:03" in buf.getvalue()
+    clock.t += 0.5
+    bar(4000, 4000)  # the end is always drawn
+    bar.finish()
+    text = buf.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n")
+    assert "100.0%  4,000/4,000 steps" in text
+
+
+def test_progress_bar_plain_and_quiet():
+    buf = io.StringIO()
+    bar = cli.ProgressBar(buf, tty=False, prefix="p: ")
+    for d in range(0, 10_001, 500):
+        bar(d, 10_000)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 11 and all(ln.startswith("p: ") for ln in lines)
+    assert "\r" not in buf.getvalue() and "[" not in buf.getvalue()
+    bar.finish()
+    assert len(buf.getvalue().splitlines()) == 11
+
+    quiet = io.StringIO()
+    bar = cli.ProgressBar(quiet, enabled=False, tty=True)
+    bar(5, 10)
+    bar.finish()
+    assert quiet.getvalue() == "" and bar.done == 5
+
+
+# --------------------------------------------------------------------------- bad input
+ONE_LINE = [
+    (["--n", "-3"], "--n must be a whole number between 1 and"),
+    (["--n", "3"], "the default batch size n // 5 is 0 for 3 points; pass --batch-size"),
+    (["--noise", "-0.5"], "--noise must be a finite number >= 0, got -0.5"),
+    (["--data-seed", "-1"], "--data-seed must be a whole number between 0 and"),
+    (["--target", "import os"], "--target 'import os': the formula is not a valid expression"),
+    (["--target", "sin(x"], "--target 'sin(x': the formula is not a valid expression"),
+    (["--target", "__import__('os').system('true')"], "--target"),
+    (["--target", "foo(x)"], "unknown function 'foo'"),
+    (["--target", "1/x"], "is not finite everywhere on [0, 1]"),
+    (["--widths", "0"], "--widths: every width must be a whole number between 1 and 100000, got 0"),
+    (["--widths", "10", "100001"], "got 100001"),
+    (["--lr-all", "-1"], "--lr-all must be a finite number > 0, got -1.0"),
+    (["--lr-output", "0"], "--lr-output must be a finite number > 0"),
+    (["--lr-output", "nan"], "--lr-output must be a finite number > 0"),
+    (["--lam", "-1e-3"], "--lam must be a finite number >= 0, got -0.001"),
+    (["--lr-all", "-inf"], "--lr-all must be a finite number > 0, got -inf"),
+    (["--widths", "-1e1"], "--widths: every width must be a whole number between 1 and 100000, got -10"),
+    (["--steps", "0"], "--steps must be a whole number >= 1, got 0"),
+    (["--save-every", "0"], "--save-every must be a whole number >= 1"),
+    (["--batch-size", "0"], "--batch-size must be a whole number >= 1"),
+    (["--seeds", "0"], "--seeds must be a whole number between 1 and 1000"),
+    (["--seeds", "1001"], "--seeds must be a whole number between 1 and 1000"),
+    (["--jobs", "0"], "--jobs must be a whole number >= 1"),
+]
+
+
+@pytest.mark.parametrize("argv, message", ONE_LINE, ids=[" ".join(a) for a, _m in ONE_LINE])
+def test_bad_values_give_one_line_and_exit_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("relu-studio-run: error: ")
+    assert captured.err.count("\n") == 1, captured.err
+    assert message in captured.err
+
+
+def test_missing_and_bad_csv_files(tmp_path, capsys):
+    assert cli.main(["--data", str(tmp_path / "missing.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relu-studio-run: error: cannot read missing.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y,z\n1,2,3\n")
+    assert cli.main(["--data", str(bad)]) == 2
+    assert "bad.csv, line 1: expected two columns x,y, found 3" in capsys.readouterr().err
+    good = tmp_path / "good.csv"
+    good.write_text("0.1,1\n0.5,2\n")
+    assert cli.main(["--data", str(good), "--n", "10", "--noise", "0"]) == 2
+    assert "--n, --noise apply to generated data, not to --data" in capsys.readouterr().err
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    assert cli.main(["--out", str(f), "--modes", "ridge"]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+ARGPARSE = [
+    (["--modes", "foo"], "argument --modes: invalid choice: 'foo'"),
+    (["--steps", "abc"], "argument --steps: invalid whole number: 'abc'"),
+    (["--steps", "1.5"], "invalid whole number: '1.5'"),
+    (["--noise", "lots"], "argument --noise: invalid number: 'lots'"),
+    (["--table", "worst"], "argument --table: invalid choice: 'worst'"),
+    (["--widths"], "argument --widths: expected at least one argument"),
+    (["--data", "a.csv", "--target", "abs"], "not allowed with argument"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+]
+
+
+@pytest.mark.parametrize("argv, message", ARGPARSE, ids=[" ".join(a) for a, _m in ARGPARSE])
+def test_argparse_errors_exit_2_with_usage(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: relu-studio-run")
+    assert f"relu-studio-run: error: {message}" in err or message in err
+
+
+def test_numbers_accept_underscores_and_exponents():
+    parser = cli.build_parser()
+    args = parser.parse_args(["--steps", "150_000", "--save-every", "1e3", "--widths", "2e1"])
+    assert (args.steps, args.save_every, args.widths) == (150_000, 1000, [20])
+
+
+def test_defaults_are_the_notebooks():
+    args = cli.build_parser().parse_args([])
+    assert args.target == "piecewise_linear" and args.data is None
+    assert args.widths == [10, 20, 40] and tuple(args.modes) == ALL_MODES == cli.MODES
+    assert (args.steps, args.save_every, args.lr_output, args.lr_all, args.lam, args.seeds) == (
+        150_000, 1000, 0.2, 0.02, 1e-5, 1)
+    s = cli._validate(args)
+    assert (s["n"], s["noise"], s["data_seed"], s["batch_size"]) == (200, 0.1, 1, None)
+    assert s["jobs"] == (os.cpu_count() or 1)
+
+
+def test_help_and_version(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: relu-studio-run") and "--save-every" in out and "sin(20x)" in out
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"relu-studio-run {rs.__version__}"
+
+
+def test_prog_name_for_the_gui_entry_point(capsys):
+    assert cli.main(["--steps", "0"], prog="relu-studio run") == 2
+    assert capsys.readouterr().err.startswith("relu-studio run: error: --steps")
+
+
+def test_help_does_not_import_numba_or_torch():
+    code = ("import sys\nfrom relu_studio.cli import main\nassert main(['--help']) == 0\n"
+            "bad = [m for m in ('numba', 'torch', 'PySide6') if m in sys.modules]\n"
+            "sys.exit(f'imported {bad}' if bad else 0)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --------------------------------------------------------------------------- the installed script
+def test_console_script_runs(tmp_path):
+    cmd = console_command() + ["--steps", "1000", "--save-every", "500", "--widths", "5", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("width  mode")
+    for mode in ALL_MODES:
+        assert has_row(proc.stdout, 5, mode), proc.stdout
+    assert "model-steps/s" in proc.stdout
+
+
+def test_module_entry_point_reports_errors(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "relu_studio.cli", "--widths", "0"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("relu-studio-run: error: --widths")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_cancels_and_prints_the_partial_table(tmp_path):
+    out = tmp_path / "partial"
+    cmd = console_command() + ["--steps", "100000000", "--widths", "20", "--modes", "all", "ridge",
+                               "--jobs", "1", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        err_lines = []
+        while True:  # wait until training has started (the first progress line)
+            line = proc.stderr.readline()
+            assert line, "the process ended before training started: " + "".join(err_lines)
+            err_lines.append(line)
+            if "steps/s" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=100)
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    stderr = "".join(err_lines) + stderr
+    assert proc.returncode == 130, stderr
+    assert "cancelling after the current chunk" in stderr
+    assert "cancelled: 1 of 2 runs finished" in stderr
+    assert has_row(stdout, 20, "ridge") and not has_row(stdout, 20, "all")
+    assert "total wall time" in stdout
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["cancelled"] is True and settings["runs"] == ["w20_ridge_seed0"]
+    assert not (out / "w20_all_seed0.npz").exists()

@@ -1,0 +1,41 @@
+"""GUI tests run offscreen; every test must leave no training thread or timer running."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_threads_or_timers(qapp):
+    yield
+    from relu_studio.worker import WorkerThread
+
+    for w in QApplication.topLevelWidgets():
+        w.close()
+    qapp.processEvents()
+    running = [b for b in list(WorkerThread.instances) if b.thread.isRunning()]
+    # Our timers are named "relu-..."; Qt's own (e.g. a status-bar message's timeout) are not ours.
+    timers = [t for w in QApplication.topLevelWidgets() for t in w.findChildren(QTimer)
+              if t.isActive() and t.objectName().startswith("relu-")]
+    for b in running:  # do not let one failure cascade into the next tests
+        b.shutdown()
+    for t in timers:
+        t.stop()
+    assert not running, f"{len(running)} training thread(s) still running after the test"
+    assert not timers, "timers still active after the test: " + ", ".join(
+        f"{t.objectName() or 'unnamed'} in {type(t.parent()).__name__}" for t in timers)
+
+
+@pytest.fixture
+def window(qtbot):
+    from relu_studio.ui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()

@@ -1,0 +1,229 @@
+"""The studio window: live training, pause/resume, scrubbing, ridge, closing, divergence."""
+import numpy as np
+import pytest
+
+from relu_studio.core.geometry import unit_polylines
+from relu_studio.core.ridge import fit_ridge
+from relu_studio.core.training import train
+
+TIMEOUT = 60_000  # ms; the first run may compile the kernel
+
+
+def wait_state(qtbot, c, state, timeout=TIMEOUT):
+    qtbot.waitUntil(lambda: c.state == state, timeout=timeout)
+
+
+def run_to_end(qtbot, c, timeout=TIMEOUT):
+    """Start a run and wait until it has ended (short runs may end before a frame is drawn)."""
+    ended = c.runs_ended
+    assert c.start() is None
+    qtbot.waitUntil(lambda: c.runs_ended > ended and c.state == "idle", timeout=timeout)
+
+
+def test_opens_on_the_notebook_defaults(window):
+    c = window.c
+    s = c.settings
+    assert (s.target, s.n, s.noise, s.width, s.mode, s.current_lr) == ("piecewise_linear", 200, 0.1, 20, "all", 0.02)
+    assert c.network.width == 20 and len(c.history) == 1
+    (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
+    assert x0 <= 0 and x1 >= 1 and y0 <= -2.5 and y1 >= 2.5 and x1 - x0 < 1.2
+    xs, ys = window.canvas.points.getData()
+    np.testing.assert_array_equal(xs, c.data.x)
+    np.testing.assert_array_equal(ys, c.data.y)
+
+
+def test_training_streams_snapshots_and_finishes_like_the_core(window, qtbot):
+    c = window.c
+    c.update_settings(steps=30_000, save_every=1000)
+    run_to_end(qtbot, c)
+    assert len(c.history) == 1 + 31  # the start plus steps 1, 1000, ..., 30000
+    # The GUI's run is the core's run with the same settings and seed, bit for bit.
+    ref = train(c.history.network(0), c.data, mode="all", lr=0.02, steps=30_000, save_every=1000, seed=0)
+    assert c.network.equals(ref.final)
+    steps, _tr, full, test = c.history.curves()
+    np.testing.assert_array_equal(steps[1:], ref.steps)
+    np.testing.assert_array_equal(test[1:], ref.test_error)
+    # The loss pane shows the same curves.
+    np.testing.assert_allclose(window.loss.test.yData, test)
+    np.testing.assert_array_equal(window.loss.test.xData, steps)
+
+
+def test_pause_holds_and_resume_continues(window, qtbot):
+    c = window.c
+    c.update_settings(steps=50_000_000, save_every=1000)
+    window.act_train.trigger()
+    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 5000, timeout=TIMEOUT)
+    window.act_train.trigger()  # Space: pause
+    wait_state(qtbot, c, "paused")
+    qtbot.wait(50)
+    held = c.last_snapshot.step
+    qtbot.wait(300)
+    assert c.last_snapshot.step == held
+    assert window.act_train.text() == "Resume"
+    window.act_train.trigger()
+    qtbot.waitUntil(lambda: c.last_snapshot.step > held + 1000, timeout=TIMEOUT)
+    window.act_stop.trigger()
+    wait_state(qtbot, c, "idle")
+    assert c.history.step(len(c.history) - 1) >= held
+
+
+def test_step_runs_one_snapshot_interval_then_pauses(window, qtbot):
+    c = window.c
+    c.update_settings(steps=100_000, save_every=500)
+    window.act_step.trigger()
+    qtbot.waitUntil(lambda: c.state == "paused" and c.last_snapshot is not None
+                    and c.last_snapshot.step == 500, timeout=TIMEOUT)
+    window.act_step.trigger()
+    qtbot.waitUntil(lambda: c.state == "paused" and c.last_snapshot.step == 1000, timeout=TIMEOUT)
+    window.act_stop.trigger()
+    wait_state(qtbot, c, "idle")
+    assert c.history.step(len(c.history) - 1) == 1000
+
+
+def test_scrubbing_shows_that_snapshot_and_keeps_the_network(window, qtbot):
+    c = window.c
+    c.update_settings(steps=20_000, save_every=1000)
+    run_to_end(qtbot, c)
+    current = c.network
+    for i in (0, 5, len(c.history) // 2, len(c.history) - 1):
+        window.timeline.set_index(i)
+        net = c.history.network(i)
+        xs, ys = window.canvas.prediction.getData()
+        np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-12)
+        ex = np.concatenate([window.canvas.elbows.getData()[0], window.canvas.dead_elbows.getData()[0]])
+        np.testing.assert_allclose(np.sort(ex), np.sort(net.elbows[np.isfinite(net.elbows)]))
+        dead_shown = np.sort(window.canvas.dead_elbows.data["data"].astype(int))
+        np.testing.assert_array_equal(dead_shown, np.nonzero(net.dead_units(c.data.x))[0])
+        ux, uy = window.canvas.units.getData()
+        (x0, x1), _ = window.canvas.getPlotItem().vb.viewRange()
+        span = x1 - x0
+        rx, ry = unit_polylines(net, x0 - 0.05 * span, x1 + 0.05 * span)
+        np.testing.assert_allclose(uy, ry, equal_nan=True)
+        assert window.loss.cursor.value() == c.history.step(i)
+        assert c.network.equals(current)  # scrubbing never changes the trained network
+
+
+def test_fit_ridge_now_equals_the_core(window):
+    c = window.c
+    before = c.network
+    window.act_ridge.trigger()
+    want = fit_ridge(before, c.data, c.settings.lam)
+    assert c.network.equals(want)
+    assert len(c.history) == 2 and c.history.base.tags[-1] == "ridge"
+
+
+def test_changing_lr_or_mode_mid_run_keeps_network_and_history(window, qtbot):
+    c = window.c
+    c.update_settings(steps=50_000_000, save_every=1000)
+    c.start()
+    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 3000, timeout=TIMEOUT)
+    n_before = len(c.history)
+    window.panel.lr.editor.setText("0.005")
+    window.panel.lr.validate()
+    window.panel.mode.setCurrentIndex(1)  # output layer only
+    assert c.settings.mode == "output"
+    # The worker applies the change between chunks; its snapshots then carry the new settings.
+    qtbot.waitUntil(lambda: c.last_snapshot.run.settings.mode == "output", timeout=TIMEOUT)
+    assert c.last_snapshot.run.settings.lr == 0.2  # output mode has its own (notebook) lr
+    assert len(c.history) >= n_before
+    snap = c.last_snapshot
+    qtbot.waitUntil(lambda: c.last_snapshot.step > snap.step + 10_000, timeout=TIMEOUT)
+    # Output layer only: the hidden layer no longer moves, the output layer does.
+    np.testing.assert_array_equal(c.last_snapshot.network.w1, snap.network.w1)
+    assert not np.array_equal(c.last_snapshot.network.w2, snap.network.w2)
+    # The history is continuous: one run, steps increasing.
+    steps = c.history.curves()[0]
+    assert np.all(np.diff(steps) > 0)
+    c.stop()
+    wait_state(qtbot, c, "idle")
+
+
+def test_closing_mid_run_stops_the_worker(qtbot):
+    from relu_studio.ui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    c = win.c
+    c.update_settings(steps=50_000_000)
+    c.start()
+    wait_state(qtbot, c, "running")
+    qtbot.waitUntil(lambda: c.last_snapshot is not None, timeout=TIMEOUT)
+    win.close()
+    assert not c._bridge.thread.isRunning()
+
+
+def test_divergence_stops_keeps_history_and_says_what_to_try(window, qtbot):
+    c = window.c
+    c.update_settings(lr=50.0, steps=100_000, save_every=100)
+    run_to_end(qtbot, c)
+    assert window.banner.isVisible()
+    text = window.banner.text()
+    assert "diverged at step" in text and "learning rate" in text
+    steps, _tr, full, _te = c.history.curves()
+    assert steps[-1] < 100_000 and len(c.history) >= 2
+    assert np.all(np.isfinite(c.network.w1))
+
+
+def test_invalid_entries_are_refused_at_the_field(window):
+    p, c = window.panel, window.c
+    p.noise.editor.setText("-1")
+    assert not p.noise.validate() and p.noise.reason.isVisible()
+    assert "≥ 0" in p.noise.reason.text()
+    p.lr.editor.setText("abc")
+    assert not p.lr.validate() and "not a number" in p.lr.reason.text()
+    assert c.settings.current_lr == 0.02
+    p.target.editor.setCurrentText("__import__('os').system('echo hi')")
+    assert not p.target.validate()
+    assert p.target.reason.isVisible()
+    data_before = c.data
+    p._regenerate()  # refused: the fields are invalid
+    assert c.data is data_before
+
+
+def test_regenerate_and_reinitialise(window):
+    p, c = window.panel, window.c
+    p.target.editor.setCurrentText("sin(2*pi*x) + 0.3*x")
+    assert p.target.validate()
+    p.n.setValue(120)
+    p.regenerate.click()
+    assert c.data.n == 120 and c.data.target.spec == "sin(2*pi*x) + 0.3*x"
+    xs, _ys = window.canvas.points.getData()
+    assert xs.size == 120
+    p.width.setValue(7)
+    p.reinit.click()
+    assert c.network.width == 7 and len(c.history) == 1
+    assert window.canvas.elbows.getData()[0].size + window.canvas.dead_elbows.getData()[0].size == 7
+
+
+def test_worker_mailbox_keeps_only_the_newest_snapshot(qtbot):
+    from PySide6.QtCore import QObject, Signal
+
+    from relu_studio.core.dataset import make_dataset
+    from relu_studio.core.network import init_network
+    from relu_studio.worker import WorkerThread
+
+    class Commands(QObject):
+        start = Signal(object, object, dict)
+        stop = Signal()
+
+    bridge = WorkerThread()
+    cmd = Commands()
+    w = bridge.worker
+    cmd.start.connect(w.start)
+    cmd.stop.connect(w.stop)
+    try:
+        cmd.start.emit(init_network(5, 0), make_dataset(n=50), {"steps": 10_000_000, "save_every": 100})
+        qtbot.waitUntil(lambda: w.state == "running", timeout=TIMEOUT)
+        qtbot.wait(300)
+        first = w.take_latest()
+        assert first is not None
+        qtbot.wait(200)
+        second = w.take_latest()
+        assert second.serial > first.serial + 1  # several chunks ran; only the newest was kept
+        assert second.step > first.step
+        assert w.take_latest() is None
+        cmd.stop.emit()
+        qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
+    finally:
+        assert bridge.shutdown()
