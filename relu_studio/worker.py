@@ -126,8 +126,10 @@ class TrainingWorker(QObject):
     @Slot()
     def pause(self):
         if self._state == RUNNING:
-            self._set_state(PAUSED)
+            # Publish first: whoever sees the state change finds the paused run's snapshot ready.
+            self._state = PAUSED
             self._publish()
+            self.stateChanged.emit(PAUSED)
 
     @Slot()
     def resume(self):
@@ -200,8 +202,9 @@ class TrainingWorker(QObject):
             return
         if self._pause_after is not None and tr.step >= self._pause_after:
             self._pause_after = None
-            self._set_state(PAUSED)
+            self._state = PAUSED
             self._publish()
+            self.stateChanged.emit(PAUSED)
             return
         self._publish()
         self._schedule()

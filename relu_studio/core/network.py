@@ -106,6 +106,24 @@ class Network:
                 arrays[name] = a
         return self.replace(**arrays)
 
+    def with_elbow(self, j: int, elbow: float) -> "Network":
+        """Unit ``j`` moved so its elbow is at ``elbow``: ``b = -elbow * w`` (``w`` kept)."""
+        w = float(self.w1[j])
+        return self.with_unit(j, b1=np.float32(-float(elbow) * w))
+
+    def with_slope(self, j: int, slope: float) -> "Network":
+        """Unit ``j`` with slope ``w = slope``, its elbow kept where it is (``b = -elbow * w``).
+
+        A slope of exactly 0 would lose the elbow, so it is refused; the sign may flip.
+        """
+        slope = float(np.float32(slope))
+        if slope == 0 or not np.isfinite(slope):
+            raise ValueError("a slope must be finite and non-zero")
+        e = float(self.elbows[j])
+        if not np.isfinite(e):
+            e = 0.0
+        return self.with_unit(j, w1=np.float32(slope), b1=np.float32(-e * slope))
+
     def equals(self, other: "Network") -> bool:
         """Bit-for-bit equality of all parameters."""
         return (

@@ -1,17 +1,21 @@
-"""The studio's controller: holds the session state, turns user intent into core calls and worker
-commands, and tells the views what changed. It does no model math itself (the core does)."""
+"""The studio's controller: holds the session state, turns user intent into core calls, worker
+commands and undoable state changes, and tells the views what changed. No model math here: the
+core computes, the controller decides what to keep."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
 
 from ..core.dataset import Dataset, make_dataset
-from ..core.history import History, HistoryView
+from ..core.editing import evaluate_edit
+from ..core.history import History, HistoryView, network_errors
 from ..core.network import Network, init_network
 from ..core.ridge import DEFAULT_LAMBDA, fit_ridge, ridge_mse
 from ..core.training import DEFAULT_LR, TrainingError, TrainSettings
 from ..worker import DIVERGED, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, Snapshot, WorkerThread
+from .undo import StateCommand, StudioState
 
 __all__ = ["StudioController", "StudioSettings", "FRAME_MS"]
 
@@ -41,10 +45,26 @@ class StudioSettings:
         return self.lr.get(self.mode, DEFAULT_LR["all"])
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A hand edit in progress (a drag): shown at once, committed (undoably) when it ends."""
+
+    network: Network
+    data: Dataset
+    full_train_error: float
+    dead: object  # bool mask: units never active on the data
+
+    @property
+    def test_error(self) -> float:
+        """Test MSE (computed on demand: it is not needed on every drag event)."""
+        return network_errors(self.network, self.data)[1]
+
+
 class StudioController(QObject):
     dataChanged = Signal()
     networkChanged = Signal()  # the current network or the history changed (not a live frame)
     frame = Signal()  # a new live training frame was applied
+    previewChanged = Signal()  # a drag in progress moved (or ended)
     stateChanged = Signal(str)  # idle / running / paused
     message = Signal(str, str)  # text, level: "info", "warning" or "error"
     settingsChanged = Signal()
@@ -64,12 +84,16 @@ class StudioController(QObject):
                                           self.settings.noise, self.settings.data_seed)
         self.initial: Network = init_network(self.settings.width, self.settings.init_seed)
         self.history = HistoryView(History.start(self.initial, self.data))
+        self.undo_stack = QUndoStack(self)
+        self.ridge_follow = False
+        self.preview: Preview | None = None
         self.state = IDLE
         self.steps_per_second = 0.0
         self.last_snapshot: Snapshot | None = None
         self._runs_started = 0
         self.runs_ended = 0  # counts finished, stopped and diverged runs
         self._token = 0  # tags the current run; frames of an abandoned run are ignored
+        self._run_before: StudioState | None = None
         self._ridge_cache: tuple | None = None
         self._bridge = WorkerThread(self)
         self.worker = self._bridge.worker
@@ -98,16 +122,41 @@ class StudioController(QObject):
     def busy(self) -> bool:
         return self.state in (RUNNING, PAUSED)
 
-    def ridge_reference(self, net: Network) -> float | None:
+    @property
+    def can_edit(self) -> bool:
+        """Hand edits are refused while a run is training (a paused run is ended by an edit)."""
+        return self.state != RUNNING
+
+    def ridge_reference(self, net: Network, data: Dataset | None = None) -> float | None:
         """Train MSE of the ridge fit on ``net``'s hidden features (cached for the same features)."""
-        key = (net.w1.tobytes(), net.b1.tobytes(), id(self.data), self.settings.lam)
+        data = data or self.data
+        key = (net.w1.tobytes(), net.b1.tobytes(), id(data), self.settings.lam)
         if self._ridge_cache is None or self._ridge_cache[0] != key:
             try:
-                value = ridge_mse(net, self.data, self.settings.lam)
+                value = ridge_mse(net, data, self.settings.lam)
             except (ValueError, ArithmeticError):
                 value = None
             self._ridge_cache = (key, value)
         return self._ridge_cache[1]
+
+    # ------------------------------------------------------------------ undoable state
+    def snapshot_state(self) -> StudioState:
+        return StudioState(self.data, self.initial, self.history.frozen(), self.settings)
+
+    def _restore(self, st: StudioState) -> None:
+        """Apply a whole state (from an undo command)."""
+        self._end_run_for_change(record=False)
+        self.preview = None
+        data_changed = st.data is not self.data
+        self.data, self.initial, self.settings = st.data, st.initial, st.settings
+        self.history = HistoryView(st.history)
+        if data_changed:
+            self.dataChanged.emit()
+        self.settingsChanged.emit()
+        self.networkChanged.emit()
+
+    def _push(self, text: str, after: StudioState, before: StudioState | None = None) -> None:
+        self.undo_stack.push(StateCommand(self, text, before or self.snapshot_state(), after))
 
     # ------------------------------------------------------------------ settings and data
     def update_settings(self, **changes) -> None:
@@ -126,7 +175,7 @@ class StudioController(QObject):
         self.settingsChanged.emit()
 
     def regenerate(self, target=None, n=None, noise=None, seed=None) -> str | None:
-        """New data from the panel's values; returns an error text instead of raising."""
+        """New data from the panel's values (hand edits are replaced); returns an error text."""
         s = self.settings
         new = replace(s, target=s.target if target is None else target, n=s.n if n is None else n,
                       noise=s.noise if noise is None else noise,
@@ -135,12 +184,9 @@ class StudioController(QObject):
             data = make_dataset(new.target, new.n, new.noise, new.data_seed)
         except ValueError as exc:
             return str(exc)
-        self._stop_for_change()
-        self.settings = new
-        self.data = data
-        self._restart_history(self.network)
-        self.dataChanged.emit()
-        self.networkChanged.emit()
+        self._end_run_for_change()
+        net = self.network
+        self._push("Regenerate data", StudioState(data, self.initial, History.start(net, data), new))
         self.message.emit(f"New data: {data.target.spec if data.target else 'file'}, n = {data.n}, "
                           f"σ = {data.noise:g}. The history restarts from the current network.", "info")
         return None
@@ -153,35 +199,78 @@ class StudioController(QObject):
             net = init_network(width, seed)
         except ValueError as exc:
             return str(exc)
-        self._stop_for_change()
-        self.settings = replace(s, width=width, init_seed=seed)
-        self.initial = net
+        self._end_run_for_change()
         self._runs_started = 0
-        self._restart_history(net)
-        self.networkChanged.emit()
+        self._push(f"Re-initialise (width {width}, seed {seed})",
+                   StudioState(self.data, net, History.start(net, self.data),
+                               replace(s, width=width, init_seed=seed)))
         self.message.emit(f"New network: width {width}, init seed {seed}.", "info")
         return None
 
     def reset_to_initial(self) -> None:
-        self._stop_for_change()
+        self._end_run_for_change()
         self._runs_started = 0
-        self._restart_history(self.initial)
-        self.networkChanged.emit()
+        self._push("Reset to the initial network",
+                   StudioState(self.data, self.initial, History.start(self.initial, self.data), self.settings))
         self.message.emit("Back to the initial network; the history restarts.", "info")
 
     def fit_ridge_now(self) -> str | None:
         """Solve the current network's output layer in closed form (a new history entry)."""
-        if self.busy:
+        if self.state == RUNNING:
             return "Pause or stop training before fitting the output layer."
+        self._end_run_for_change()
         try:
             net = fit_ridge(self.network, self.data, self.settings.lam)
         except ValueError as exc:
             return str(exc)
-        self.history = HistoryView(self.history.frozen().appended(net, self.data, "ridge"))
-        self.networkChanged.emit()
-        full = self.history.base.full_train_error[-1]
+        hist = self.history.frozen().appended(net, self.data, "ridge")
+        self._push("Fit output layer by ridge", StudioState(self.data, self.initial, hist, self.settings))
         self.message.emit(f"Output layer fitted by ridge (λ = {self.settings.lam:g}): "
-                          f"train MSE {full:.4g}.", "info")
+                          f"train MSE {hist.full_train_error[-1]:.4g}.", "info")
+        return None
+
+    # ------------------------------------------------------------------ hand edits
+    def set_ridge_follow(self, on: bool) -> None:
+        self.ridge_follow = bool(on)
+
+    def preview_edit(self, network: Network | None = None, data: Dataset | None = None) -> str | None:
+        """Show an edit in progress (one drag event); with ridge follow, re-solve the output layer."""
+        if not self.can_edit:
+            return "Editing is off while training runs: pause (Space) or stop first."
+        base = self.preview.network if self.preview else self.network
+        net = network or base
+        data = data or (self.preview.data if self.preview else self.data)
+        try:
+            net, full, dead = evaluate_edit(net, data, self.settings.lam, self.ridge_follow)
+        except ValueError as exc:
+            return str(exc)
+        self.preview = Preview(net, data, full, dead)
+        self.previewChanged.emit()
+        return None
+
+    def commit_edit(self, text: str) -> None:
+        """End the drag: the previewed network/data become current (one undo step)."""
+        p = self.preview
+        if p is None:
+            return
+        self._end_run_for_change()
+        hist = self.history.frozen().appended(p.network, p.data, "edit")
+        self.preview = None
+        self._push(text, StudioState(p.data, self.initial, hist, self.settings))
+        self.previewChanged.emit()
+
+    def cancel_edit(self) -> None:
+        if self.preview is not None:
+            self.preview = None
+            self.previewChanged.emit()
+
+    def apply_edit(self, text: str, network: Network | None = None, data: Dataset | None = None) -> str | None:
+        """A one-shot edit (typed value, added or deleted point): preview and commit at once."""
+        err = self.preview_edit(network, data)
+        if err:
+            self.message.emit(err, "warning")
+            return err
+        self.commit_edit(text)
         return None
 
     # ------------------------------------------------------------------ training commands
@@ -205,17 +294,19 @@ class StudioController(QObject):
         except TrainingError as exc:
             self.message.emit(str(exc), "error")
             return str(exc)
+        self.cancel_edit()
         seed = (s.init_seed + self._runs_started) % 2**32
         self._runs_started += 1
-        self.history = HistoryView(self.history.frozen())
+        self._run_before = self.snapshot_state()
+        self.history = HistoryView(self._run_before.history)
         params = dict(mode=s.mode, lr=s.current_lr, steps=s.steps, batch_size=s.batch_size,
                       save_every=s.save_every, seed=seed)
         if pause_after is not None:
             params["pause_after"] = pause_after
         self._token += 1
         params["token"] = self._token
-        net, data = self.network, self.data
-        self._cmd_start.emit(net, data, params)
+        self.last_snapshot = None
+        self._cmd_start.emit(self.network, self.data, params)
         self._timer.start()
         return None
 
@@ -265,28 +356,46 @@ class StudioController(QObject):
         self._timer.stop()
         self.worker.take_latest()  # older than the final snapshot
         if snap.token != self._token:
-            return  # a run abandoned by a data or network change
+            return  # a run already ended by a change (its history was kept then)
         self.runs_ended += 1
         self._apply(snap)
-        self.history = HistoryView(self.history.frozen(snap.run.settings.mode))
+        self._record_run(snap)
         level = {DIVERGED: "error", STOPPED: "info", FINISHED: "info"}.get(snap.state, "warning")
         text = snap.message
         if snap.state == DIVERGED:
             text += " The history up to that step is kept."
         self.message.emit(text, level)
-        self.networkChanged.emit()
+
+    def _record_run(self, snap: Snapshot) -> None:
+        """Make a run's history part of the session (one undo step: 'Train N steps')."""
+        before = self._run_before or self.snapshot_state()
+        mode = snap.run.settings.mode
+        hist = before.history.extended(snap.run, mode)
+        if not snap.network.equals(hist.last):
+            # Stopped or paused between snapshots: keep the parameters it had reached too.
+            hist = hist.extended_with(History.start(snap.network, self.data, mode,
+                                                    before.history.last_step + snap.step))
+        self._run_before = None
+        self._push(f"Train {snap.step:,} steps ({_mode_text(snap.run.settings.mode)})",
+                   StudioState(self.data, self.initial, hist, self.settings), before=before)
 
     # ------------------------------------------------------------------ helpers
-    def _stop_for_change(self):
-        """Data or network replaced: end any run; its late frames no longer belong to anything."""
-        if self.busy:
-            self._token += 1
-            self._timer.stop()
-            self.stop()
-
-    def _restart_history(self, net: Network):
-        self.history = HistoryView(History.start(net, self.data))
+    def _end_run_for_change(self, record: bool = True):
+        """A change while a run is in progress: end the run now, keeping its history so far."""
+        if not self.busy:
+            return
+        snap = self.worker.take_latest() or self.last_snapshot
+        self._token += 1  # the worker's own end-of-run report is now stale
+        self._timer.stop()
+        self.stop()
+        if record and snap is not None and len(snap.run):
+            self.runs_ended += 1
+            self._record_run(snap)
+            self.message.emit(f"The run was ended at step {snap.step:,} to apply the change; "
+                              "its history is kept.", "info")
+        self.state = IDLE
+        self.stateChanged.emit(IDLE)
 
 
 def _mode_text(mode: str) -> str:
-    return {"output": "the output layer only", "all": "all layers", "ridge": "by ridge"}[mode]
+    return {"output": "the output layer only", "all": "all layers", "ridge": "by ridge"}.get(mode, mode)

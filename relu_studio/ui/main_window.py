@@ -1,36 +1,43 @@
-"""The main window: parameter panel (dock), canvas over loss pane, timeline, toolbar, status bar."""
+"""The main window: parameter panel and unit table (docks), canvas over loss pane, timeline,
+menus, toolbar and status bar."""
 from __future__ import annotations
 
 import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QScrollArea,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea,
                                QSplitter, QStyle, QToolBar, QVBoxLayout, QWidget)
 
+from ..core.network import Network
 from ..worker import IDLE, PAUSED, RUNNING
 from .canvas import Canvas
 from .controller import StudioController
+from .edit_tool import EditTool
 from .loss_pane import LossPane
 from .parameter_panel import ParameterPanel
 from .timeline import Timeline
+from .unit_table import UnitTable
 
 #: During training the ridge reference line is recomputed at most this often (seconds).
 RIDGE_REFRESH_S = 0.25
-#: During training the loss pane is redrawn at most this often (seconds); the canvas every frame.
-LOSS_REFRESH_S = 0.1
+#: During training the loss pane and unit table are redrawn at most this often (seconds).
+SLOW_REFRESH_S = 0.1
+EDIT_BLOCKED = "Training… pause (Space) or stop to edit by hand"
 
 
 class MainWindow(QMainWindow):
     def __init__(self, controller: StudioController | None = None):
         super().__init__()
         self.setWindowTitle("ReLU Studio")
-        self.resize(1280, 820)
+        self.resize(1360, 860)
         self.c = controller or StudioController(parent=self)
         self.canvas = Canvas()
         self.loss = LossPane()
         self.timeline = Timeline()
         self.panel = ParameterPanel(self.c)
+        self.units_table = UnitTable()
+        self.edit_tool = EditTool(self.c, self.canvas, self.displayed_network, self)
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.canvas)
@@ -54,17 +61,10 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.timeline)
         self.setCentralWidget(central)
 
-        dock = QDockWidget("Parameters", self)
-        dock.setObjectName("parameters")
-        scroll = QScrollArea()
-        scroll.setWidget(self.panel)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        dock.setWidget(scroll)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        dock.setMinimumWidth(260)
+        self.param_dock = self._dock("Parameters", "parameters", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea, scroll=True)
+        self.param_dock.setMinimumWidth(260)
+        self.units_dock = self._dock("Hidden units", "units", self.units_table, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.units_dock.setMinimumWidth(380)
 
         self._make_actions()
         self.status_state = QLabel("idle")
@@ -75,13 +75,15 @@ class MainWindow(QMainWindow):
         sb.addWidget(self.status_loss, 1)
         sb.addPermanentWidget(self.status_rate)
 
-        self._following = True
         self._ridge_time = 0.0
-        self._loss_time = 0.0
         self._ridge_value = None
+        self._slow_time = 0.0
+        self._preview_test = float("nan")
+        self._selected_point = None
         c = self.c
         c.frame.connect(lambda: self._refresh(live=True))
         c.networkChanged.connect(lambda: self._refresh(live=False, follow=True))
+        c.previewChanged.connect(self._preview_changed)
         c.dataChanged.connect(self._data_changed)
         c.stateChanged.connect(self._state_changed)
         c.message.connect(self._show_message)
@@ -89,76 +91,210 @@ class MainWindow(QMainWindow):
         self.timeline.indexChanged.connect(lambda _i: self._refresh(live=False, follow=False))
         self.panel.scaled.toggled.connect(self.canvas.set_scaled)
         self.panel.show_units.toggled.connect(self.canvas.set_units_visible)
+        self.edit_tool.unitSelected.connect(self._select_unit)
+        self.edit_tool.pointSelected.connect(self._select_point)
+        self.units_table.unitSelected.connect(self.canvas.select_unit)
+        self.units_table.model_.edited.connect(self._unit_typed)
         self._data_changed()
         self._state_changed(IDLE)
 
-    # ------------------------------------------------------------------ actions
-    def _make_actions(self):
-        tb = QToolBar("Training")
-        tb.setObjectName("training")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.addToolBar(tb)
-        sp = self.style().standardIcon
+    def _dock(self, title, name, widget, area, scroll=False):
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        if scroll:
+            sa = QScrollArea()
+            sa.setWidget(widget)
+            sa.setWidgetResizable(True)
+            sa.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            widget = sa
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
-        def act(text, key, tip, slot, icon=None):
+    # ------------------------------------------------------------------ actions and menus
+    def _make_actions(self):
+        sp = self.style().standardIcon
+        P = QStyle.StandardPixmap
+
+        def act(text, key, tip, slot, icon=None, checkable=False):
             a = QAction(text, self)
             if icon is not None:
                 a.setIcon(sp(icon))
             if key:
                 a.setShortcut(QKeySequence(key))
-                tip = f"{tip} ({QKeySequence(key).toString()})"
+                tip = f"{tip} ({QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)})"
             a.setToolTip(tip)
             a.setStatusTip(tip)
-            a.triggered.connect(slot)
+            a.setCheckable(checkable)
+            (a.toggled if checkable else a.triggered).connect(slot)
             self.addAction(a)
             return a
 
-        P = QStyle.StandardPixmap
         self.act_train = act("Train", Qt.Key.Key_Space, "Start training, pause or resume", self.c.train_or_pause, P.SP_MediaPlay)
         self.act_step = act("Step", "S", "Train one snapshot interval, then pause", self.c.step_once, P.SP_MediaSeekForward)
         self.act_stop = act("Stop", "Ctrl+.", "End the run; its history is kept", self.c.stop, P.SP_MediaStop)
-        self.act_reset = act("Reset", "Ctrl+R", "Back to the initial network (the history restarts)", self.c.reset_to_initial, P.SP_MediaSkipBackward)
+        self.act_reset = act("Reset", "Ctrl+R", "Back to the initial network (undoable)", self.c.reset_to_initial, P.SP_MediaSkipBackward)
         self.act_ridge = act("Fit ridge now", "Ctrl+F", "Solve the output layer in closed form on the current features", self._fit_ridge, P.SP_DialogApplyButton)
+        self.act_follow = act("Ridge follow", "Ctrl+Shift+F", "Re-solve the output layer by ridge on every hand edit", self.c.set_ridge_follow, checkable=True)
+        self.act_edit_data = act("Edit data", "D", "Click adds a point, drag moves one, right-click or Delete removes it (Ctrl+click adds in any mode)", self._set_data_edit, checkable=True)
+        self.act_delete_point = act("Delete point", QKeySequence.StandardKey.Delete, "Delete the selected data point", self._delete_point)
         self.act_fit_view = act("Fit view", "F", "Fit the view to the data and prediction", self.canvas.fit_view)
         self.act_default_view = act("Default view", "Home", "The notebook's view: [0, 1] x [-2.5, 2.5]", self.canvas.reset_view)
         self.act_play = act("Play back", "P", "Play back the snapshots", self.timeline.toggle_play)
+        self.act_regenerate = act("Regenerate data", "Ctrl+G", "Draw new data from the panel's values (undoable)", self.panel._regenerate)
+        self.act_reinit = act("Re-initialise network", "Ctrl+I", "New initial network from the panel's width and seed (undoable)", self.panel._reinit)
+        self.act_units = act("Show hidden units", "U", "Draw every unit's max(0, w x + b)", self.panel.show_units.setChecked, checkable=True)
+        self.act_scaled = act("Scale units by output weight", "W", "Draw each unit's share of the prediction", self.panel.scaled.setChecked, checkable=True)
+        self.act_units.setChecked(True)
+        self.panel.show_units.toggled.connect(self.act_units.setChecked)
+        self.panel.scaled.toggled.connect(self.act_scaled.setChecked)
+        prev = act("Previous snapshot", Qt.Key.Key_Left, "Previous snapshot", lambda: self.timeline.set_index(self.timeline.index - 1))
+        nxt = act("Next snapshot", Qt.Key.Key_Right, "Next snapshot", lambda: self.timeline.set_index(self.timeline.index + 1))
+        last = act("Newest snapshot", "End", "Newest snapshot", lambda: self.timeline.set_index(len(self.c.history) - 1))
+        quit_ = act("Quit", QKeySequence.StandardKey.Quit, "Quit ReLU Studio", self.close)
+
+        self.act_undo = self.c.undo_stack.createUndoAction(self, "Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_undo.setIcon(sp(P.SP_ArrowBack))
+        self.act_redo = self.c.undo_stack.createRedoAction(self, "Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        self.act_redo.setIcon(sp(P.SP_ArrowForward))
+        for a in (self.act_undo, self.act_redo):
+            self.addAction(a)
+
+        tb = QToolBar("Training")
+        tb.setObjectName("training")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(tb)
         for a in (self.act_train, self.act_step, self.act_stop, None, self.act_reset, self.act_ridge,
-                  None, self.act_fit_view, self.act_default_view):
+                  self.act_follow, None, self.act_undo, self.act_redo, None, self.act_edit_data,
+                  self.act_fit_view, self.act_default_view):
             tb.addSeparator() if a is None else tb.addAction(a)
-        act("", "Ctrl+G", "Regenerate data", self.panel._regenerate)
-        act("", "Ctrl+I", "Re-initialise", self.panel._reinit)
-        act("", "U", "Toggle units", self.panel.show_units.toggle)
-        act("", "W", "Toggle scaled units", self.panel.scaled.toggle)
-        act("", Qt.Key.Key_Left, "Previous snapshot", lambda: self.timeline.set_index(self.timeline.index - 1))
-        act("", Qt.Key.Key_Right, "Next snapshot", lambda: self.timeline.set_index(self.timeline.index + 1))
-        act("", "End", "Newest snapshot", lambda: self.timeline.set_index(len(self.c.history) - 1))
-        act("", "Ctrl+Q", "Quit", self.close)
+        for a in (self.act_undo, self.act_redo):  # their text names the step: a tooltip, not a label
+            tb.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addAction(quit_)
+        m = mb.addMenu("&Edit")
+        for a in (self.act_undo, self.act_redo, None, self.act_edit_data, self.act_delete_point, None,
+                  self.act_follow, self.act_ridge, None, self.act_regenerate, self.act_reinit, self.act_reset):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = mb.addMenu("&Training")
+        for a in (self.act_train, self.act_step, self.act_stop):
+            m.addAction(a)
+        m = mb.addMenu("&View")
+        for a in (self.act_units, self.act_scaled, None, self.act_fit_view, self.act_default_view, None,
+                  self.act_play, prev, nxt, last, None, self.param_dock.toggleViewAction(),
+                  self.units_dock.toggleViewAction()):
+            m.addSeparator() if a is None else m.addAction(a)
+        m = mb.addMenu("&Help")
+        m.addAction(act("About ReLU Studio", None, "About", self._about))
+
+    def _about(self):
+        from .. import __version__
+
+        QMessageBox.about(self, "About ReLU Studio",
+                          f"<b>ReLU Studio {__version__}</b><p>See and touch how a one-hidden-layer ReLU "
+                          "network fits a 1-D function.</p><p>Drag an elbow to move it (Shift snaps to "
+                          "data), a diamond handle to change a slope; Ctrl+click adds a data point. "
+                          "Everything is undoable.</p>")
 
     def _fit_ridge(self):
         err = self.c.fit_ridge_now()
         if err:
             self._show_message(err, "warning")
 
-    # ------------------------------------------------------------------ refresh
+    def _set_data_edit(self, on: bool):
+        self.canvas.set_data_edit_mode(on)
+        if on:
+            self._show_message("Edit data: click adds a point, drag moves one, right-click or Delete "
+                               "removes it; drag empty space to pan. Press D to leave this mode.", "info")
+
+    def _delete_point(self):
+        self.edit_tool.delete_point(self._selected_point)
+
+    def _select_unit(self, j):
+        self.canvas.select_unit(j)
+        self.units_table.select_unit(j)
+
+    def _select_point(self, i):
+        self._selected_point = i
+
+    def _unit_typed(self, j: int, field: str, value: float):
+        net = self.displayed_network()
+        try:
+            if field == "elbow":
+                new = net.with_elbow(j, value)
+            elif field == "w":
+                new = net.with_unit(j, w1=value)
+            elif field == "b":
+                new = net.with_unit(j, b1=value)
+            else:
+                new = net.with_unit(j, w2=value)
+        except ValueError as exc:
+            self._show_message(str(exc), "warning")
+            return
+        label = {"elbow": "elbow", "w": "slope w", "b": "bias b", "out": "output weight"}[field]
+        self.c.apply_edit(f"Set {label} of unit {j}", network=new, data=self.c.data)
+
+    # ------------------------------------------------------------------ what is shown
+    def displayed_network(self) -> Network:
+        """The network on screen: a drag in progress, else the timeline's snapshot."""
+        if self.c.preview is not None:
+            return self.c.preview.network
+        hist = self.c.history
+        return hist.network(min(self.timeline.index, len(hist) - 1))
+
     def _data_changed(self):
         self.canvas.set_dataset(self.c.data)
         self._refresh(live=False, follow=True)
 
+    def _preview_changed(self):
+        p = self.c.preview
+        if p is None:  # the drag ended or was cancelled
+            if self.canvas.data is not self.c.data:
+                self.canvas.set_dataset(self.c.data, points_only=True)
+            self._refresh(live=False)
+            return
+        if p.data is not self.canvas.data:
+            self.canvas.set_dataset(p.data, points_only=True)
+        self.canvas.show_network(p.network, p.dead)
+        now = time.perf_counter()
+        if self.c.ridge_follow:
+            ridge = p.full_train_error  # the preview *is* the ridge fit: no second solve
+        elif now - self._ridge_time > RIDGE_REFRESH_S:
+            ridge = self._ridge_value = self.c.ridge_reference(p.network, p.data)
+            self._ridge_time = now
+        else:
+            ridge = self._ridge_value
+        if now - self._slow_time > SLOW_REFRESH_S:  # readouts that need not follow every event
+            self._preview_test = p.test_error
+            self.loss.set_references(p.data.noise_floor if p.data.target is not None else None, ridge)
+            self._slow_time = now
+        self.status_loss.setText(f"editing   train {p.full_train_error:.4g}   test {self._preview_test:.4g}"
+                                 + (f"   ridge best {ridge:.4g}" if ridge is not None else ""))
+        # The unit table catches up when the drag ends (networkChanged).
+
     def _refresh(self, live: bool, follow: bool | None = None):
         c = self.c
+        if c.preview is not None and not live:
+            return self._preview_changed()
         hist = c.history
         count = len(hist)
         self.timeline.set_count(count, follow=follow)
         i = min(self.timeline.index, count - 1)
         net = hist.network(i)
         step = hist.step(i)
-        self.canvas.show_network(net, net.dead_units(c.data.x))
+        dead = net.dead_units(c.data.x)
+        self.canvas.show_network(net, dead)
         steps, train, full, test = hist.curves()
         now = time.perf_counter()
-        if not live or now - self._loss_time > LOSS_REFRESH_S:
+        if not live or now - self._slow_time > SLOW_REFRESH_S:
             self.loss.set_curves(steps, train, full, test)
             self.loss.set_cursor(step)
-            self._loss_time = now
+            self.units_table.model_.set_network(net, dead)
+            self._slow_time = now
         if not live or now - self._ridge_time > RIDGE_REFRESH_S:
             self._ridge_value = c.ridge_reference(net)
             self._ridge_time = now
@@ -184,11 +320,17 @@ class MainWindow(QMainWindow):
         P = QStyle.StandardPixmap
         self.act_train.setIcon(self.style().standardIcon(P.SP_MediaPause if running else P.SP_MediaPlay))
         self.act_stop.setEnabled(state in (RUNNING, PAUSED))
-        self.act_step.setEnabled(state != RUNNING)
-        self.act_ridge.setEnabled(state == IDLE)
+        self.act_step.setEnabled(not running)
+        self.act_ridge.setEnabled(not running)
+        self.c.undo_stack.setActive(True)
+        self.act_undo.setEnabled(not running and self.c.undo_stack.canUndo())
+        self.act_redo.setEnabled(not running and self.c.undo_stack.canRedo())
+        self.canvas.set_editable(not running, EDIT_BLOCKED)
+        self.units_table.model_.editable = not running
         self.status_state.setText({RUNNING: "training…", PAUSED: "paused"}.get(state, "idle"))
         if running:
             self.banner.hide()
+            self.c.undo_stack.setActive(False)
         if state == IDLE:
             self.status_rate.setText("")
 

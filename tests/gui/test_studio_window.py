@@ -96,8 +96,7 @@ def test_scrubbing_shows_that_snapshot_and_keeps_the_network(window, qtbot):
         np.testing.assert_array_equal(dead_shown, np.nonzero(net.dead_units(c.data.x))[0])
         ux, uy = window.canvas.units.getData()
         (x0, x1), _ = window.canvas.getPlotItem().vb.viewRange()
-        span = x1 - x0
-        rx, ry = unit_polylines(net, x0 - 0.05 * span, x1 + 0.05 * span)
+        rx, ry = unit_polylines(net, x0, x1)
         np.testing.assert_allclose(uy, ry, equal_nan=True)
         assert window.loss.cursor.value() == c.history.step(i)
         assert c.network.equals(current)  # scrubbing never changes the trained network
