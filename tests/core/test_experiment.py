@@ -1,0 +1,175 @@
+"""The widths x modes x seeds grid: same runs as rs.train, honest summaries, cancellable."""
+import threading
+
+import numpy as np
+import pytest
+
+import relu_studio as rs
+from relu_studio.core.experiment import ALL_MODES, PROGRESS_CHUNK, format_table, ridge_run
+
+RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return rs.make_dataset("piecewise_linear", 200, 0.1, 1)
+
+
+@pytest.fixture(scope="module")
+def grid(data):
+    return rs.run_experiment(data, widths=(3, 10), modes=ALL_MODES, seeds=4, steps=300,
+                             save_every=100, jobs=2)
+
+
+def identical(a, b):
+    return all(getattr(a, k).tobytes() == getattr(b, k).tobytes() for k in RUN_ARRAYS)
+
+
+def test_grid_reproduces_train(data, grid):
+    assert not grid.cancelled
+    assert set(grid.runs) == {(w, m, s) for w in (3, 10) for m in ALL_MODES for s in range(4)}
+    for (w, m, s), run in grid.runs.items():
+        init = grid.initial[(w, s)]
+        assert init.equals(rs.init_network(w, s))
+        assert run.initial is init  # every mode of a (width, seed) starts from the same network
+        if m == "ridge":
+            continue
+        ref = rs.train(rs.init_network(w, s), data, mode=m, steps=300, save_every=100, seed=s)
+        assert identical(run, ref), (w, m, s)
+        assert run.settings.lr == rs.DEFAULT_LR[m]
+
+
+def test_ridge_cells_are_the_ridge_fit(data, grid):
+    for s in range(4):
+        run = grid.runs[(10, "ridge", s)]
+        fitted = rs.fit_ridge(grid.initial[(10, s)], data, rs.DEFAULT_LAMBDA)
+        assert run.steps.tolist() == [0] and run.final.equals(fitted)
+        test = np.mean((fitted.predict(data.x_test) - data.y_test) ** 2)
+        assert run.test_error[0] == pytest.approx(test, rel=1e-12)
+        assert run.train_error[0] == run.full_train_error[0]
+    r = ridge_run(grid.initial[(3, 0)], data, lam=1e-2, seed=0)
+    assert r.extra["lam"] == 1e-2 and r.settings.mode == "ridge"
+
+
+def test_results_table_percentiles(grid):
+    rows = rs.results_table(grid)
+    assert [(r["width"], r["mode"]) for r in rows] == [(w, m) for w in (3, 10) for m in ALL_MODES]
+    for row in rows:
+        runs = grid.cell(row["width"], row["mode"])
+        assert row["seeds"] == len(runs) == 4 and row["diverged"] == 0
+        for attr in ("train_error", "full_train_error", "test_error"):
+            final = np.array([getattr(r, attr)[-1] for r in runs])
+            best = np.array([np.min(getattr(r, attr)) for r in runs])
+            for kind, vals in (("final", final), ("best", best)):
+                q25, med, q75 = np.percentile(vals, [25, 50, 75])
+                cell = row[f"{kind}_{attr}"]
+                assert (cell["q25"], cell["median"], cell["q75"]) == (q25, med, q75)
+                assert cell["q25"] <= cell["median"] <= cell["q75"]
+
+
+def test_format_table_lists_every_width_and_mode(grid):
+    rows = rs.results_table(grid)
+    for kind in ("final", "best"):
+        text = format_table(rows, kind)
+        lines = text.splitlines()
+        assert len(lines) == 2 + len(rows)
+        assert f"{kind} test MSE" in lines[0]
+        for row, line in zip(rows, lines[2:]):
+            cells = line.split()
+            assert cells[0] == str(row["width"]) and cells[1] == row["mode"]
+            assert f"{row[f'{kind}_test_error']['median']:.4g}" in line
+            assert "[" in line  # several seeds: quartiles are shown
+    assert format_table([]).count("\n") == 1  # header and rule only
+
+
+def test_single_seed_table_has_no_quartiles(data):
+    res = rs.run_experiment(data, widths=(4,), modes=("output",), seeds=[5], steps=50, save_every=10)
+    rows = rs.results_table(res)
+    assert len(rows) == 1 and rows[0]["seeds"] == 1
+    text = format_table(rows)
+    assert "[" not in text and "output" in text and " 4 " in f" {text} "
+    ref = rs.train(rs.init_network(4, 5), data, mode="output", steps=50, save_every=10, seed=5)
+    assert identical(res.runs[(4, "output", 5)], ref)
+
+
+def test_explicit_seed_list_and_learning_rates(data):
+    res = rs.run_experiment(data, widths=(5,), modes=("all",), seeds=[2, 7], steps=120,
+                            save_every=40, lr_all=0.05, batch_size=10, jobs=1)
+    assert res.seeds == (2, 7)
+    for s in (2, 7):
+        ref = rs.train(rs.init_network(5, s), data, mode="all", lr=0.05, steps=120, save_every=40,
+                       batch_size=10, seed=s)
+        assert identical(res.runs[(5, "all", s)], ref)
+
+
+def test_diverged_runs_are_counted(data):
+    res = rs.run_experiment(data, widths=(20,), modes=("all",), seeds=2, steps=200, lr_all=50)
+    rows = rs.results_table(res)
+    assert rows[0]["diverged"] == 2
+    assert "2 diverged" in format_table(rows)
+
+
+def test_progress_and_on_run(data):
+    seen, finished = [], []
+    lock = threading.Lock()
+
+    def progress(done, total):
+        with lock:
+            seen.append((done, total))
+
+    res = rs.run_experiment(data, widths=(3, 6), modes=("output", "all", "ridge"), seeds=2,
+                            steps=PROGRESS_CHUNK + 10, save_every=5000, progress=progress,
+                            on_run=lambda key, run: finished.append(key), jobs=2)
+    total = 2 * 2 * 2 * (PROGRESS_CHUNK + 10)
+    assert all(t == total for _d, t in seen)
+    assert max(d for d, _t in seen) == total
+    assert sorted(finished) == sorted(res.runs)
+
+
+def test_cancel_stops_and_keeps_finished_runs(data):
+    cancel = threading.Event()
+    steps = 2 * PROGRESS_CHUNK
+    finished = []
+
+    def progress(done, total):
+        if done >= steps:  # the first run has just finished its last chunk
+            cancel.set()
+
+    res = rs.run_experiment(data, widths=(5,), modes=("output", "all", "ridge"), seeds=2,
+                            steps=steps, save_every=5000, jobs=1, cancel=cancel,
+                            progress=progress, on_run=lambda k, r: finished.append(k))
+    assert res.cancelled
+    sgd = [k for k in res.runs if k[1] != "ridge"]
+    # one worker: the run that was finishing completes; the others stop before starting
+    assert len(sgd) == 1
+    (key,) = sgd
+    w, m, s = key
+    ref = rs.train(rs.init_network(w, s), data, mode=m, steps=steps, save_every=5000, seed=s)
+    assert identical(res.runs[key], ref) and res.runs[key].completed_steps == steps
+    # the ridge cells are computed before any SGD and are kept too
+    assert {k for k in res.runs if k[1] == "ridge"} == {(5, "ridge", 0), (5, "ridge", 1)}
+    assert sorted(finished) == sorted(res.runs)
+    # a table can still be made from what finished
+    assert {r["mode"] for r in rs.results_table(res)} == {m, "ridge"}
+
+
+def test_cancel_before_start(data):
+    cancel = threading.Event()
+    cancel.set()
+    res = rs.run_experiment(data, widths=(5,), modes=("all",), seeds=3, steps=100, cancel=cancel)
+    assert res.cancelled and res.runs == {} and rs.results_table(res) == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(modes=("foo",)), "unknown mode"),
+    (dict(modes=()), "at least one"),
+    (dict(widths=()), "at least one"),
+    (dict(seeds=0), "at least one seed"),
+    (dict(steps=0), "steps"),
+    (dict(lr_all=-1.0), "learning rate"),
+])
+def test_bad_grids_fail_before_any_work(data, kwargs, match):
+    args = dict(widths=(3,), modes=("output", "all"), seeds=1, steps=10)
+    args.update(kwargs)
+    with pytest.raises(rs.TrainingError, match=match):
+        rs.run_experiment(data, **args)
