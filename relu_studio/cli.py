@@ -4,6 +4,8 @@ Trains one-hidden-layer ReLU networks of several widths in every mode ("output":
 only, "all": all layers, "ridge": the output layer in closed form) for a number of seeds, on all
 cores, and prints a table of the final (or best) training and test errors. With ``--out`` every
 run's history is saved (``.npz``, lossless, and ``.csv``) with the table and the settings.
+``--init-from FILE.pt`` starts every run from a network saved as the notebook's ``state_dict``
+(torch is imported only then), and ``--export-pt FOLDER`` saves each run's final network as one.
 
 The defaults are the notebook's experiment. ``relu-studio run ...`` is the same command.
 
@@ -27,6 +29,8 @@ from pathlib import Path
 # Only light modules at import time (numpy at most): the compiled kernels (numba) are imported
 # by the first training run, so ``--help`` and argument errors stay fast.
 from .core.dataset import MAX_POINTS
+# results.csv is written by the core's writer, the same one the Compare view exports with.
+from .core.experiment import TABLE_KINDS, results_csv  # noqa: F401  (results_csv: re-exported)
 from .core.network import MAX_WIDTH
 from .core.ridge import DEFAULT_LAMBDA
 from .core.targets import PRESETS
@@ -40,9 +44,7 @@ MAX_SEEDS = 1000
 DEFAULTS = dict(target="piecewise_linear", n=200, noise=0.1, data_seed=1, widths=(10, 20, 40),
                 modes=MODES, steps=150_000, save_every=1000, lr_output=DEFAULT_LR["output"],
                 lr_all=DEFAULT_LR["all"], lam=DEFAULT_LAMBDA, seeds=1)
-METRIC_NAMES = (("train_error", "train"), ("full_train_error", "full_train"), ("test_error", "test"))
-KINDS = ("final", "best")
-STATS = ("median", "q25", "q75")
+KINDS = TABLE_KINDS  # --table: "final" or "best"
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
@@ -104,6 +106,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
     grid = p.add_argument_group("experiment")
     grid.add_argument("--widths", type=_whole, nargs="+", default=list(d["widths"]), metavar="H",
+                      action=_StoreWidths,
                       help=f"hidden-layer widths, 1..{MAX_WIDTH} "
                            f"(default: {' '.join(map(str, d['widths']))})")
     grid.add_argument("--modes", nargs="+", choices=MODES, default=list(d["modes"]), metavar="MODE",
@@ -133,6 +136,17 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     out.add_argument("--table", choices=KINDS, default="final",
                      help="show the final errors or the best seen during training (default: final)")
     out.add_argument("--quiet", action="store_true", help="no progress bar or status lines")
+
+    pt = p.add_argument_group("PyTorch files (the notebook's state_dict keys 0.weight, 0.bias, "
+                              "2.weight, 2.bias)")
+    pt.add_argument("--init-from", type=Path, metavar="FILE.pt",
+                    help="start every run from this network (a state_dict of nn.Sequential("
+                         "Linear(1,H), ReLU(), Linear(H,1)), read with weights_only=True) instead "
+                         "of the notebook's initialisation; the width is the file's H, and the "
+                         "seeds then only change the minibatches")
+    pt.add_argument("--export-pt", type=Path, metavar="FOLDER",
+                    help="save every run's final network as w{width}_{mode}_seed{seed}.pt, a "
+                         "state_dict that nn.Sequential(...).load_state_dict accepts")
     from . import __version__
 
     out.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -140,6 +154,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     # being taken for options; no option of this parser looks like a number.
     p._negative_number_matcher = _NEGATIVE_NUMBER
     return p
+
+
+class _StoreWidths(argparse.Action):
+    """Stores --widths and notes that it was given (--init-from must then agree with it)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.widths_given = True
 
 
 def _validate(args) -> dict:
@@ -308,25 +330,6 @@ class _SigintCancels:
 
 
 # --------------------------------------------------------------------------- results
-def results_csv(rows: list[dict]) -> str:
-    """The results table as CSV: width, mode, seeds, then median/q25/q75 of every metric and kind."""
-    head = ["width", "mode", "seeds"]
-    for _attr, name in METRIC_NAMES:
-        for kind in KINDS:
-            head += [f"{name}_{kind}_{stat}" for stat in STATS]
-    head.append("diverged")
-    lines = [",".join(head)]
-    for r in rows:
-        cells = [str(r["width"]), r["mode"], str(r["seeds"])]
-        for attr, _name in METRIC_NAMES:
-            for kind in KINDS:
-                stats = r[f"{kind}_{attr}"]
-                cells += [repr(float(stats[stat])) for stat in STATS]
-        cells.append(str(r.get("diverged", 0)))
-        lines.append(",".join(cells))
-    return "\n".join(lines) + "\n"
-
-
 def run_stem(width: int, mode: str, seed: int) -> str:
     return f"w{width}_{mode}_seed{seed}"
 
@@ -335,6 +338,109 @@ def _describe_data(args, data) -> str:
     if args.data is not None:
         return f"{args.data} ({data.n} points)"
     return f"target {data.target.spec}, n={data.n}, noise {data.noise:g}, data seed {data.seed}"
+
+
+# --------------------------------------------------------------------------- torch files
+def _output_folder(folder: Path, flag: str) -> None:
+    """Create ``folder`` if needed and check it is writable (UsageError otherwise)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{flag} {folder}: exists and is not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{flag} {folder}: cannot create the folder: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {folder}: the folder is not writable")
+
+
+def _load_init_from(args, s):
+    """The --init-from network; sets the single width to its width (UsageError if --widths differs)."""
+    from .core.torch_io import TorchFileError, load_network_pt
+
+    try:
+        net = load_network_pt(args.init_from)
+    except TorchFileError as exc:
+        raise UsageError(f"--init-from {exc}") from None
+    if getattr(args, "widths_given", False) and s["widths"] != (net.width,):
+        raise UsageError(f"--init-from {args.init_from.name}: the network has width {net.width}, "
+                         f"but --widths asks for {' '.join(map(str, s['widths']))}; drop --widths "
+                         f"or pass --widths {net.width}")
+    s["widths"] = (net.width,)
+    return net
+
+
+def run_grid_from(net, data, *, modes, seeds, steps, save_every, lr_output, lr_all, batch_size,
+                  lam, jobs, progress=None, cancel=None):
+    """``run_experiment``'s grid with one given initial network (``--init-from``).
+
+    Every (mode, seed) starts from ``net``; the seed only chooses the minibatches (and is the
+    ridge run's label). Same parallel runs, progress, cancellation and result type as
+    :func:`relu_studio.core.experiment.run_experiment`.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from .core.experiment import PROGRESS_CHUNK, ExperimentResult, ridge_run
+    from .core.training import Trainer, TrainSettings
+
+    w = net.width
+    seeds = tuple(range(int(seeds)))
+    result = ExperimentResult(data, (w,), tuple(modes), seeds)
+    for seed in seeds:
+        result.initial[(w, seed)] = net
+    lr = {"output": lr_output, "all": lr_all}
+    for m in modes:  # validate settings up front, so a bad value fails before any work
+        if m != "ridge":
+            TrainSettings(m, lr[m], steps, batch_size, save_every, 0).resolved(data.n)
+    if "ridge" in modes:
+        for seed in seeds:
+            result.runs[(w, "ridge", seed)] = ridge_run(net, data, lam, seed)
+    sgd = [(w, m, seed) for m in modes if m != "ridge" for seed in seeds]
+    total, done, lock = len(sgd) * steps, [0], threading.Lock()
+
+    def task(key):
+        _w, m, seed = key
+        trainer = Trainer(net, data, mode=m, lr=lr[m], steps=steps, batch_size=batch_size,
+                          save_every=save_every, seed=seed)
+        while not trainer.done:
+            if cancel is not None and cancel.is_set():
+                return key, None
+            k = trainer.advance(PROGRESS_CHUNK)
+            with lock:
+                done[0] += k
+                d = done[0]
+            if progress is not None:
+                progress(d, total)
+        return key, trainer.result()
+
+    if sgd:
+        order = sorted(sgd, key=lambda k: (k[1] != "all", k))  # "all" runs are the slower ones
+        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(order))),
+                                thread_name_prefix="relu-grid") as pool:
+            for fut in as_completed([pool.submit(task, k) for k in order]):
+                key, run = fut.result()
+                if run is not None:
+                    result.runs[key] = run
+    expected = len(sgd) + (len(seeds) if "ridge" in modes else 0)
+    result.cancelled = bool(cancel is not None and cancel.is_set()) and len(result.runs) < expected
+    return result
+
+
+def _export_pt(folder: Path, result, s, prog, out_err) -> int:
+    """Write each run's final network as ``folder/w{w}_{mode}_seed{s}.pt``; returns the count."""
+    import numpy as np
+
+    from .core.torch_io import export_state_dict
+
+    written = 0
+    for key in sorted(result.runs, key=lambda k: _order(k, s)):
+        net = result.runs[key].final
+        if not all(np.all(np.isfinite(a)) for a in (net.w1, net.b1, net.w2, [net.b2])):
+            print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: the final "
+                  "network is not finite; no .pt written", file=out_err)
+            continue
+        export_state_dict(net, folder / f"{run_stem(*key)}.pt")
+        written += 1
+    return written
 
 
 # --------------------------------------------------------------------------- main
@@ -377,6 +483,7 @@ def _run(args, prog: str, argv: list) -> int:
             data = make_dataset(target, s["n"], s["noise"], s["data_seed"])
     except DataError as exc:
         raise UsageError(str(exc)) from None
+    init_net = _load_init_from(args, s) if args.init_from is not None else None
 
     sgd_modes = [m for m in s["modes"] if m != "ridge"]
     batch = s["batch_size"]
@@ -397,11 +504,15 @@ def _run(args, prog: str, argv: list) -> int:
             raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
         if not os.access(out, os.W_OK | os.X_OK):
             raise UsageError(f"--out {out}: the folder is not writable")
+    if args.export_pt is not None:
+        _output_folder(args.export_pt, "--export-pt")
 
     seeds = s["seeds"]
     n_runs = len(s["widths"]) * len(s["modes"]) * seeds
     n_sgd = len(s["widths"]) * len(sgd_modes) * seeds
     jobs = max(1, min(s["jobs"], n_sgd or 1))
+    if init_net is not None:
+        say(f"{prog}: every run starts from {args.init_from} (width {init_net.width})")
     say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, s['widths']))} x modes "
         f"{' '.join(s['modes'])} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
         + (f", {s['steps']:,} steps each on {jobs} thread{'s' if jobs != 1 else ''}" if n_sgd else ""))
@@ -415,11 +526,18 @@ def _run(args, prog: str, argv: list) -> int:
 
     def work():
         try:
-            box["result"] = run_experiment(
-                data, widths=s["widths"], modes=s["modes"], seeds=seeds, steps=s["steps"],
-                save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
-                batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
-            )
+            if init_net is not None:
+                box["result"] = run_grid_from(
+                    init_net, data, modes=s["modes"], seeds=seeds, steps=s["steps"],
+                    save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
+                    batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
+                )
+            else:
+                box["result"] = run_experiment(
+                    data, widths=s["widths"], modes=s["modes"], seeds=seeds, steps=s["steps"],
+                    save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
+                    batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
+                )
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
 
@@ -471,6 +589,14 @@ def _run(args, prog: str, argv: list) -> int:
                   file=out_err)
             return 1
         say(f"{prog}: wrote {2 * len(result.runs) + 2} files to {out}")
+    if args.export_pt is not None:
+        try:
+            n_pt = _export_pt(args.export_pt, result, s, prog, out_err)
+        except OSError as exc:
+            print(f"{prog}: error: cannot write the networks to {args.export_pt}: "
+                  f"{exc.strerror or exc}", file=out_err)
+            return 1
+        say(f"{prog}: wrote {n_pt} .pt file{'s' if n_pt != 1 else ''} to {args.export_pt}")
     return 130 if result.cancelled else 0
 
 
@@ -503,6 +629,7 @@ def _write_outputs(out: Path, result, rows, s, args, data, batch, jobs, wall, mo
         "lr_output": s["lr_output"], "lr_all": s["lr_all"], "batch_size": batch, "lam": s["lam"],
         "jobs": jobs, "table": args.table, "cancelled": bool(result.cancelled),
         "wall_time_s": wall, "model_steps": model_steps, "runs": stems,
+        "init_from": None if args.init_from is None else str(Path(args.init_from).resolve()),
     }
     atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
 

@@ -1,5 +1,8 @@
 """Training histories on disk: a lossless ``.npz`` per run and a plain ``.csv`` of its errors.
 
+Also the CSV text exports of a studio session (:func:`export_history_csv`,
+:func:`export_data_csv`) and the atomic-write helpers every file writer of the core uses.
+
 The ``.npz`` holds every array of a :class:`~relu_studio.core.training.Run` with its exact dtype
 (so a saved run loads back bit for bit), the initial network, and the settings as JSON text. It is
 read with ``allow_pickle=False``: a file can carry numbers and text, never code.
@@ -24,11 +27,14 @@ from .network import Network
 from .training import Run, TrainSettings
 
 __all__ = ["HistoryFileError", "save_run_npz", "load_run_npz", "run_to_csv", "write_run",
-           "atomic_write_bytes", "atomic_write_text", "FORMAT", "FORMAT_VERSION", "CSV_HEADER"]
+           "run_to_npz_bytes", "run_from_npz_bytes", "export_history_csv", "export_data_csv",
+           "atomic_write", "atomic_write_bytes", "atomic_write_text", "FORMAT", "FORMAT_VERSION",
+           "CSV_HEADER", "DATA_CSV_HEADER"]
 
 FORMAT = "relu-studio-run"
 FORMAT_VERSION = 1
 CSV_HEADER = "step,train_mse,full_train_mse,test_mse"
+DATA_CSV_HEADER = "x,y"
 
 #: Per-snapshot arrays of a Run and the dtype kinds they may have ("i": integer, "f": float).
 _HISTORY = {"steps": "i", "train_error": "f", "full_train_error": "f", "test_error": "f",
@@ -55,6 +61,18 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_write(path, write) -> Path:
+    """Call ``write(f)`` with a binary file object, then put the result at ``path`` atomically.
+
+    The data go to a temporary file in the same folder (``.<name>.<random>.tmp``), which is
+    flushed and fsynced, then renamed over ``path`` with ``os.replace`` (the folder is fsynced too
+    where the platform allows). If ``write`` or the rename fails, the temporary file is removed,
+    the exception propagates and whatever was at ``path`` before is untouched: a reader sees the
+    old file or the new one, never a half-written one.
+    """
+    return _atomic(Path(path), write)
+
+
 def _atomic(path: Path, write) -> Path:
     folder = path.parent
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
@@ -70,7 +88,24 @@ def _atomic(path: Path, write) -> Path:
         except OSError:
             pass
         raise
+    _fsync_folder(folder)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- npz
@@ -102,18 +137,30 @@ def save_run_npz(run: Run, path) -> Path:
     return _atomic(Path(path), lambda f: np.savez(f, **arrays))
 
 
+def run_to_npz_bytes(run: Run) -> bytes:
+    """The bytes :func:`save_run_npz` would write (used to embed runs in session files)."""
+    arrays = _run_arrays(run)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
 def load_run_npz(path) -> Run:
     """Load a run saved by :func:`save_run_npz`; raises :class:`HistoryFileError` (a ValueError)."""
     path = Path(path)
-    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise HistoryFileError(f"{path.name}: cannot read the file: {exc.strerror or exc}") from None
+    return run_from_npz_bytes(raw, path.name)
+
+
+def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
+    """Parse and fully check the bytes of a run ``.npz``; errors are prefixed with ``name``."""
 
     def bad(why):
         return HistoryFileError(f"{name}: {why}")
 
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise bad(f"cannot read the file: {exc.strerror or exc}") from None
     if not raw.startswith(b"PK"):
         raise bad("not a ReLU Studio run file (.npz)")
     arrays = {}
@@ -123,10 +170,15 @@ def load_run_npz(path) -> Run:
             if missing:
                 raise bad(f"not a ReLU Studio run file: missing {', '.join(missing)}")
             for k in _REQUIRED:
-                arrays[k] = npz[k]
+                try:
+                    arrays[k] = npz[k]
+                except ValueError as exc:
+                    if "allow_pickle" in str(exc):
+                        raise bad(f"'{k}' holds pickled Python objects, which are never loaded") from None
+                    raise
     except HistoryFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, MemoryError) as exc:
         raise bad(f"the file is truncated or damaged ({exc})") from None
 
     try:
@@ -225,3 +277,34 @@ def write_run(run: Run, folder, stem: str) -> tuple[Path, Path]:
     npz = save_run_npz(run, folder / f"{stem}.npz")
     csv = atomic_write_text(folder / f"{stem}.csv", run_to_csv(run))
     return npz, csv
+
+
+# --------------------------------------------------------------------------- session csv exports
+def export_history_csv(history) -> str:
+    """A session history's errors as CSV text: ``step,train_mse,full_train_mse,test_mse``.
+
+    ``history`` is a :class:`~relu_studio.core.history.History`, a
+    :class:`~relu_studio.core.history.HistoryView` (its finished part plus the live run) or a
+    :class:`~relu_studio.core.training.Run`. One row per snapshot; values are written with full
+    float64 precision (``repr``; an undefined minibatch loss is ``nan``), so they parse back
+    exactly with ``float``.
+    """
+    if hasattr(history, "curves"):
+        steps, train, full, test = history.curves()
+    else:
+        steps, train, full, test = (history.steps, history.train_error,
+                                    history.full_train_error, history.test_error)
+    lines = [CSV_HEADER]
+    for s, a, b, c in zip(np.asarray(steps).tolist(), np.asarray(train).tolist(),
+                          np.asarray(full).tolist(), np.asarray(test).tolist()):
+        lines.append(f"{int(s)},{float(a)!r},{float(b)!r},{float(c)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def export_data_csv(dataset) -> str:
+    """The training points (hand edits included) as CSV text with an ``x,y`` header.
+
+    Full float64 precision: :func:`~relu_studio.core.dataset.load_csv` reads the text back to
+    the same points bit for bit.
+    """
+    return dataset.to_csv()

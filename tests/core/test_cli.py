@@ -385,3 +385,108 @@ def test_ctrl_c_cancels_and_prints_the_partial_table(tmp_path):
     settings = json.loads((out / "settings.json").read_text())
     assert settings["cancelled"] is True and settings["runs"] == ["w20_ridge_seed0"]
     assert not (out / "w20_all_seed0.npz").exists()
+
+
+# --------------------------------------------------------------------------- torch files
+def test_init_from_and_export_pt(tmp_path, capsys):
+    from relu_studio.core.torch_io import export_state_dict, load_network_pt
+
+    net = rs.init_network(6, 11).with_unit(2, w2=0.75)  # not any seed's init: it must come from the file
+    pt = export_state_dict(net, tmp_path / "start.pt")
+    out, nets = tmp_path / "o", tmp_path / "nets"
+    code = cli.main(["--init-from", str(pt), *FAST, "--seeds", "2", "--out", str(out),
+                     "--export-pt", str(nets)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"every run starts from {pt} (width 6)" in captured.err
+    assert "wrote 6 .pt files to" in captured.err
+    for mode in ALL_MODES:
+        assert has_row(captured.out, 6, mode), captured.out
+    data = rs.make_dataset("piecewise_linear", n=200, noise=0.1, seed=1)
+    stems = [f"w6_{m}_seed{s}" for m in ALL_MODES for s in (0, 1)]
+    assert sorted(p.name for p in nets.iterdir()) == sorted(f"{st}.pt" for st in stems)
+    for s in (0, 1):
+        for mode in ALL_MODES:
+            if mode == "ridge":
+                want = ridge_run(net, data, lam=1e-5, seed=s)
+            else:  # every seed starts from the file's network; the seed picks the minibatches
+                want = rs.train(net, data, mode, LR[mode], STEPS, save_every=SAVE, seed=s)
+            got = hio.load_run_npz(out / f"w6_{mode}_seed{s}.npz")
+            assert got.initial.equals(net)
+            assert_same_run(want, got)
+            assert load_network_pt(nets / f"w6_{mode}_seed{s}.pt").equals(want.final)
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["init_from"] == str(pt.resolve()) and settings["widths"] == [6]
+
+
+def test_export_pt_alone_matches_the_grid(tmp_path, capsys):
+    from relu_studio.core.torch_io import load_network_pt
+
+    nets = tmp_path / "nets"
+    assert cli.main([*FAST, "--widths", "3", "--modes", "output", "--export-pt", str(nets),
+                     "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    data = rs.make_dataset("piecewise_linear", n=200, noise=0.1, seed=1)
+    want = rs.train(rs.init_network(3, 0), data, "output", 0.2, STEPS, save_every=SAVE, seed=0)
+    assert [p.name for p in nets.iterdir()] == ["w3_output_seed0.pt"]
+    assert load_network_pt(nets / "w3_output_seed0.pt").equals(want.final)
+
+
+def test_init_from_with_matching_widths(tmp_path, capsys):
+    from relu_studio.core.torch_io import export_state_dict
+
+    pt = export_state_dict(rs.init_network(4, 0), tmp_path / "n.pt")
+    assert cli.main(["--init-from", str(pt), "--widths", "4", "4", "--modes", "ridge", "--quiet"]) == 0
+    assert has_row(capsys.readouterr().out, 4, "ridge")
+
+
+def _bad_pt_files(tmp_path):
+    import pickle
+
+    import torch
+
+    from relu_studio.core.torch_io import export_state_dict
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned_marker'}",))
+
+    export_state_dict(rs.init_network(5, 0), tmp_path / "w5.pt")
+    with open(tmp_path / "evil.pt", "wb") as f:
+        pickle.dump(Evil(), f, protocol=2)
+    sd = rs.init_network(5, 0).to_state_dict(as_torch=True)
+    sd["0.bias"] = sd["0.bias"].long()
+    torch.save(sd, tmp_path / "ints.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    return {
+        "width": (["--init-from", str(tmp_path / "w5.pt"), "--widths", "10", "20"],
+                  "--init-from w5.pt: the network has width 5, but --widths asks for 10 20; "
+                  "drop --widths or pass --widths 5"),
+        "evil": (["--init-from", str(tmp_path / "evil.pt")],
+                 "--init-from evil.pt: refused: the file contains Python code or objects"),
+        "ints": (["--init-from", str(tmp_path / "ints.pt")],
+                 "--init-from ints.pt: '0.bias' has dtype torch.int64"),
+        "empty": (["--init-from", str(tmp_path / "empty.pt")], "--init-from empty.pt: the file is empty"),
+        "missing": (["--init-from", str(tmp_path / "absent.pt")],
+                    "--init-from absent.pt: cannot read the file"),
+        "export to a file": (["--export-pt", str(tmp_path / "w5.pt"), "--modes", "ridge"],
+                             "--export-pt " + str(tmp_path / "w5.pt") + ": exists and is not a folder"),
+    }
+
+
+def test_bad_torch_flags_give_one_line_and_exit_2(tmp_path, capsys):
+    cases = _bad_pt_files(tmp_path)
+    for name, (argv, message) in cases.items():
+        assert cli.main([*FAST, *argv]) == 2, name
+        captured = capsys.readouterr()
+        assert captured.out == "", name
+        assert captured.err.startswith("relu-studio-run: error: "), (name, captured.err)
+        assert captured.err.count("\n") == 1, (name, captured.err)
+        assert message in captured.err, (name, captured.err)
+    assert not (tmp_path / "pwned_marker").exists()
+
+
+def test_torch_flags_are_in_the_help(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--init-from FILE.pt" in out and "--export-pt FOLDER" in out

@@ -1,0 +1,593 @@
+"""Studio sessions on disk: the ``.relustudio`` file that reopens exactly as it was saved.
+
+A session is everything the studio shows: the data (hand-edited points included), the target
+definition, the initial network, the full snapshot history (whose last entry is the current
+network), the training settings, the view toggles, and the compare grid with its finished runs.
+Saving and loading it is lossless: every array comes back with the same dtype, shape and bytes.
+
+File format (version 1)
+-----------------------
+A ``.relustudio`` file is a ZIP archive; no member is ever unpickled, and unknown members are
+ignored (so later 1.x writers may add some). Full reference: ``docs/session-format.md``.
+
+============================  ================================================================
+member                        contents
+============================  ================================================================
+``manifest.json``             ``{"format": "relu-studio-session", "format_version": 1,
+                              "app_version": "0.1.0", "created": "<ISO 8601 UTC>"}``
+``settings.json``             the studio's settings (JSON object; see :data:`DEFAULT_SETTINGS`)
+``view.json``                 view toggles (JSON object, free-form for the GUI)
+``data.json``                 ``{"target": spec or null, "noise": σ, "seed": int or null,
+                              "source": "generated" | "edited" | "csv" | ..., "extra": {...}}``
+``history.json``              ``{"tags": [one string per snapshot]}``
+``arrays.npz``                NumPy arrays (``allow_pickle=False``): ``data_x``, ``data_y``,
+                              ``data_x_test``, ``data_y_test`` (float64, 1-D);
+                              ``initial_w1``, ``initial_b1``, ``initial_w2`` (float32, (H,)),
+                              ``initial_b2`` (float32, (1,)); ``history_steps`` (int64, (m,)),
+                              ``history_train_error``, ``history_full_train_error``,
+                              ``history_test_error`` (float64, (m,)), ``history_w1``,
+                              ``history_b1``, ``history_w2`` (float32, (m, H)), ``history_b2``
+                              (float32, (m,))
+``compare.json``              ``{"settings": object or null, "runs": [{"width": w, "mode": m,
+                              "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz"}, ...]}``
+``compare/*.npz``             one finished grid run each, in the run-file layout of
+                              :mod:`relu_studio.core.history_io` (``relu-studio-run`` v1)
+============================  ================================================================
+
+JSON is UTF-8; floats are written with ``repr`` precision, so they read back exactly (JSON has
+no tuples: a tuple in ``settings``/``view``/``compare`` comes back as a list).
+
+Compatibility: a reader accepts ``format_version`` up to :data:`FORMAT_VERSION`; a file from a
+newer major version is refused with a message asking to update ReLU Studio.
+
+Writing is atomic (a temporary file in the same folder, fsynced, then ``os.replace``), and a
+session is checked with the same validation :func:`load_session` applies *before* anything is
+written, so ReLU Studio never writes a session file it would refuse to open.
+
+No Qt, no torch.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import Dataset, MAX_POINTS, make_dataset
+from .formula import FormulaError
+from .history import History
+from .history_io import HistoryFileError, atomic_write, run_from_npz_bytes, run_to_npz_bytes
+from .network import MAX_WIDTH, Network, init_network
+from .ridge import DEFAULT_LAMBDA
+from .targets import get_target
+from .training import DEFAULT_LR
+
+__all__ = ["Session", "SessionFileError", "save_session", "load_session", "session_equal",
+           "session_diff", "session_to_bytes", "FORMAT", "FORMAT_VERSION", "SUFFIX",
+           "DEFAULT_SETTINGS", "default_settings", "check_settings"]
+
+FORMAT = "relu-studio-session"
+FORMAT_VERSION = 1
+SUFFIX = ".relustudio"
+
+#: The notebook's defaults, the keys the parameter panel sets.
+DEFAULT_SETTINGS = {
+    "target": "piecewise_linear", "n": 200, "noise": 0.1, "data_seed": 1, "width": 20,
+    "init_seed": 0, "mode": "all", "lr": dict(DEFAULT_LR), "steps": 150_000, "batch_size": None,
+    "save_every": 1000, "lam": DEFAULT_LAMBDA,
+}
+SESSION_MODES = ("output", "all", "ridge")
+
+#: Refuse archives whose members unpack to more than this (a damaged or hostile file).
+MAX_UNPACKED_BYTES = 8 * 1024**3
+MAX_JSON_BYTES = 64 * 1024**2
+MAX_MEMBERS = 100_000
+
+_REQUIRED_MEMBERS = ("manifest.json", "settings.json", "view.json", "data.json", "history.json",
+                     "arrays.npz", "compare.json")
+_DATA_ARRAYS = ("data_x", "data_y", "data_x_test", "data_y_test")
+_INITIAL_ARRAYS = ("initial_w1", "initial_b1", "initial_w2", "initial_b2")
+_HISTORY_ARRAYS = {"steps": "iu", "train_error": "f", "full_train_error": "f", "test_error": "f",
+                   "w1": "f", "b1": "f", "w2": "f", "b2": "f"}
+_RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
+
+
+def default_settings() -> dict:
+    """A fresh copy of :data:`DEFAULT_SETTINGS`."""
+    return copy.deepcopy(DEFAULT_SETTINGS)
+
+
+class SessionFileError(ValueError):
+    """A session file that cannot be opened; the message names the file and says why."""
+
+
+# --------------------------------------------------------------------------- the session
+@dataclass(eq=False)
+class Session:
+    """Everything a studio window holds, as plain core objects.
+
+    ``settings``, ``view`` and ``compare`` must be JSON-able (dicts of str, numbers, bools, None,
+    lists, dicts). ``history`` is the snapshot timeline; its last entry is the current network
+    (:attr:`current`). ``compare_runs`` maps ``(width, mode, seed)`` to finished grid runs.
+    """
+
+    settings: dict
+    data: Dataset
+    initial: Network
+    history: History
+    view: dict = field(default_factory=dict)
+    compare: dict | None = None
+    compare_runs: dict = field(default_factory=dict)
+
+    @property
+    def current(self) -> Network:
+        """The current network: the history's last snapshot."""
+        return self.history.last
+
+    @classmethod
+    def from_settings(cls, settings: dict | None = None, **overrides) -> "Session":
+        """A fresh session: data, initial network and a one-entry history built from settings.
+
+        Missing keys take :data:`DEFAULT_SETTINGS`; ``overrides`` replace single keys.
+        """
+        s = default_settings()
+        s.update(copy.deepcopy(settings or {}))
+        s.update(overrides)
+        check_settings(s)
+        data = make_dataset(s["target"], s["n"], s["noise"], s["data_seed"])
+        net = init_network(s["width"], s["init_seed"])
+        return cls(settings=s, data=data, initial=net, history=History.start(net, data))
+
+
+# --------------------------------------------------------------------------- validation helpers
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_settings(s) -> None:
+    """Check the keys of :data:`DEFAULT_SETTINGS` that ``s`` has (others are kept as they are).
+
+    Raises ``ValueError`` naming the bad key.
+    """
+    if not isinstance(s, dict):
+        raise ValueError(f"the settings must be a JSON object, got {type(s).__name__}")
+
+    def need(key, ok, what):
+        if key in s and not ok(s[key]):
+            raise ValueError(f"setting '{key}' must be {what}, got {s[key]!r}")
+
+    finite = lambda v: _is_number(v) and math.isfinite(v)  # noqa: E731
+    need("target", lambda v: isinstance(v, str), "a preset name or a formula")
+    need("n", lambda v: _is_int(v) and 1 <= v <= MAX_POINTS, f"a whole number in 1..{MAX_POINTS}")
+    need("noise", lambda v: finite(v) and v >= 0, "a finite number >= 0")
+    need("data_seed", lambda v: _is_int(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)")
+    need("width", lambda v: _is_int(v) and 1 <= v <= MAX_WIDTH, f"a whole number in 1..{MAX_WIDTH}")
+    need("init_seed", lambda v: _is_int(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)")
+    need("mode", lambda v: v in SESSION_MODES, f"one of {', '.join(SESSION_MODES)}")
+    need("lr", lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and finite(x) and x > 0 for k, x in v.items()),
+        "an object of finite learning rates > 0 per mode")
+    need("steps", lambda v: _is_int(v) and v >= 1, "a whole number >= 1")
+    need("batch_size", lambda v: v is None or (_is_int(v) and v >= 1), "null or a whole number >= 1")
+    need("save_every", lambda v: _is_int(v) and v >= 1, "a whole number >= 1")
+    need("lam", lambda v: finite(v) and v >= 0, "a finite number >= 0")
+
+
+def _json_bytes(obj, what: str) -> bytes:
+    try:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the session's {what} are not plain JSON data ({exc})") from None
+    return (text + "\n").encode("utf-8")
+
+
+def _data_meta(data: Dataset) -> dict:
+    return {"target": None if data.target is None else data.target.spec,
+            "noise": float(data.noise), "seed": None if data.seed is None else int(data.seed),
+            "source": str(data.source), "extra": dict(data.extra)}
+
+
+def _run_stem(key) -> str:
+    w, m, s = key
+    return f"w{w}_{m}_seed{s}"
+
+
+# --------------------------------------------------------------------------- writing
+def _members(session: Session) -> dict[str, bytes]:
+    """The archive members of ``session`` (name -> bytes), in writing order."""
+    if not isinstance(session, Session):
+        raise TypeError(f"expected a Session, got {type(session).__name__}")
+    from .. import __version__
+
+    data, net, h = session.data, session.initial, session.history
+    if not isinstance(data, Dataset):
+        raise TypeError("session.data must be a Dataset")
+    if not isinstance(net, Network):
+        raise TypeError("session.initial must be a Network")
+    if not isinstance(h, History):
+        raise TypeError("session.history must be a History (freeze a HistoryView first)")
+    arrays = {
+        "data_x": np.asarray(data.x), "data_y": np.asarray(data.y),
+        "data_x_test": np.asarray(data.x_test), "data_y_test": np.asarray(data.y_test),
+        "initial_w1": np.asarray(net.w1), "initial_b1": np.asarray(net.b1),
+        "initial_w2": np.asarray(net.w2), "initial_b2": np.array([net.b2], dtype=np.float32),
+    }
+    for k in _HISTORY_ARRAYS:
+        arrays[f"history_{k}"] = np.asarray(getattr(h, k))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+
+    runs, run_members = [], {}
+    for key, run in session.compare_runs.items():
+        if not (isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], (int, np.integer))
+                and key[1] in SESSION_MODES and isinstance(key[2], (int, np.integer))
+                and not isinstance(key[0], bool) and not isinstance(key[2], bool)):
+            raise ValueError(f"compare run keys must be (width, mode, seed), got {key!r}")
+        key = (int(key[0]), key[1], int(key[2]))
+        name = f"compare/{_run_stem(key)}.npz"
+        runs.append({"width": key[0], "mode": key[1], "seed": key[2], "member": name})
+        run_members[name] = run_to_npz_bytes(run)
+
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    members = {
+        "manifest.json": _json_bytes(manifest, "manifest"),
+        "settings.json": _json_bytes(session.settings, "settings"),
+        "view.json": _json_bytes(session.view, "view settings"),
+        "data.json": _json_bytes(_data_meta(data), "data description"),
+        "history.json": _json_bytes({"tags": list(h.tags)}, "history tags"),
+        "compare.json": _json_bytes({"settings": session.compare, "runs": runs}, "compare settings"),
+        "arrays.npz": buf.getvalue(),
+    }
+    members.update(run_members)
+    return members
+
+
+def _zip_bytes(members: dict[str, bytes], f) -> None:
+    with zipfile.ZipFile(f, "w") as zf:
+        for name, raw in members.items():
+            # Arrays hardly compress; JSON does.
+            kind = zipfile.ZIP_STORED if name.endswith(".npz") else zipfile.ZIP_DEFLATED
+            zf.writestr(name, raw, compress_type=kind)
+
+
+def session_to_bytes(session: Session) -> bytes:
+    """The bytes of the ``.relustudio`` file of ``session`` (checked like :func:`save_session`)."""
+    members = _members(session)
+    _check_before_writing(members)
+    buf = io.BytesIO()
+    _zip_bytes(members, buf)
+    return buf.getvalue()
+
+
+def _check_before_writing(members: dict[str, bytes]) -> None:
+    try:
+        _session_from_members(lambda name: members[name], set(members), "the session")
+    except SessionFileError as exc:
+        raise ValueError(f"cannot save: {str(exc).removeprefix('the session: ')}") from None
+
+
+def save_session(session: Session, path) -> Path:
+    """Write ``session`` to ``path`` (used as given; ``.relustudio`` is the usual suffix).
+
+    The session is validated first (``ValueError``/``TypeError`` and nothing written if it is
+    inconsistent or not JSON-able), then written atomically: a temporary file in the same
+    folder, fsynced, then renamed over ``path``. An interrupted save leaves the old file intact.
+    """
+    members = _members(session)
+    _check_before_writing(members)
+    return atomic_write(Path(path), lambda f: _zip_bytes(members, f))
+
+
+# --------------------------------------------------------------------------- reading
+def load_session(path) -> Session:
+    """Open a ``.relustudio`` file, checking everything; raises :class:`SessionFileError`.
+
+    Checked: the file is a readable, undamaged ZIP archive (every member's CRC); the manifest
+    names this format and a version this reader knows; every required member is there; arrays
+    load without pickles and have the expected dtypes and consistent shapes (x and y of equal
+    length, finite data, history widths equal to the initial network's width, ...); the JSON
+    members have the expected structure; the target can be rebuilt; every compare run is a
+    valid run file. Nothing outside the returned object is changed.
+    """
+    path = Path(path)
+    name = path.name
+
+    def bad(why):
+        return SessionFileError(f"{name}: {why}")
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+            size = f.seek(0, 2)
+            f.seek(max(0, size - 22))
+            tail = f.read(22)
+    except OSError as exc:
+        raise bad(f"cannot read the file: {exc.strerror or exc}") from None
+    if size == 0:
+        raise bad("the file is empty")
+    if not head.startswith(b"PK"):
+        raise bad("not a ReLU Studio session file (it is not a ZIP archive)")
+    # Sessions carry no archive comment, so the end record is the last 22 bytes. Without this
+    # check a cut-off file could be taken for the stored arrays.npz archive inside it.
+    if not tail.startswith(b"PK\x05\x06"):
+        raise bad("the file is truncated or damaged (the end of the ZIP archive is missing)")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise bad(f"the file is truncated or damaged ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise bad(f"the archive has too many members ({len(infos)})")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNPACKED_BYTES:
+            raise bad(f"the archive unpacks to {total / 1024**3:.1f} GiB, more than a session can hold")
+        names = {i.filename for i in infos}
+
+        def read(member):
+            try:
+                return zf.read(member)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                    NotImplementedError, RuntimeError) as exc:
+                raise bad(f"the member '{member}' is damaged ({exc})") from None
+
+        return _session_from_members(read, names, name)
+
+
+def _session_from_members(read, names: set, name: str) -> Session:
+    """Build and check a session from archive members; ``read(member) -> bytes``."""
+
+    def bad(why):
+        return SessionFileError(f"{name}: {why}")
+
+    def json_member(member, kinds, what):
+        raw = read(member)
+        if len(raw) > MAX_JSON_BYTES:
+            raise bad(f"'{member}' is too large")
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise bad(f"'{member}' is not valid JSON ({exc})") from None
+        if not isinstance(obj, kinds):
+            raise bad(f"'{member}' does not hold {what}")
+        return obj
+
+    # -- manifest first: a file from a newer version must say so, whatever else it holds.
+    if "manifest.json" not in names:
+        raise bad("not a ReLU Studio session file (no manifest.json)")
+    manifest = json_member("manifest.json", dict, "a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise bad(f"not a ReLU Studio session file (format {manifest.get('format')!r})")
+    version = manifest.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise bad(f"the manifest's format_version {version!r} is invalid")
+    if version > FORMAT_VERSION:
+        raise bad(f"written by a newer ReLU Studio (session format version {version}; this "
+                  f"version reads up to {FORMAT_VERSION}); please update ReLU Studio to open it")
+    missing = [m for m in _REQUIRED_MEMBERS if m not in names]
+    if missing:
+        raise bad(f"incomplete session file: missing {', '.join(missing)}")
+
+    # -- JSON members
+    settings = json_member("settings.json", dict, "a JSON object of settings")
+    try:
+        check_settings(settings)
+    except ValueError as exc:
+        raise bad(f"settings.json: {exc}") from None
+    view = json_member("view.json", dict, "a JSON object of view settings")
+    meta = json_member("data.json", dict, "a JSON object describing the data")
+    tags = json_member("history.json", dict, "a JSON object").get("tags")
+    compare_doc = json_member("compare.json", dict, "a JSON object")
+
+    # -- arrays
+    arrays = _npz_member(read("arrays.npz"), "arrays.npz", bad)
+    need = [*_DATA_ARRAYS, *_INITIAL_ARRAYS, *(f"history_{k}" for k in _HISTORY_ARRAYS)]
+    missing = [k for k in need if k not in arrays]
+    if missing:
+        raise bad(f"arrays.npz lacks {', '.join(missing)}")
+
+    data = _dataset(arrays, meta, bad)
+    initial = _initial(arrays, bad)
+    history = _history(arrays, tags, initial.width, bad)
+
+    # -- compare grid
+    cmp_settings = compare_doc.get("settings")
+    entries = compare_doc.get("runs", [])
+    if cmp_settings is not None and not isinstance(cmp_settings, dict):
+        raise bad("compare.json: 'settings' must be an object or null")
+    if not isinstance(entries, list):
+        raise bad("compare.json: 'runs' must be a list")
+    compare_runs = {}
+    for e in entries:
+        if not (isinstance(e, dict) and _is_int(e.get("width")) and e.get("mode") in SESSION_MODES
+                and _is_int(e.get("seed")) and isinstance(e.get("member"), str)):
+            raise bad(f"compare.json: malformed run entry {e!r}")
+        key = (e["width"], e["mode"], e["seed"])
+        if key in compare_runs:
+            raise bad(f"compare.json: run {key} is listed twice")
+        member = e["member"]
+        if not member.startswith("compare/") or member not in names:
+            raise bad(f"incomplete session file: missing {member}")
+        try:
+            run = run_from_npz_bytes(read(member), member)
+        except HistoryFileError as exc:
+            raise bad(str(exc)) from None
+        if run.initial.width != key[0] or (len(run) and run.w1.shape[1] != key[0]):
+            raise bad(f"{member}: the run's width differs from its key's width {key[0]}")
+        if run.settings.mode != key[1]:
+            raise bad(f"{member}: the run's mode {run.settings.mode!r} differs from its key's {key[1]!r}")
+        compare_runs[key] = run
+
+    return Session(settings=settings, data=data, initial=initial, history=history, view=view,
+                   compare=cmp_settings, compare_runs=compare_runs)
+
+
+def _npz_member(raw: bytes, member: str, bad) -> dict:
+    if not raw.startswith(b"PK"):
+        raise bad(f"'{member}' is not a NumPy .npz archive")
+    out = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as inner:  # bound what the arrays unpack to
+            unpacked = sum(i.file_size for i in inner.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise bad(f"'{member}' unpacks to {unpacked / 1024**3:.1f} GiB, more than a session can hold")
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            for k in npz.files:
+                try:
+                    out[k] = npz[k]
+                except ValueError as exc:
+                    if "allow_pickle" in str(exc):
+                        raise bad(f"'{k}' in {member} holds pickled Python objects, which are "
+                                  "never loaded") from None
+                    raise
+    except SessionFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error,
+            MemoryError) as exc:
+        raise bad(f"'{member}' is truncated or damaged ({type(exc).__name__}: {exc})") from None
+    return out
+
+
+def _float_array(arrays, key, bad, ndim):
+    a = arrays[key]
+    if a.dtype.kind != "f":
+        raise bad(f"'{key}' has dtype {a.dtype}; a floating-point array is needed")
+    if a.ndim != ndim:
+        raise bad(f"'{key}' has shape {a.shape}; expected {ndim} dimension{'s' if ndim > 1 else ''}")
+    return a
+
+
+def _dataset(arrays, meta, bad) -> Dataset:
+    x, y, xt, yt = (_float_array(arrays, k, bad, 1) for k in _DATA_ARRAYS)
+    if x.shape != y.shape:
+        raise bad(f"the data have {x.size} x values but {y.size} y values")
+    if xt.shape != yt.shape:
+        raise bad(f"the test set has {xt.size} inputs but {yt.size} targets")
+    if x.size == 0 or xt.size == 0:
+        raise bad("the data set has no points")
+    if x.size > MAX_POINTS:
+        raise bad(f"the data set has too many points ({x.size})")
+    for k, a in zip(_DATA_ARRAYS, (x, y, xt, yt)):
+        if not np.all(np.isfinite(a)):
+            raise bad(f"'{k}' contains NaN or infinite values")
+    spec, noise, seed = meta.get("target"), meta.get("noise"), meta.get("seed")
+    source, extra = meta.get("source", "generated"), meta.get("extra", {})
+    if spec is not None and not isinstance(spec, str):
+        raise bad("data.json: 'target' must be a string or null")
+    if not (_is_number(noise) and math.isfinite(noise) and noise >= 0):
+        raise bad(f"data.json: 'noise' must be a finite number >= 0, got {noise!r}")
+    if seed is not None and not (_is_int(seed) and 0 <= seed < 2**32):
+        raise bad(f"data.json: 'seed' must be null or a whole number in [0, 2**32), got {seed!r}")
+    if not isinstance(source, str) or not isinstance(extra, dict):
+        raise bad("data.json: 'source' must be a string and 'extra' an object")
+    target = None
+    if spec is not None:
+        try:
+            target = get_target(spec)
+        except FormulaError as exc:
+            raise bad(f"data.json: the target {spec!r} is not valid ({exc})") from None
+    return Dataset(x, y, xt, yt, target=target, noise=float(noise), seed=seed, source=source,
+                   extra=extra)
+
+
+def _initial(arrays, bad) -> Network:
+    w1, b1, w2, b2 = (_float_array(arrays, k, bad, 1) for k in _INITIAL_ARRAYS)
+    h = w1.shape[0]
+    if not 1 <= h <= MAX_WIDTH:
+        raise bad(f"the initial network has width {h}; expected 1..{MAX_WIDTH}")
+    if b1.shape != (h,) or w2.shape != (h,) or b2.shape != (1,):
+        raise bad(f"the initial network's arrays have inconsistent shapes: w1 {w1.shape}, "
+                  f"b1 {b1.shape}, w2 {w2.shape}, b2 {b2.shape}")
+    for k, a in zip(_INITIAL_ARRAYS, (w1, b1, w2, b2)):
+        if not np.all(np.isfinite(a)):
+            raise bad(f"'{k}' contains NaN or infinite values")
+    return Network(w1, b1, w2, float(b2[0]))
+
+
+def _history(arrays, tags, h, bad) -> History:
+    a = {}
+    for k, kinds in _HISTORY_ARRAYS.items():
+        v = arrays[f"history_{k}"]
+        if v.dtype.kind not in kinds:
+            raise bad(f"'history_{k}' has dtype {v.dtype}")
+        a[k] = v
+    steps = a["steps"]
+    if steps.ndim != 1 or steps.size == 0:
+        raise bad(f"'history_steps' has shape {steps.shape}; expected at least one snapshot")
+    m = steps.size
+    want = {"train_error": (m,), "full_train_error": (m,), "test_error": (m,),
+            "w1": (m, h), "b1": (m, h), "w2": (m, h), "b2": (m,)}
+    for k, shape in want.items():
+        if a[k].shape != shape:
+            extra = (f" (the history's width {a[k].shape[1]} differs from the initial network's {h})"
+                     if a[k].ndim == 2 and a[k].shape[0] == m and len(shape) == 2 else "")
+            raise bad(f"'history_{k}' has shape {a[k].shape}; expected {shape}{extra}")
+    if np.any(steps < 0) or (m > 1 and np.any(np.diff(steps) < 0)):
+        raise bad("the history's steps are negative or decreasing")
+    if not (isinstance(tags, list) and len(tags) == m and all(isinstance(t, str) for t in tags)):
+        raise bad(f"history.json: 'tags' must list one string per snapshot ({m})")
+    for v in a.values():
+        v.setflags(write=False)
+    return History(tags=tuple(tags), **a)
+
+
+# --------------------------------------------------------------------------- comparison
+def _same_array(x, y) -> bool:
+    x, y = np.asarray(x), np.asarray(y)
+    return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
+
+
+def _norm_json(obj):
+    return json.dumps(obj, sort_keys=True, allow_nan=True, default=repr)
+
+
+def session_diff(a: Session, b: Session) -> list[str]:
+    """What differs between two sessions (empty: equal). Arrays are compared bit for bit
+    (dtype, shape and bytes); JSON parts after a JSON round trip (tuples equal lists)."""
+    out = []
+    for part in ("settings", "view", "compare"):
+        if _norm_json(getattr(a, part)) != _norm_json(getattr(b, part)):
+            out.append(part)
+    da, db = a.data, b.data
+    for k in ("x", "y", "x_test", "y_test"):
+        if not _same_array(getattr(da, k), getattr(db, k)):
+            out.append(f"data.{k}")
+    if _norm_json(_data_meta(da)) != _norm_json(_data_meta(db)):
+        out.append("data (target, noise, seed, source or extra)")
+    if not a.initial.equals(b.initial):
+        out.append("initial")
+    for k in _HISTORY_ARRAYS:
+        if not _same_array(getattr(a.history, k), getattr(b.history, k)):
+            out.append(f"history.{k}")
+    if tuple(a.history.tags) != tuple(b.history.tags):
+        out.append("history.tags")
+    if set(a.compare_runs) != set(b.compare_runs):
+        out.append("compare_runs (keys)")
+    else:
+        for key, ra in a.compare_runs.items():
+            rb = b.compare_runs[key]
+            same = (all(_same_array(getattr(ra, k), getattr(rb, k)) for k in _RUN_ARRAYS)
+                    and ra.initial.equals(rb.initial) and ra.settings == rb.settings
+                    and ra.diverged_at == rb.diverged_at and ra.message == rb.message
+                    and ra.completed_steps == rb.completed_steps
+                    and _norm_json(ra.extra) == _norm_json(rb.extra))
+            if not same:
+                out.append(f"compare_runs[{key}]")
+    return out
+
+
+def session_equal(a: Session, b: Session) -> bool:
+    """True if the sessions are equal, arrays bit for bit (see :func:`session_diff`)."""
+    return not session_diff(a, b)
