@@ -33,7 +33,7 @@ def run_self_test(timeout: float = 120.0) -> int:
         print(f"[{'ok' if ok else 'FAIL'}] {name}{': ' + detail if detail else ''}", flush=True)
         return ok
 
-    win = MainWindow()
+    win = MainWindow(ask_to_save=False, autosave=False)
     win.show()
     c = win.c
     try:

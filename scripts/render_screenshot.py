@@ -18,7 +18,7 @@ def main(out: str) -> int:
     app = QApplication.instance() or QApplication([])
     from relu_studio.ui.main_window import MainWindow
 
-    win = MainWindow()
+    win = MainWindow(ask_to_save=False, autosave=False)
     win.resize(1400, 900)
     win.show()
     c = win.c

@@ -3,7 +3,7 @@ commands and undoable state changes, and tells the views what changed. No model 
 core computes, the controller decides what to keep."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
@@ -13,6 +13,7 @@ from ..core.editing import evaluate_edit
 from ..core.history import History, HistoryView, network_errors
 from ..core.network import Network, init_network
 from ..core.ridge import DEFAULT_LAMBDA, fit_ridge, ridge_mse
+from ..core.session import Session
 from ..core.training import DEFAULT_LR, TrainingError, TrainSettings
 from ..worker import DIVERGED, FINISHED, IDLE, PAUSED, RUNNING, STOPPED, Snapshot, WorkerThread
 from .undo import StateCommand, StudioState
@@ -68,6 +69,7 @@ class StudioController(QObject):
     stateChanged = Signal(str)  # idle / running / paused
     message = Signal(str, str)  # text, level: "info", "warning" or "error"
     settingsChanged = Signal()
+    runRecorded = Signal()  # a run's history became part of the session
     # Commands to the worker: queued across threads, so they run between its chunks.
     _cmd_warm_up = Signal()
     _cmd_start = Signal(object, object, dict)
@@ -157,6 +159,56 @@ class StudioController(QObject):
 
     def _push(self, text: str, after: StudioState, before: StudioState | None = None) -> None:
         self.undo_stack.push(StateCommand(self, text, before or self.snapshot_state(), after))
+
+    # ------------------------------------------------------------------ sessions
+    def to_session(self, view: dict | None = None, compare: dict | None = None,
+                   compare_runs: dict | None = None) -> Session:
+        """The whole session as core objects (a run in progress is included so far)."""
+        st = self.snapshot_state()
+        settings = {f.name: getattr(st.settings, f.name) for f in fields(StudioSettings)}
+        settings["lr"] = dict(settings["lr"])
+        return Session(settings=settings, data=st.data, initial=st.initial, history=st.history,
+                       view=dict(view or {}), compare=compare, compare_runs=dict(compare_runs or {}))
+
+    def load_session(self, session: Session) -> None:
+        """Replace everything by ``session`` (not undoable: the undo history starts afresh)."""
+        self._end_run_for_change(record=False)
+        known = {f.name for f in fields(StudioSettings)}
+        settings = StudioSettings(**{k: v for k, v in session.settings.items() if k in known})
+        self.preview = None
+        self._runs_started = 0
+        self.undo_stack.clear()
+        self._restore(StudioState(session.data, session.initial, session.history, settings))
+
+    # ------------------------------------------------------------------ imports
+    def import_network(self, net: Network, as_initial: bool) -> None:
+        """A network from a file, as the new initial network or appended as the current one."""
+        self._end_run_for_change()
+        s = replace(self.settings, width=net.width)
+        if as_initial:
+            self._push(f"Import initial network (width {net.width})",
+                       StudioState(self.data, net, History.start(net, self.data), s))
+        elif net.width == self.network.width:
+            self._push("Import network", StudioState(self.data, self.initial,
+                                                     self.history.frozen().appended(net, self.data, "import"), s))
+        else:  # another width cannot continue this timeline
+            self._push(f"Import network (width {net.width})",
+                       StudioState(self.data, net, History.start(net, self.data), s))
+
+    def import_history(self, hist: History) -> None:
+        """A notebook history: after the current initial network if the widths agree."""
+        self._end_run_for_change()
+        if hist.width == self.initial.width:
+            initial, timeline = self.initial, History.start(self.initial, self.data).extended_with(hist)
+        else:
+            initial, timeline = hist.network(0), hist
+        self._push(f"Import notebook history ({len(hist)} snapshots)",
+                   StudioState(self.data, initial, timeline, replace(self.settings, width=hist.width)))
+
+    def import_data(self, data: Dataset, label: str = "Import data") -> None:
+        self._end_run_for_change()
+        net = self.network
+        self._push(label, StudioState(data, self.initial, History.start(net, data), self.settings))
 
     # ------------------------------------------------------------------ settings and data
     def update_settings(self, **changes) -> None:
@@ -378,6 +430,7 @@ class StudioController(QObject):
         self._run_before = None
         self._push(f"Train {snap.step:,} steps ({_mode_text(snap.run.settings.mode)})",
                    StudioState(self.data, self.initial, hist, self.settings), before=before)
+        self.runRecorded.emit()
 
     # ------------------------------------------------------------------ helpers
     def _end_run_for_change(self, record: bool = True):

@@ -14,6 +14,7 @@ from ..worker import IDLE, PAUSED, RUNNING
 from .canvas import Canvas
 from .controller import StudioController
 from .edit_tool import EditTool
+from .file_actions import FileActions
 from .loss_pane import LossPane
 from .parameter_panel import ParameterPanel
 from .timeline import Timeline
@@ -27,7 +28,8 @@ EDIT_BLOCKED = "Training… pause (Space) or stop to edit by hand"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: StudioController | None = None):
+    def __init__(self, controller: StudioController | None = None, ask_to_save: bool = True,
+                 autosave: bool = True):
         super().__init__()
         self.setWindowTitle("ReLU Studio")
         self.resize(1360, 860)
@@ -67,6 +69,9 @@ class MainWindow(QMainWindow):
         self.units_dock.setMinimumWidth(380)
 
         self._make_actions()
+        self.files = FileActions(self, ask_to_save=ask_to_save, autosave_enabled=autosave)
+        self.c.runRecorded.connect(lambda: self.files.autosave_now(force=True))
+        self.c.settingsChanged.connect(lambda: self.panel.sync(self.c.settings))
         self.status_state = QLabel("idle")
         self.status_rate = QLabel("")
         self.status_loss = QLabel("")
@@ -238,6 +243,46 @@ class MainWindow(QMainWindow):
         label = {"elbow": "elbow", "w": "slope w", "b": "bias b", "out": "output weight"}[field]
         self.c.apply_edit(f"Set {label} of unit {j}", network=new, data=self.c.data)
 
+    # ------------------------------------------------------------------ session view state
+    def view_state(self) -> dict:
+        """View toggles and positions saved with a session (plain JSON)."""
+        (x0, x1), (y0, y1) = self.canvas.vb.viewRange()
+        return {"scaled_units": self.canvas.scaled, "show_units": self.canvas.units_visible,
+                "timeline_index": self.timeline.index, "ridge_follow": self.c.ridge_follow,
+                "view_range": [[x0, x1], [y0, y1]],
+                "selected_unit": self.canvas.selected}
+
+    def apply_view_state(self, view: dict) -> None:
+        view = view or {}
+        self.panel.scaled.setChecked(bool(view.get("scaled_units", False)))
+        self.panel.show_units.setChecked(bool(view.get("show_units", True)))
+        self.act_follow.setChecked(bool(view.get("ridge_follow", False)))
+        rng = view.get("view_range")
+        try:
+            (x0, x1), (y0, y1) = rng
+            self.canvas.vb.setRange(xRange=(float(x0), float(x1)), yRange=(float(y0), float(y1)), padding=0)
+        except (TypeError, ValueError):
+            self.canvas.reset_view()
+        sel = view.get("selected_unit")
+        self._select_unit(sel if isinstance(sel, int) and 0 <= sel < self.c.network.width else None)
+        i = view.get("timeline_index")
+        if isinstance(i, int) and 0 <= i < len(self.c.history):
+            self.timeline.set_index(i)
+
+    def compare_state(self):
+        compare = getattr(self, "compare", None)
+        return compare.state() if compare is not None else None
+
+    def compare_runs(self) -> dict:
+        compare = getattr(self, "compare", None)
+        result = compare.result if compare is not None else None
+        return dict(result.runs) if result is not None else {}
+
+    def restore_compare(self, state, runs) -> None:
+        compare = getattr(self, "compare", None)
+        if compare is not None:
+            compare.restore(state, runs)
+
     # ------------------------------------------------------------------ what is shown
     def displayed_network(self) -> Network:
         """The network on screen: a drag in progress, else the timeline's snapshot."""
@@ -343,6 +388,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event):
+        if not self.files.maybe_save():
+            event.ignore()
+            return
         self.timeline.stop()
         self.c.shutdown()
+        self.files.finish(clean=True)
         super().closeEvent(event)

@@ -116,6 +116,31 @@ class ParameterPanel(QWidget):
         self.lam.valueChanged.connect(lambda v: self.c.update_settings(lam=v))
         controller.stateChanged.connect(self._state_changed)
 
+    def sync(self, s) -> None:
+        """Show ``s`` (after an undo, an open or a reset) without sending anything back."""
+        widgets = (self.target.editor, self.n, self.data_seed, self.width, self.init_seed, self.mode,
+                   self.steps, self.batch, self.save_every)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            self.target.editor.setCurrentText(s.target)
+            self.target._value = s.target
+            self.n.setValue(s.n)
+            self.data_seed.setValue(s.data_seed)
+            self.width.setValue(s.width)
+            self.init_seed.setValue(s.init_seed)
+            self.mode.setCurrentIndex([k for _t, k in MODES].index(s.mode))
+            self.steps.setValue(s.steps)
+            self.batch.setValue(s.batch_size or 0)
+            self.save_every.setValue(s.save_every)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        for field, v in ((self.noise, s.noise), (self.lr, s.current_lr), (self.lam, s.lam)):
+            if field.value() != v:
+                field.set_value(v)
+        self.lr.setEnabled(s.mode != "ridge")
+
     def _check_target(self, text: str):
         get_target(text)  # raises FormulaError (a ValueError) with the reason
         return text.strip()

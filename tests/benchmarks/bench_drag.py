@@ -30,7 +30,7 @@ def main() -> int:
     import gui_mouse as mouse
     from relu_studio.ui.main_window import MainWindow
 
-    win = MainWindow()
+    win = MainWindow(ask_to_save=False, autosave=False)
     win.resize(1400, 900)
     win.show()
     c, cv = win.c, win.canvas

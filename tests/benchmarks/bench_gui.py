@@ -45,7 +45,7 @@ def main() -> int:
     data = make_dataset()
     net = init_network(args.width, 0)
     headless_rate(net, data, 2000)  # compile / load the kernel
-    win = MainWindow()
+    win = MainWindow(ask_to_save=False, autosave=False)
     win.resize(1400, 900)
     win.show()
     c = win.c

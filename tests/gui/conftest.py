@@ -1,11 +1,17 @@
-"""GUI tests run offscreen; every test must leave no training thread or timer running."""
+"""GUI tests run offscreen, with their own settings and autosave folders; every test must leave
+no training thread or timer running."""
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_TMP = tempfile.mkdtemp(prefix="relu-studio-gui-tests-")
+os.environ["RELU_STUDIO_DATA_DIR"] = os.path.join(_TMP, "data")  # autosaves
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path.join(_TMP, "settings"))
 
 
 @pytest.fixture(autouse=True)
@@ -14,7 +20,8 @@ def no_leftover_threads_or_timers(qapp):
     from relu_studio.worker import WorkerThread
 
     for w in QApplication.topLevelWidgets():
-        w.close()
+        if w.isVisible():
+            w.close()
     qapp.processEvents()
     running = [b for b in list(WorkerThread.instances) if b.thread.isRunning()]
     # Our timers are named "relu-..."; Qt's own (e.g. a status-bar message's timeout) are not ours.
@@ -31,9 +38,10 @@ def no_leftover_threads_or_timers(qapp):
 
 @pytest.fixture
 def window(qtbot):
+    """The main window as a user opens it, except that closing it never asks to save."""
     from relu_studio.ui.main_window import MainWindow
 
-    win = MainWindow()
+    win = MainWindow(ask_to_save=False)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -140,7 +140,7 @@ def test_changing_lr_or_mode_mid_run_keeps_network_and_history(window, qtbot):
 def test_closing_mid_run_stops_the_worker(qtbot):
     from relu_studio.ui.main_window import MainWindow
 
-    win = MainWindow()
+    win = MainWindow(ask_to_save=False)
     qtbot.addWidget(win)
     win.show()
     c = win.c

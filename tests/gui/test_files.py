@@ -1,0 +1,207 @@
+"""Sessions, recent files, title and unsaved-changes handling, imports, exports, autosave."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
+
+import gui_mouse as mouse
+from relu_studio.core import autosave
+from relu_studio.core.dataset import load_csv
+from relu_studio.core.session import load_session, session_diff
+from relu_studio.core.torch_io import load_network_pt
+
+
+def run_briefly(qtbot, c, steps=4000):
+    ended = c.runs_ended
+    c.update_settings(steps=steps, save_every=1000)
+    assert c.start() is None
+    qtbot.waitUntil(lambda: c.runs_ended > ended and c.state == "idle", timeout=60_000)
+
+
+def hand_edit(window):
+    """One elbow drag and one added point."""
+    cv, c = window.canvas, window.c
+    mouse.prepare(cv)
+    net = c.network
+    e = net.elbows
+    j = int(np.nonzero((e > 0.2) & (e < 0.8))[0][0])
+    start = mouse.to_pixel(cv, e[j], 0.0)
+    mouse.drag(cv, start, start + QPointF(25, 0))
+    mouse.click(cv, mouse.to_pixel(cv, 0.42, 1.7), modifiers=Qt.KeyboardModifier.ControlModifier)
+
+
+def test_save_and_reopen_restores_everything_bit_for_bit(window, qtbot, tmp_path):
+    from relu_studio.ui.main_window import MainWindow
+
+    c = window.c
+    run_briefly(qtbot, c)
+    hand_edit(window)
+    window.panel.scaled.setChecked(True)
+    window.act_follow.setChecked(True)
+    window.timeline.set_index(2)
+    assert window.isWindowModified()
+    path = tmp_path / "lesson.relustudio"
+    assert window.files.save_to(path)
+    assert not window.isWindowModified() and window.windowTitle().startswith("lesson.relustudio")
+    saved = window.files.session()
+
+    other = MainWindow(ask_to_save=False, autosave=False)
+    qtbot.addWidget(other)
+    other.show()
+    assert other.files.open_path(path)
+    assert session_diff(other.files.session(), saved) == []
+    assert other.c.data.source == "edited" and other.c.data.n == 201
+    assert other.canvas.scaled and other.c.ridge_follow and other.timeline.index == 2
+    assert other.panel.scaled.isChecked()
+    assert not other.isWindowModified()
+    assert str(path) in other.files.recent()
+    other.close()
+
+
+def test_a_broken_file_is_refused_and_nothing_changes(window, tmp_path):
+    c = window.c
+    before = window.files.session()
+    bad = tmp_path / "broken.relustudio"
+    bad.write_bytes(b"PK\x03\x04 this is not a session")
+    assert not window.files.open_path(bad)
+    assert window.banner.isVisible() and "broken.relustudio" in window.banner.text()
+    assert session_diff(window.files.session(), before) == []
+    assert c.undo_stack.count() == 0
+
+
+def test_title_marks_unsaved_changes_and_undo_back_to_saved_clears_it(window, tmp_path):
+    assert window.windowTitle().startswith("Untitled")
+    assert not window.isWindowModified()
+    window.act_ridge.trigger()
+    assert window.isWindowModified()
+    window.act_undo.trigger()
+    assert not window.isWindowModified()
+
+
+def test_closing_with_unsaved_changes_asks(window, monkeypatch):
+    window.files.ask_to_save = True
+    window.act_ridge.trigger()
+    answers = []
+
+    def ask(*args, **kwargs):
+        answers.append(args[2])
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", ask)
+    window.close()
+    assert window.isVisible() and answers and "Save the changes" in answers[0]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window.close()
+    assert not window.isVisible()
+
+
+def test_torch_network_import_and_export(window, tmp_path):
+    c = window.c
+    net = torch.nn.Sequential(torch.nn.Linear(1, 7), torch.nn.ReLU(), torch.nn.Linear(7, 1))
+    path = tmp_path / "net.pt"
+    torch.save(net.state_dict(), path)
+    window.files.import_network(as_initial=True, path=str(path))
+    assert c.initial.width == 7 and c.network.width == 7
+    np.testing.assert_array_equal(c.initial.w1, net[0].weight.detach().numpy().ravel())
+    assert window.panel.width.value() == 7
+    # A broken file is refused with a reason; nothing changes.
+    bad = tmp_path / "bad.pt"
+    torch.save({"0.weight": torch.zeros(3, 2)}, bad)
+    count = c.undo_stack.count()
+    window.files.import_network(as_initial=False, path=str(bad))
+    assert c.undo_stack.count() == count and c.network.width == 7
+    assert "bad.pt" in window.banner.text()
+    # Export the current network and load it into the notebook's model.
+    out = tmp_path / "out.pt"
+    window.files.export_network(current=True, path=str(out))
+    back = load_network_pt(out)
+    assert back.equals(c.network)
+    model = torch.nn.Sequential(torch.nn.Linear(1, 7), torch.nn.ReLU(), torch.nn.Linear(7, 1))
+    model.load_state_dict(torch.load(out, weights_only=True))
+    x = np.linspace(0, 1, 50)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x).float()[:, None]).numpy().ravel()
+    np.testing.assert_allclose(y, c.network.predict(x), atol=1e-5)
+
+
+def test_csv_exports_and_data_import(window, qtbot, tmp_path):
+    c = window.c
+    run_briefly(qtbot, c, 3000)
+    window.files.export_history_csv(str(tmp_path / "h.csv"))
+    rows = (tmp_path / "h.csv").read_text().strip().splitlines()
+    assert rows[0] == "step,train_mse,full_train_mse,test_mse" and len(rows) == 1 + len(c.history)
+    window.files.export_data_csv(str(tmp_path / "d.csv"))
+    back = load_csv(tmp_path / "d.csv")
+    np.testing.assert_array_equal(back.x, c.data.x)
+    (tmp_path / "mine.csv").write_text("x,y\n0.1,1\n0.5,-1\n0.9,0.5\n0.3,0\n0.7,0.2\n")
+    window.files.import_csv(str(tmp_path / "mine.csv"))
+    assert c.data.n == 5 and c.data.target is None
+    xs, _ = window.canvas.points.getData()
+    assert xs.size == 5
+    c.undo_stack.undo()
+    assert c.data.n == 200
+
+
+CHILD = textwrap.dedent("""
+    import os, sys, time
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+    app = QApplication([])
+    from relu_studio.ui.main_window import MainWindow
+    w = MainWindow(ask_to_save=False)
+    w.files._timer.setInterval(1000)
+    w.show()
+    c = w.c
+    c.update_settings(steps=500_000_000, save_every=1000)
+    c.start()
+    t0 = time.time()
+    while True:
+        app.processEvents()
+        time.sleep(0.002)
+        if c.last_snapshot is not None and time.time() - t0 > 0.2:
+            print(c.last_snapshot.step, flush=True)
+            t0 = time.time()
+""")
+
+
+def test_autosave_recovers_a_killed_session(tmp_path):
+    env = dict(os.environ, RELU_STUDIO_DATA_DIR=str(tmp_path), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True)
+    steps = []
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            steps.append(int(line))
+            if len(steps) > 15 and any((Path(tmp_path) / "autosave").glob("autosave-*.relustudio")):
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert steps, "the child app never trained"
+    old = os.environ.get("RELU_STUDIO_DATA_DIR")
+    os.environ["RELU_STUDIO_DATA_DIR"] = str(tmp_path)
+    try:
+        path = autosave.find_recovery()
+        assert path is not None
+        session = load_session(path)  # never a corrupt file
+        recovered = int(session.history.steps[-1])
+        assert 0 < recovered <= steps[-1]
+        autosave.discard_recovery(path)
+        assert autosave.find_recovery() is None
+    finally:
+        if old is None:
+            os.environ.pop("RELU_STUDIO_DATA_DIR")
+        else:
+            os.environ["RELU_STUDIO_DATA_DIR"] = old
