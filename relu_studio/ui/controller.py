@@ -205,6 +205,19 @@ class StudioController(QObject):
         self._push(f"Import notebook history ({len(hist)} snapshots)",
                    StudioState(self.data, initial, timeline, replace(self.settings, width=hist.width)))
 
+    def open_run(self, initial: Network, run, mode: str, seed: int, data: Dataset) -> None:
+        """Show a finished run (e.g. a Compare cell) in the studio: its initial network and history."""
+        self._end_run_for_change()
+        start = History.start(initial, data)
+        if mode == "ridge":
+            hist = start.appended(run.final, data, "ridge")
+        else:
+            hist = start.extended(run, mode)
+        s = replace(self.settings, width=initial.width, init_seed=int(seed) % 2**31,
+                    mode=mode if mode in ("output", "all", "ridge") else self.settings.mode)
+        self._push(f"Open Compare cell (width {initial.width}, {_mode_text(mode)}, seed {seed})",
+                   StudioState(data, initial, hist, s))
+
     def import_data(self, data: Dataset, label: str = "Import data") -> None:
         self._end_run_for_change()
         net = self.network

@@ -7,11 +7,13 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea,
-                               QSplitter, QStyle, QToolBar, QVBoxLayout, QWidget)
+                               QSplitter, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
+from ..core.experiment import experiment_from_runs
 from ..core.network import Network
 from ..worker import IDLE, PAUSED, RUNNING
 from .canvas import Canvas
+from .compare_view import CompareView
 from .controller import StudioController
 from .edit_tool import EditTool
 from .file_actions import FileActions
@@ -58,9 +60,28 @@ class MainWindow(QMainWindow):
         self.banner.setToolTip("Click to dismiss")
         self.banner.mousePressEvent = lambda _e: self.banner.hide()
         self.banner.hide()
+        studio = QWidget()
+        slay = QVBoxLayout(studio)
+        slay.setContentsMargins(0, 0, 0, 0)
+        slay.setSpacing(0)
+        slay.addWidget(split, 1)
+        slay.addWidget(self.timeline)
+        self.compare = CompareView(lambda: self.c.data)
+        self.compare.openCell.connect(self._open_compare_cell)
+        self.compare.gridFinished.connect(lambda _r: self.files.autosave_now(force=True))
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(studio, "Studio")
+        compare_scroll = QScrollArea()  # never let the grid's minimum size widen the window
+        compare_scroll.setWidget(self.compare)
+        compare_scroll.setWidgetResizable(True)
+        compare_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.tabs.addTab(compare_scroll, "Compare")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.setTabToolTip(0, "One network: train it, scrub it, shape it by hand")
+        self.tabs.setTabToolTip(1, "The notebook's whole study: widths x modes x seeds side by side")
         lay.addWidget(self.banner)
-        lay.addWidget(split, 1)
-        lay.addWidget(self.timeline)
+        lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
         self.param_dock = self._dock("Parameters", "parameters", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea, scroll=True)
@@ -167,7 +188,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_undo, self.act_redo):
             self.addAction(a)
 
-        tb = QToolBar("Training")
+        tb = self.toolbar = QToolBar("Training")
         tb.setObjectName("training")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(tb)
@@ -193,6 +214,9 @@ class MainWindow(QMainWindow):
                   self.act_play, prev, nxt, last, None, self.param_dock.toggleViewAction(),
                   self.units_dock.toggleViewAction()):
             m.addSeparator() if a is None else m.addAction(a)
+        m.addSeparator()
+        m.addAction(act("Studio", "Ctrl+1", "The studio view", lambda: self.tabs.setCurrentIndex(0)))
+        m.addAction(act("Compare", "Ctrl+2", "The Compare view", lambda: self.tabs.setCurrentIndex(1)))
         m = mb.addMenu("&Help")
         m.addAction(act("About ReLU Studio", None, "About", self._about))
 
@@ -270,18 +294,40 @@ class MainWindow(QMainWindow):
             self.timeline.set_index(i)
 
     def compare_state(self):
-        compare = getattr(self, "compare", None)
-        return compare.state() if compare is not None else None
+        return self.compare.state()
 
     def compare_runs(self) -> dict:
-        compare = getattr(self, "compare", None)
-        result = compare.result if compare is not None else None
+        result = self.compare.result
         return dict(result.runs) if result is not None else {}
 
     def restore_compare(self, state, runs) -> None:
-        compare = getattr(self, "compare", None)
-        if compare is not None:
-            compare.restore(state, runs)
+        """Put a saved grid back: its finished runs, then its settings and position."""
+        if runs:
+            self.compare.set_result(experiment_from_runs(self.c.data, runs))
+        else:
+            self.compare.set_result(None)
+        if isinstance(state, dict):
+            try:
+                self.compare.set_state(state)
+            except (KeyError, TypeError, ValueError) as exc:
+                self._show_message(f"The saved Compare settings could not be restored: {exc}", "warning")
+
+    def _tab_changed(self, index: int) -> None:
+        """The docks belong to the studio (Compare has its own controls): Compare gets the room."""
+        docks = (self.param_dock, self.units_dock, self.toolbar)
+        if index == 1:
+            self._docks_shown = [d for d in docks if d.isVisible()]
+            for d in docks:
+                d.hide()
+        else:
+            for d in getattr(self, "_docks_shown", ()):
+                d.show()
+
+    def _open_compare_cell(self, cell) -> None:
+        """A Compare cell opened in the studio: its initial network and its run (undoable)."""
+        width, mode, seed, run, initial = cell
+        self.c.open_run(initial, run, mode, seed, self.compare.result.data if self.compare.result else self.c.data)
+        self.tabs.setCurrentIndex(0)
 
     # ------------------------------------------------------------------ what is shown
     def displayed_network(self) -> Network:
@@ -392,6 +438,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.timeline.stop()
+        self.compare.shutdown()
         self.c.shutdown()
         self.files.finish(clean=True)
         super().closeEvent(event)

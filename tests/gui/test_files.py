@@ -205,3 +205,39 @@ def test_autosave_recovers_a_killed_session(tmp_path):
             os.environ.pop("RELU_STUDIO_DATA_DIR")
         else:
             os.environ["RELU_STUDIO_DATA_DIR"] = old
+
+
+def test_compare_grid_is_saved_with_the_session_and_a_cell_opens_in_the_studio(window, qtbot, tmp_path):
+    from relu_studio.ui.main_window import MainWindow
+
+    v = window.compare
+    window.tabs.setCurrentIndex(1)
+    v.widths.editor.setText("4 9")
+    for m, cb in v.mode_boxes.items():
+        cb.setChecked(m in ("all", "ridge"))
+    v.seeds.setValue(2)
+    v.steps.setValue(2000)
+    v.save_every.setValue(500)
+    with qtbot.waitSignal(v.gridFinished, timeout=60_000):
+        assert v.run_grid() is None
+    runs = dict(v.result.runs)
+    assert len(runs) == 2 * 2 * 2
+    path = tmp_path / "grid.relustudio"
+    assert window.files.save_to(path)
+    other = MainWindow(ask_to_save=False, autosave=False)
+    qtbot.addWidget(other)
+    other.show()
+    assert other.files.open_path(path)
+    back = other.compare.result.runs
+    assert set(back) == set(runs)
+    for k, r in runs.items():
+        assert np.array_equal(back[k].w1, r.w1) and np.array_equal(back[k].test_error, r.test_error)
+    assert other.compare.state()["widths"] == [4, 9]
+    other.close()
+    # Opening a cell loads its initial network and run into the studio (undoably).
+    v.open_cell(9, "all")
+    run = runs[(9, "all", v.shown_seed)]
+    assert window.tabs.currentIndex() == 0
+    assert window.c.initial.equals(run.initial) and window.c.network.equals(run.final)
+    assert len(window.c.history) == 1 + len(run)
+    assert "Open Compare cell" in window.c.undo_stack.undoText()

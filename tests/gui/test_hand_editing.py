@@ -86,8 +86,9 @@ def test_right_click_mid_drag_cancels(studio):
 def test_slope_handle_changes_w_keeps_the_elbow_and_can_flip_sign(studio):
     c, cv = studio.c, studio.canvas
     base = c.network
-    j = alive_unit_in_view(base)
     hx, hy = cv._handle_xy
+    e = base.elbows
+    j = isolated_handle(cv, [k for k in np.argsort(np.abs(hy)) if 0.15 < e[k] < 0.85 and abs(hy[k]) < 2])
     moves = record_moves(cv)
     start = mouse.to_pixel(cv, hx[j], hy[j])
     # Drag the handle to the other side of zero: the slope's sign flips.
@@ -104,12 +105,30 @@ def test_slope_handle_changes_w_keeps_the_elbow_and_can_flip_sign(studio):
     assert c.undo_stack.undoText() == f"Change slope of unit {j}"
 
 
+def isolated_handle(cv, candidates):
+    """A unit whose handle has no other handle or elbow within 12 px (the grab radius is 8) (so a press grabs it alone)."""
+    hx, hy = cv._handle_xy
+    px = np.array([[mouse.to_pixel(cv, x, y).x(), mouse.to_pixel(cv, x, y).y()] for x, y in zip(hx, hy)])
+    e = cv.net.elbows
+    ex = np.array([[mouse.to_pixel(cv, x, 0).x(), mouse.to_pixel(cv, x, 0).y()] for x in np.nan_to_num(e, nan=-1e9)])
+    for j in candidates:
+        d = np.hypot(*(np.vstack([np.delete(px, j, 0), ex]) - px[j]).T)
+        if d.min() > 12 and 5 < px[j][1] < cv.height() - 5:
+            return int(j)
+    pytest.skip("no isolated handle in this layout")
+
+
 def test_scaled_view_drag_changes_output_weight(studio):
     c, cv = studio.c, studio.canvas
     studio.panel.scaled.setChecked(True)
+    # Untrained output weights are small, so every contribution hugs y = 0; give one unit a large
+    # output weight first (typed into the unit table) so its line stands apart.
+    j = 3
+    model = studio.units_table.model_
+    assert model.setData(model.index(j, 4), "-6.0")
     base = c.network
-    j = alive_unit_in_view(base)
     hx, hy = cv._handle_xy
+    j = isolated_handle(cv, [j])
     moves = record_moves(cv)
     start = mouse.to_pixel(cv, hx[j], hy[j])
     mouse.drag(cv, start, start + QPointF(0, -40))

@@ -1,0 +1,330 @@
+"""The Compare view: the grid through the GUI worker equals the core, bands are numpy's
+percentiles, one timeline moves every cell, cancel is prompt and keeps finished cells, a double
+click opens a cell, the table sorts, copies and exports, and the state round-trips."""
+import csv
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+import relu_studio as rs
+from relu_studio.core.experiment import (ALL_MODES, elbow_trajectories, results_csv,
+                                         results_csv_columns, ridge_run)
+from relu_studio.ui.compare_view import CompareView
+
+TIMEOUT = 60_000  # ms; the first run may compile the kernel
+RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return rs.make_dataset("piecewise_linear", 200, 0.1, 1)
+
+
+@pytest.fixture
+def view(qtbot, data):
+    v = CompareView(lambda: data)
+    qtbot.addWidget(v)
+    v.resize(1400, 900)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.close()
+    assert not v._bridge.thread.isRunning()
+
+
+def configure(v, widths="3 7", modes=ALL_MODES, seeds=2, steps=3000, save_every=500):
+    v.widths.editor.setText(widths)
+    for m, cb in v.mode_boxes.items():
+        cb.setChecked(m in modes)
+    v.seeds.setValue(seeds)
+    v.steps.setValue(steps)
+    v.save_every.setValue(save_every)
+
+
+def run_grid(qtbot, v, **settings):
+    configure(v, **settings)
+    with qtbot.waitSignal(v.gridFinished, timeout=TIMEOUT):
+        assert v.run_grid() is None
+    assert not v.running
+    return v.result
+
+
+def identical(a, b):
+    return all(getattr(a, k).tobytes() == getattr(b, k).tobytes() for k in RUN_ARRAYS)
+
+
+def test_grid_reproduces_the_core_runs_bit_for_bit(view, qtbot, data):
+    res = run_grid(qtbot, view)
+    assert not res.cancelled and res.data is data
+    assert set(res.runs) == {(w, m, s) for w in (3, 7) for m in ALL_MODES for s in (0, 1)}
+    for (w, m, s), run in res.runs.items():
+        init = rs.init_network(w, s)
+        assert run.initial.equals(init)
+        assert run.initial is res.initial[(w, s)]  # every mode of a seed starts from one network
+        if m == "ridge":
+            want = ridge_run(init, data, rs.DEFAULT_LAMBDA, s)
+        else:
+            want = rs.train(init, data, m, rs.DEFAULT_LR[m], 3000, save_every=500, seed=s)
+        assert identical(run, want), (w, m, s)
+    assert "12 runs in" in view.status.text()
+    assert view.progress.value() == view.progress.maximum()
+    # The table has one row per width x mode.
+    assert view.table.model().rowCount() == 6
+    assert not view._bridge.thread.isRunning()  # no thread idles between grids
+
+
+def test_loss_bands_are_numpy_percentiles_and_ridge_is_a_line(view, qtbot):
+    res = run_grid(qtbot, view, widths="5", seeds=4)
+    view.select_cell(5, "all")
+    runs = res.cell(5, "all")
+    for attr in ("train_error", "full_train_error", "test_error"):
+        stack = np.stack([getattr(r, attr) for r in runs])
+        np.testing.assert_array_equal(view.loss.median[attr].xData, runs[0].steps)
+        np.testing.assert_array_equal(view.loss.median[attr].yData, np.percentile(stack, 50, axis=0))
+        np.testing.assert_array_equal(view.loss.lo[attr].yData, np.percentile(stack, 25, axis=0))
+        np.testing.assert_array_equal(view.loss.hi[attr].yData, np.percentile(stack, 75, axis=0))
+        assert view.loss.fill[attr].isVisible()
+    ridge_med = np.percentile([r.test_error[0] for r in res.cell(5, "ridge")], 50)
+    assert view.loss.ridge.isVisible()
+    assert view.loss.ridge.value() == pytest.approx(np.log10(ridge_med), abs=1e-12)  # log axis
+    # The ridge cell itself: horizontal lines over the whole timeline.
+    view.select_cell(5, "ridge")
+    for attr in ("full_train_error", "test_error"):
+        vals = [getattr(r, attr)[0] for r in res.cell(5, "ridge")]
+        y = view.loss.median[attr].yData
+        assert y.tolist() == [np.percentile(vals, 50)] * 2
+        assert view.loss.median[attr].xData.tolist() == [0.0, 3000.0]
+        assert view.loss.lo[attr].yData[0] == np.percentile(vals, 25)
+    assert view.loss.median["train_error"].yData is None  # (= full train for ridge: not drawn)
+    assert not view.loss.ridge.isVisible()
+
+
+def test_shared_slider_moves_every_cell(view, qtbot):
+    res = run_grid(qtbot, view, seeds=1)
+    steps = view.steps_timeline
+    assert steps == [0, 1, 500, 1000, 1500, 2000, 2500, 3000]
+    assert view.timeline.index == len(steps) - 1  # the newest snapshot after a run
+    for i in (0, 1, 3, len(steps) - 1, 2):
+        view.timeline.slider.setValue(i)  # what the user's drag does
+        step = steps[i]
+        for (w, m), cell in view.small.cells.items():
+            run = res.runs[(w, m, 0)]
+            net = run.network_at(step)
+            xs, ys = cell.prediction.getData()
+            np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-12)
+            assert xs.min() < 0 and xs.max() > 1  # drawn beyond the view
+            ex, ey = cell.elbows.getData()
+            np.testing.assert_array_equal(np.sort(ex), np.sort(net.elbows))
+            assert np.all(ey == 0)
+        assert view.loss.cursor.value() == step and view.kymo.cursor.value() == step
+        assert f"step {step:,} / 3,000" in view.timeline.label.text()
+    # Step 0 shows the initial networks of the SGD cells (and the ridge fit).
+    view.set_step_index(0)
+    xs, ys = view.small.cells[(7, "all")].prediction.getData()
+    np.testing.assert_allclose(ys, rs.init_network(7, 0).predict(xs), atol=1e-12)
+    xs, ys = view.small.cells[(7, "ridge")].prediction.getData()
+    np.testing.assert_allclose(ys, res.runs[(7, "ridge", 0)].final.predict(xs), atol=1e-12)
+
+
+def test_the_seed_shown_switches_every_cell(view, qtbot):
+    res = run_grid(qtbot, view, widths="4", seeds=3)
+    view.seed_box.setCurrentIndex(2)
+    assert view.shown_seed == 2
+    for (w, m), cell in view.small.cells.items():
+        assert cell.run is res.runs[(w, m, 2)]
+    steps, elbows = elbow_trajectories(res.runs[(4, "all", 2)], with_initial=True)
+    view.select_cell(4, "all")
+    assert np.array_equal(view.kymo.elbows, elbows, equal_nan=True)
+
+
+def test_elbow_trajectories_of_the_selected_cell_with_kinks(view, qtbot, data):
+    res = run_grid(qtbot, view, widths="6", modes=("output", "all"), seeds=1, steps=4000)
+    view.select_cell(6, "all")
+    run = res.runs[(6, "all", 0)]
+    steps, elbows = elbow_trajectories(run, with_initial=True)
+    np.testing.assert_array_equal(view.kymo.steps, steps)
+    x, y = view.kymo.paths.getData()
+    # One item for all units: NaN-separated, unit by unit.
+    assert x.size == 6 * (len(steps) + 1)
+    np.testing.assert_array_equal(y.reshape(6, -1)[:, :-1], elbows.T)
+    kinks = [line.value() for line in view.kymo.kinks]
+    assert kinks == pytest.approx([k / 10 for k in range(11)]) == list(data.target.kinks)
+    view.select_cell(6, "output")
+    _x, y = view.kymo.paths.getData()
+    rows = y.reshape(6, -1)[:, :-1]
+    assert np.all(rows == rows[:, :1])  # output layer only: the elbows stand still
+    assert "stand still" in view.kymo.getPlotItem().titleLabel.text
+
+
+def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
+    # Width 2 finishes in a moment; width 300 would take half a minute.
+    configure(view, widths="2 300", modes=("all", "ridge"), seeds=1, steps=2_000_000, save_every=10_000)
+    assert view.run_grid() is None
+    qtbot.waitUntil(lambda: (2, "all", 0) in view.result.runs, timeout=TIMEOUT)
+    assert view.running and view.cancel_button.isEnabled()
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(view.gridFinished, timeout=5000):
+        view.cancel_button.click()
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0, f"cancel took {elapsed:.2f} s"
+    res = view.result
+    assert res.cancelled
+    assert (2, "all", 0) in res.runs and (300, "all", 0) not in res.runs
+    assert (2, "ridge", 0) in res.runs and (300, "ridge", 0) in res.runs
+    assert view.small.cells[(2, "all")].run is res.runs[(2, "all", 0)]
+    assert view.small.cells[(300, "all")].run is None
+    assert view.small.cells[(300, "all")].text.toPlainText() == "not run"
+    assert "Cancelled" in view.status.text() and "3 of 4 runs" in view.status.text()
+    assert [view.table.model().index(r, 0).data() for r in range(view.table.model().rowCount())] \
+        == ["2", "2", "300"]
+    assert view.run_button.isEnabled() and not view.cancel_button.isEnabled()
+    assert not view._bridge.thread.isRunning()
+
+
+def test_shutdown_mid_grid_stops_the_thread(qtbot, data):
+    v = CompareView(lambda: data)
+    qtbot.addWidget(v)
+    configure(v, widths="200", modes=("all",), seeds=2, steps=5_000_000)
+    v.run_grid()
+    qtbot.waitUntil(lambda: v._bridge.job.done_steps > 0, timeout=TIMEOUT)
+    t0 = time.perf_counter()
+    assert v.shutdown()
+    assert time.perf_counter() - t0 < 1.0
+    assert not v._bridge.thread.isRunning() and not v._poll_timer.isActive()
+    assert not v.running and v.result.cancelled
+
+
+def _cell_center(v, key):
+    rect = v.small.cells[key].vb.sceneBoundingRect()
+    return v.small.mapFromScene(rect.center())
+
+
+def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
+    res = run_grid(qtbot, view, seeds=2)
+    view.seed_box.setCurrentIndex(1)
+    vp = view.small.viewport()
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=_cell_center(view, (3, "output")))
+    assert view._selected == (3, "output") and view.small.selected == (3, "output")
+    assert "H = 3" in view.cell_title.text()
+    opened = []
+    view.openCell.connect(opened.append)
+    pos = _cell_center(view, (7, "all"))
+    # A real double click: press, release, double-click press, release (pyqtgraph reports the
+    # double click on the release).
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
+    assert view._selected == (7, "all") and not opened
+    qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: len(opened) == 1, timeout=2000)
+    w, m, seed, run, initial = opened[0]
+    assert (w, m, seed) == (7, "all", 1)
+    assert run is res.runs[(7, "all", 1)] and initial is run.initial
+    assert initial.equals(rs.init_network(7, 1))
+    # The button opens the selected cell too.
+    view.open_button.click()
+    assert len(opened) == 2 and opened[1][:3] == (7, "all", 1)
+
+
+def test_results_table_sorts_copies_and_exports(view, qtbot, tmp_path):
+    res = run_grid(qtbot, view, seeds=3)
+    t = view.table
+    model = t.model()
+    assert model.rowCount() == 6
+    col = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert col == ["width", "mode", "seeds", "final train MSE", "final full train MSE", "final test MSE"]
+    rows = rs.results_table(res)
+    # Sorted by the test MSE's median (numbers, not text).
+    t.sortByColumn(5, Qt.SortOrder.AscendingOrder)
+    shown = [(int(model.index(r, 0).data()), model.index(r, 1).data()) for r in range(6)]
+    want = sorted(rows, key=lambda r: r["final_test_error"]["median"])
+    assert shown == [(r["width"], r["mode"]) for r in want]
+    # Best errors: same code as the CLI's --table best.
+    view.table_kind.setCurrentIndex(1)
+    assert model.headerData(5, Qt.Orientation.Horizontal) == "best test MSE"
+    best_row = next(r for r in rows if (r["width"], r["mode"]) == (7, "all"))
+    texts = {(model.index(r, 0).data(), model.index(r, 1).data()): model.index(r, 5).data() for r in range(6)}
+    b = best_row["best_test_error"]
+    assert texts[("7", "all")] == f"{b['median']:.4g} [{b['q25']:.3g}, {b['q75']:.3g}]"
+    # Ctrl+C: the selection as tab-separated text, with the header.
+    t.clearSelection()
+    t.selectRow(0)
+    t.setFocus()
+    qtbot.keyClick(t, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    text = QApplication.clipboard().text()
+    lines = text.splitlines()
+    assert lines[0].split("\t") == [c.replace("final", "best") for c in col]
+    assert lines[1].split("\t") == [model.index(0, c).data() for c in range(6)]
+    # Export: the CLI's results.csv, from the same writer.
+    path = tmp_path / "results.csv"
+    assert view.export_csv(str(path)) is None
+    assert path.read_text() == results_csv(rows)
+    with open(path, newline="") as f:
+        assert list(csv.DictReader(f).fieldnames) == results_csv_columns()
+    assert "Saved" in view.status.text()
+    assert view.export_csv(str(tmp_path / "missing" / "x.csv")) is not None  # an error, said
+
+
+def test_state_is_json_and_a_result_restores(view, qtbot, data):
+    res = run_grid(qtbot, view, widths="3 5", modes=("output", "ridge"), seeds=2, steps=2000)
+    view.select_cell(5, "output")
+    view.seed_box.setCurrentIndex(1)
+    view.set_step_index(2)
+    state = view.state()
+    assert json.loads(json.dumps(state)) == state
+    assert state["widths"] == [3, 5] and state["modes"] == ["output", "ridge"]
+    assert state["seeds"] == 2 and state["steps"] == 2000 and state["save_every"] == 500
+    assert state["selected"] == [5, "output"] and state["shown_seed"] == 1 and state["step"] == 500
+
+    other = CompareView(lambda: data)
+    qtbot.addWidget(other)
+    other.set_result(res)
+    other.set_state(state)
+    assert other.state() == state
+    assert other.result is res
+    assert other.small.cells[(5, "output")].run is res.runs[(5, "output", 1)]
+    xs, ys = other.small.cells[(5, "output")].prediction.getData()
+    np.testing.assert_allclose(ys, res.runs[(5, "output", 1)].network_at(500).predict(xs), atol=1e-12)
+    assert other.table.model().rowCount() == 4
+    other.set_result(None)
+    assert other.result is None and other.table.model().rowCount() == 0
+    other.close()
+
+
+def test_bad_settings_are_refused_without_running(view):
+    view.widths.editor.setText("10 zero")
+    err = view.run_grid()
+    assert err and "not a whole number" in err and not view.running
+    view.widths.editor.setText("10")
+    for cb in view.mode_boxes.values():
+        cb.setChecked(False)
+    assert "at least one mode" in view.run_grid()
+    assert not view._bridge.thread.isRunning()
+
+
+def test_before_any_run_the_cells_show_the_current_data(view, data):
+    assert view.result is None
+    assert set(view.small.cells) == {(w, m) for w in (10, 20, 40) for m in ALL_MODES}
+    cell = view.small.cells[(20, "all")]
+    xs, ys = cell.points.getData()
+    np.testing.assert_array_equal(xs, data.x)
+    assert cell.run is None and "not run yet" in cell.text.toPlainText()
+    (x0, x1), (y0, y1) = cell.vb.viewRange()
+    assert x0 <= 0 and x1 >= 1 and y0 <= -2.5 and y1 >= 2.5 and x1 - x0 < 1.2
+
+
+def test_a_second_grid_replaces_the_first(view, qtbot):
+    first = run_grid(qtbot, view, widths="3", seeds=1, steps=1000)
+    plots = {k: c.plot for k, c in view.small.cells.items()}
+    view.lr_all.set_value(0.05)
+    second = run_grid(qtbot, view, widths="3", seeds=2, steps=2000)
+    assert second is view.result and second is not first
+    for (w, m), cell in view.small.cells.items():
+        assert cell.plot is plots[(w, m)]  # same layout: the cells are reused
+        assert cell.run is second.runs[(w, m, 0)]
+    assert second.runs[(3, "all", 0)].settings.lr == 0.05
+    assert "lr 0.05" in view.small._column_labels[1].text
+    assert view.steps_timeline[-1] == 2000 and view.table.model().rowCount() == 3
