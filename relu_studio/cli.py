@@ -369,62 +369,6 @@ def _load_init_from(args, s):
     return net
 
 
-def run_grid_from(net, data, *, modes, seeds, steps, save_every, lr_output, lr_all, batch_size,
-                  lam, jobs, progress=None, cancel=None):
-    """``run_experiment``'s grid with one given initial network (``--init-from``).
-
-    Every (mode, seed) starts from ``net``; the seed only chooses the minibatches (and is the
-    ridge run's label). Same parallel runs, progress, cancellation and result type as
-    :func:`relu_studio.core.experiment.run_experiment`.
-    """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    from .core.experiment import PROGRESS_CHUNK, ExperimentResult, ridge_run
-    from .core.training import Trainer, TrainSettings
-
-    w = net.width
-    seeds = tuple(range(int(seeds)))
-    result = ExperimentResult(data, (w,), tuple(modes), seeds)
-    for seed in seeds:
-        result.initial[(w, seed)] = net
-    lr = {"output": lr_output, "all": lr_all}
-    for m in modes:  # validate settings up front, so a bad value fails before any work
-        if m != "ridge":
-            TrainSettings(m, lr[m], steps, batch_size, save_every, 0).resolved(data.n)
-    if "ridge" in modes:
-        for seed in seeds:
-            result.runs[(w, "ridge", seed)] = ridge_run(net, data, lam, seed)
-    sgd = [(w, m, seed) for m in modes if m != "ridge" for seed in seeds]
-    total, done, lock = len(sgd) * steps, [0], threading.Lock()
-
-    def task(key):
-        _w, m, seed = key
-        trainer = Trainer(net, data, mode=m, lr=lr[m], steps=steps, batch_size=batch_size,
-                          save_every=save_every, seed=seed)
-        while not trainer.done:
-            if cancel is not None and cancel.is_set():
-                return key, None
-            k = trainer.advance(PROGRESS_CHUNK)
-            with lock:
-                done[0] += k
-                d = done[0]
-            if progress is not None:
-                progress(d, total)
-        return key, trainer.result()
-
-    if sgd:
-        order = sorted(sgd, key=lambda k: (k[1] != "all", k))  # "all" runs are the slower ones
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(order))),
-                                thread_name_prefix="relu-grid") as pool:
-            for fut in as_completed([pool.submit(task, k) for k in order]):
-                key, run = fut.result()
-                if run is not None:
-                    result.runs[key] = run
-    expected = len(sgd) + (len(seeds) if "ridge" in modes else 0)
-    result.cancelled = bool(cancel is not None and cancel.is_set()) and len(result.runs) < expected
-    return result
-
-
 def _export_pt(folder: Path, result, s, prog, out_err) -> int:
     """Write each run's final network as ``folder/w{w}_{mode}_seed{s}.pt``; returns the count."""
     import numpy as np
@@ -526,18 +470,12 @@ def _run(args, prog: str, argv: list) -> int:
 
     def work():
         try:
-            if init_net is not None:
-                box["result"] = run_grid_from(
-                    init_net, data, modes=s["modes"], seeds=seeds, steps=s["steps"],
-                    save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
-                    batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
-                )
-            else:
-                box["result"] = run_experiment(
-                    data, widths=s["widths"], modes=s["modes"], seeds=seeds, steps=s["steps"],
-                    save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
-                    batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
-                )
+            box["result"] = run_experiment(
+                data, widths=s["widths"], modes=s["modes"], seeds=seeds, steps=s["steps"],
+                save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
+                batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
+                initial=init_net,
+            )
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
 

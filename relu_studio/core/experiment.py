@@ -75,12 +75,18 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
                    lam: float = DEFAULT_LAMBDA, jobs: int | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None,
-                   on_run: Callable[[tuple, Run], None] | None = None) -> ExperimentResult:
+                   on_run: Callable[[tuple, Run], None] | None = None,
+                   initial: Network | None = None) -> ExperimentResult:
     """Run the grid. ``seeds`` is a count (seeds 0..k-1) or an explicit list.
 
     ``progress(done_steps, total_steps)`` is called from worker threads; ``cancel`` stops the grid
     between chunks (finished runs are kept); ``on_run(key, run)`` reports each finished run.
+    ``initial`` (e.g. a network read from a ``.pt`` file) replaces the notebook's initial network
+    for every seed; the grid then has that network's width only, and a seed only chooses the
+    minibatches.
     """
+    if initial is not None:
+        widths = (initial.width,)
     widths = tuple(int(w) for w in widths)
     modes = tuple(str(m).lower() for m in modes)
     bad = [m for m in modes if m not in ALL_MODES]
@@ -94,7 +100,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
     result = ExperimentResult(data, widths, modes, seeds)
     for w in widths:
         for s in seeds:
-            result.initial[(w, s)] = init_network(w, s)
+            result.initial[(w, s)] = initial if initial is not None else init_network(w, s)
     for m in modes:  # validate settings up front, so a bad value fails before any work
         if m != "ridge":
             TrainSettings(m, lr_output if m == "output" else lr_all, steps, batch_size,

@@ -173,3 +173,18 @@ def test_bad_grids_fail_before_any_work(data, kwargs, match):
     args.update(kwargs)
     with pytest.raises(rs.TrainingError, match=match):
         rs.run_experiment(data, **args)
+
+
+def test_a_given_initial_network_starts_every_seed_and_mode():
+    data = rs.make_dataset()
+    net = rs.init_network(6, 42).with_elbow(0, 0.5)
+    res = rs.run_experiment(data, widths=(99,), modes=("output", "all", "ridge"), seeds=2,
+                            steps=300, save_every=100, initial=net)
+    assert res.widths == (6,)
+    for s in (0, 1):
+        assert res.initial[(6, s)] is net
+        for m in ("output", "all"):
+            want = rs.train(net, data, m, rs.DEFAULT_LR[m], 300, save_every=100, seed=s)
+            got = res.runs[(6, m, s)]
+            assert np.array_equal(got.w1, want.w1) and np.array_equal(got.test_error, want.test_error)
+        assert res.runs[(6, "ridge", s)].final.equals(rs.fit_ridge(net, data))
