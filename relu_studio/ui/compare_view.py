@@ -132,7 +132,7 @@ class CompareView(QWidget):
         self._poll_timer.timeout.connect(self._poll)
         self._bridge.worker.jobDone.connect(self._poll)  # queued: runs in the GUI thread
         self._build()
-        self._preview()
+        self._needs_preview = True  # drawn when first shown: keeps the app's start-up short
 
     # ------------------------------------------------------------------ layout
     def _build(self):
@@ -566,6 +566,7 @@ class CompareView(QWidget):
 
     def _preview(self):
         """Before any grid: the cells of the controls' grid on the current data, not run."""
+        self._needs_preview = False
         try:
             widths = self.widths.value()
             modes = tuple(m for m in ALL_MODES if self.mode_boxes[m].isChecked()) or ALL_MODES
@@ -590,6 +591,10 @@ class CompareView(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
+        if self._needs_preview:
+            self._needs_preview = False
+            if self._result is None and self._job is None:
+                self._preview()
         if self._result is None and self._job is None:
             self.small.set_dataset(self.data_provider())  # the studio's data may have changed
 

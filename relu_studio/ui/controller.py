@@ -10,6 +10,7 @@ from PySide6.QtGui import QUndoStack
 
 from ..core.dataset import Dataset, make_dataset
 from ..core.editing import evaluate_edit
+from ..core.geometry import polyline_mse
 from ..core.history import History, HistoryView, network_errors
 from ..core.network import Network, init_network
 from ..core.ridge import DEFAULT_LAMBDA, fit_ridge, ridge_mse
@@ -22,6 +23,8 @@ __all__ = ["StudioController", "StudioSettings", "FRAME_MS"]
 
 #: The GUI applies the newest training snapshot at most this often (about 60 Hz).
 FRAME_MS = 16
+#: Delay before the worker prepares the training kernel (after the window's first paint).
+WARM_UP_DELAY_MS = 400
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Preview:
     @property
     def test_error(self) -> float:
         """Test MSE (computed on demand: it is not needed on every drag event)."""
-        return network_errors(self.network, self.data)[1]
+        return polyline_mse(self.network, self.data.x_test, self.data.y_test)
 
 
 class StudioController(QObject):
@@ -112,7 +115,9 @@ class StudioController(QObject):
                           (self._cmd_step, w.step), (self._cmd_stop, w.stop),
                           (self._cmd_options, w.set_options)):
             sig.connect(slot)
-        self._cmd_warm_up.emit()
+        # Compile or load the kernel once the window is up: done at once, the worker's import of
+        # numba would compete with the first paint for the interpreter lock.
+        QTimer.singleShot(WARM_UP_DELAY_MS, self, self._cmd_warm_up.emit)
 
     # ------------------------------------------------------------------ queries
     @property

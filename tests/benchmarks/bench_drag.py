@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as relu_studio.app sets it for the window
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gui"))
 
 import numpy as np  # noqa: E402
@@ -36,6 +37,12 @@ def main() -> int:
     c, cv = win.c, win.canvas
     mouse.prepare(cv)
     win.act_follow.setChecked(True)
+    warmed = []
+    c.worker.warmedUp.connect(warmed.append)
+    t0 = time.perf_counter()
+    while not warmed and time.perf_counter() - t0 < 60:  # the kernel warm-up would compete
+        app.processEvents()
+        time.sleep(0.01)
     print(f"{'width':>6} {'ms/event':>9} {'p95 ms':>7} {'solve ms':>9}   (ridge follow on, {args.events} events)")
     for width in (20, 200, 1000):
         c.reinitialise(width, 0)

@@ -89,8 +89,11 @@ def test_scrubbing_shows_that_snapshot_and_keeps_the_network(window, qtbot):
         window.timeline.set_index(i)
         net = c.history.network(i)
         xs, ys = window.canvas.prediction.getData()
-        np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-12)
-        ex = np.concatenate([window.canvas.elbows.getData()[0], window.canvas.dead_elbows.getData()[0]])
+        # The canvas walks the polyline in float64; predict() uses float32 hidden activations
+        # (like torch), so they agree to float32 round-off on values of order 1.
+        np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
+        cv = window.canvas
+        ex = np.concatenate([cv.elbows.getData()[0], cv.dead_elbows.getData()[0], cv.selected_elbow.getData()[0]])
         np.testing.assert_allclose(np.sort(ex), np.sort(net.elbows[np.isfinite(net.elbows)]))
         dead_shown = np.sort(window.canvas.dead_elbows.data["data"].astype(int))
         np.testing.assert_array_equal(dead_shown, np.nonzero(net.dead_units(c.data.x))[0])
