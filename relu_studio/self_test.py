@@ -54,6 +54,19 @@ def run_self_test(timeout: float = 120.0) -> int:
         xs, ys = win.canvas.prediction.getData()
         check("scrubbing shows that snapshot", np.allclose(ys, net.predict(xs), rtol=0, atol=1e-6)
               and c.network.equals(want), f"snapshot {mid}, step {c.history.step(mid):,}")
+        import tempfile
+
+        from .core.animation_io import write_gif
+        from .ui.exporting import render_frames
+
+        with tempfile.TemporaryDirectory() as tmp:
+            frames = list(render_frames(c.history, c.data, [0, mid, len(c.history) - 1], 320, False,
+                                        True, ((0, 1), (-2.5, 2.5))))
+            out = write_gif(frames, os.path.join(tmp, "playback.gif"), fps=5)
+            from PIL import Image
+
+            with Image.open(out) as gif:
+                check("animation export writes a GIF", gif.n_frames == 3, f"{gif.size[0]}x{gif.size[1]}, 3 frames")
     except Exception as exc:  # report, never hang
         check("no exception", False, repr(exc))
     finally:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.packaging
 APP = "relu-studio"
 MAX_BUNDLE_MIB = 700
 SELF_TEST_CHECKS = ("[ok] window opened", "[ok] trained 20,000 steps", "[ok] ridge fit equals the core's",
-                    "[ok] scrubbing shows that snapshot")
+                    "[ok] scrubbing shows that snapshot", "[ok] animation export writes a GIF")
 ICON_SIZES = (16, 32, 48, 64, 128, 256)
 
 
