@@ -168,6 +168,10 @@ def main(argv=None) -> int:
     if args.startup_report:
         _report_first_paint(app, win)
     win.show()
+    if not args.startup_report:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, win, win.files.offer_recovery)  # after the window is up
     return app.exec()
 
 

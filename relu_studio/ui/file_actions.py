@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import shiboken6
@@ -268,6 +269,35 @@ class FileActions(QObject):
             self._autosave_thread.join(timeout=10)
         if clean and self.autosave_enabled:
             autosave.mark_clean_exit()
+
+    def offer_recovery(self) -> bool:
+        """At start-up: if an earlier instance died with unsaved work, offer to restore it."""
+        path = autosave.find_recovery()
+        if path is None:
+            return False
+        when = datetime.fromtimestamp(path.stat().st_mtime)
+        answer = QMessageBox.question(
+            self.w, "Restore the last session?",
+            "ReLU Studio did not close properly last time. Restore the session autosaved at "
+            f"{when:%H:%M:%S} on {when:%d %b %Y}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        restored = False
+        if answer == QMessageBox.StandardButton.Yes:
+            try:
+                session = load_session(path)
+            except (SessionFileError, OSError) as exc:
+                self._error(f"The autosaved session could not be restored: {exc}")
+            else:
+                self.c.load_session(session)
+                self.w.apply_view_state(session.view)
+                self.w.restore_compare(session.compare, session.compare_runs)
+                self.path = None
+                self.c.undo_stack.resetClean()  # restored work is not saved anywhere yet
+                self.update_title()
+                self.c.message.emit("Restored the autosaved session. Save it to keep it.", "info")
+                restored = True
+        autosave.discard_recovery(path)
+        return restored
 
     # ------------------------------------------------------------------ imports
     def _open_name(self, title, filt):

@@ -241,3 +241,21 @@ def test_compare_grid_is_saved_with_the_session_and_a_cell_opens_in_the_studio(w
     assert window.c.initial.equals(run.initial) and window.c.network.equals(run.final)
     assert len(window.c.history) == 1 + len(run)
     assert "Open Compare cell" in window.c.undo_stack.undoText()
+
+
+def test_the_next_start_offers_to_restore_a_crashed_session(window, monkeypatch, tmp_path):
+    from relu_studio.core.session import Session
+
+    env = dict(os.environ, RELU_STUDIO_DATA_DIR=str(tmp_path))
+    code = ("import os; from relu_studio.core import autosave; from relu_studio.core.session import Session; "
+            "autosave.write_autosave(Session.from_settings(width=13, init_seed=5)); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)  # dies without a clean exit
+    monkeypatch.setenv("RELU_STUDIO_DATA_DIR", str(tmp_path))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    assert window.files.offer_recovery()
+    assert asked and "did not close properly" in asked[0]
+    assert window.c.network.width == 13 and window.c.initial.equals(Session.from_settings(width=13, init_seed=5).initial)
+    assert window.isWindowModified()  # restored work is not saved anywhere yet
+    assert autosave.find_recovery() is None  # offered once
+    assert not window.files.offer_recovery()
