@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 
 from ..core.experiment import Band
 from . import style
-from .loss_pane import LogAxis
+from .loss_pane import LogLossPlot
 
 #: metric -> (legend name, colour, line width, band alpha)
 CURVES = {
@@ -27,21 +27,11 @@ def _positive(a) -> np.ndarray:
     return np.where(a > 0, a, np.nan)
 
 
-class BandLossPlot(pg.PlotWidget):
+class BandLossPlot(LogLossPlot):
     def __init__(self, parent=None):
-        super().__init__(parent, axisItems={"left": LogAxis("left")})
-        style.apply_plot_theme(self)
-        self.setMenuEnabled(False)
+        super().__init__(parent, legend_offset=(-8, 8), legend_text="8pt")
         p = self.getPlotItem()
-        p.setLogMode(x=False, y=True)
-        p.setLabel("bottom", "step")
-        p.setLabel("left", "MSE")
-        p.getAxis("left").enableAutoSIPrefix(False)
-        p.getAxis("bottom").enableAutoSIPrefix(False)
         p.hideButtons()
-        self.legend = p.addLegend(offset=(-8, 8), labelTextSize="8pt",
-                                  labelTextColor="#dddddd" if style.is_dark() else "#222222")
-        self.legend.setBrush(pg.mkBrush(30, 30, 30, 200) if style.is_dark() else pg.mkBrush(255, 255, 255, 210))
         self.median: dict[str, pg.PlotDataItem] = {}
         self.lo: dict[str, pg.PlotDataItem] = {}
         self.hi: dict[str, pg.PlotDataItem] = {}

@@ -108,9 +108,7 @@ class Canvas(pg.PlotWidget):
         p.addItem(self.zero)
         p.setLabel("bottom", "x")
         p.setLabel("left", "y")
-        self.legend = p.addLegend(offset=(10, 10), labelTextSize="9pt",
-                                  labelTextColor="#dddddd" if style.is_dark() else "#222222")
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200) if not style.is_dark() else pg.mkBrush(30, 30, 30, 200))
+        self.legend = style.add_legend(p, (10, 6))
         # A fixed legend: a draggable one would catch drags meant for the points and elbows under it.
         self.legend.hoverEvent = lambda ev: None
         self.legend.mouseDragEvent = lambda ev: ev.ignore()
@@ -150,6 +148,7 @@ class Canvas(pg.PlotWidget):
         self.dead_sample = pg.ScatterPlotItem(symbol="o", size=9, pen=style.pen(style.DEAD, 1.5),
                                               brush=pg.mkBrush(None))
         self.legend.addItem(self.dead_sample, "dead unit (never active on the data)")
+        self.legend.setColumnCount(2)  # two short columns cover less of the data than one tall one
         self.hint = QLabel(self)
         self.hint.setStyleSheet("background: rgba(255,248,220,230); color: #5c4400; padding: 4px 8px;"
                                 "border: 1px solid #e0c060; border-radius: 4px;")

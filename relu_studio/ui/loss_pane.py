@@ -24,8 +24,10 @@ class LogAxis(pg.AxisItem):
         return out
 
 
-class LossPane(pg.PlotWidget):
-    def __init__(self, parent=None):
+class LogLossPlot(pg.PlotWidget):
+    """MSE against step on a log axis, themed, with a legend (the studio's and Compare's)."""
+
+    def __init__(self, parent=None, legend_offset=(-10, 10), legend_text="9pt"):
         super().__init__(parent, axisItems={"left": LogAxis("left")})
         style.apply_plot_theme(self)
         self.setMenuEnabled(False)
@@ -35,9 +37,13 @@ class LossPane(pg.PlotWidget):
         p.setLabel("left", "MSE")
         p.getAxis("left").enableAutoSIPrefix(False)
         p.getAxis("bottom").enableAutoSIPrefix(False)
-        self.legend = p.addLegend(offset=(-10, 10), labelTextSize="9pt",
-                                  labelTextColor="#dddddd" if style.is_dark() else "#222222")
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 200) if not style.is_dark() else pg.mkBrush(30, 30, 30, 200))
+        self.legend = style.add_legend(p, legend_offset, legend_text)
+
+
+class LossPane(LogLossPlot):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        p = self.getPlotItem()
         self.train = pg.PlotDataItem(pen=style.pen(style.TRAIN, 1.0, alpha=170), name="minibatch train MSE",
                                      connect="finite")
         self.full = pg.PlotDataItem(pen=style.pen(style.FULL_TRAIN, 2.0), name="full train MSE", connect="finite")

@@ -46,3 +46,12 @@ def pen(color, width=2.0, style=Qt.PenStyle.SolidLine, alpha=255):
     p = pg.mkPen(c, width=width, style=style)
     p.setCosmetic(True)
     return p
+
+
+def add_legend(plot_item, offset, text_size: str = "9pt"):
+    """A legend in the app's look: dark text on a translucent light box (or the reverse)."""
+    dark = is_dark()
+    legend = plot_item.addLegend(offset=offset, labelTextSize=text_size,
+                                 labelTextColor="#dddddd" if dark else "#222222")
+    legend.setBrush(pg.mkBrush(30, 30, 30, 200) if dark else pg.mkBrush(255, 255, 255, 205))
+    return legend
