@@ -6,6 +6,8 @@ Everything follows the notebook line by line: ``nn.Sequential(Linear(1,H), ReLU(
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -83,3 +85,25 @@ def notebook_train(net: nn.Sequential, data, mode: str, lr: float, steps: int, s
             snaps.append(dict(step=s + 1, train=step_loss.item(), full=full_loss, test=test_loss,
                               state=state_numpy(net)))
     return snaps
+
+
+def notebook_train_network(X, y, X_test, y_test, net, optim, n_steps, save_every):
+    """The notebook's ``train_network``, verbatim apart from printing."""
+    loss = torch.nn.MSELoss()
+    y_torch = to_torch(y.reshape(-1, 1))
+    X_torch = to_torch(X)
+    history = {}
+    for s in range(n_steps):
+        subsample = np.random.choice(y.size, y.size // 5)
+        step_loss = loss(y_torch[subsample], net(X_torch[subsample, :]))
+        optim.zero_grad()
+        step_loss.backward()
+        optim.step()
+        if (s + 1) % save_every == 0 or s == 0:
+            history[s + 1] = {}
+            history[s + 1]['state'] = copy.deepcopy(net.state_dict())
+            with torch.no_grad():
+                test_loss = loss(to_torch(y_test.reshape(-1, 1)), net(to_torch(X_test)))
+            history[s + 1]['train_error'] = step_loss.detach().numpy().item()
+            history[s + 1]['test_error'] = test_loss.detach().numpy().item()
+    return history

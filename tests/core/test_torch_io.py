@@ -17,7 +17,7 @@ from relu_studio.core.session import Session, session_equal
 from relu_studio.core.torch_io import (
     TorchFileError, export_state_dict, load_network_pt, load_notebook_history,
 )
-from notebook_reference import notebook_net, to_torch
+from notebook_reference import notebook_net, notebook_train_network, to_torch
 
 torch.set_num_threads(1)
 U32 = 2.0**-24  # float32 unit round-off
@@ -99,28 +99,6 @@ def test_export_is_atomic(tmp_path, trained, monkeypatch):
 
 
 # --------------------------------------------------------------------------- the notebook's history
-def notebook_train_network(X, y, X_test, y_test, net, optim, n_steps, save_every):
-    """The notebook's ``train_network``, verbatim apart from printing."""
-    loss = torch.nn.MSELoss()
-    y_torch = to_torch(y.reshape(-1, 1))
-    X_torch = to_torch(X)
-    history = {}
-    for s in range(n_steps):
-        subsample = np.random.choice(y.size, y.size // 5)
-        step_loss = loss(y_torch[subsample], net(X_torch[subsample, :]))
-        optim.zero_grad()
-        step_loss.backward()
-        optim.step()
-        if (s + 1) % save_every == 0 or s == 0:
-            history[s + 1] = {}
-            history[s + 1]['state'] = copy.deepcopy(net.state_dict())
-            with torch.no_grad():
-                test_loss = loss(to_torch(y_test.reshape(-1, 1)), net(to_torch(X_test)))
-            history[s + 1]['train_error'] = step_loss.detach().numpy().item()
-            history[s + 1]['test_error'] = test_loss.detach().numpy().item()
-    return history
-
-
 @pytest.fixture(scope="module")
 def notebook_history(tmp_path_factory, data):
     net = notebook_net(10, 0)
