@@ -9,7 +9,7 @@ import numpy as np
 
 from .network import Network
 
-__all__ = ["unit_polylines", "prediction_polyline", "polyline_mse", "unit_table"]
+__all__ = ["unit_polylines", "prediction_polyline", "polyline_mse"]
 
 
 def unit_polylines(net: Network, x0: float, x1: float, scaled: bool = False):
@@ -68,14 +68,3 @@ def polyline_mse(net: Network, x, y) -> float:
         return float("nan")
     xs, ys = prediction_polyline(net, float(x.min()), float(x.max()))
     return float(np.mean((np.interp(x, xs, ys) - np.asarray(y, dtype=np.float64)) ** 2))
-
-
-def unit_table(net: Network, x) -> dict:
-    """Per-unit readouts: elbow, w, b, output weight, and whether the unit is dead on ``x``."""
-    return {
-        "elbow": net.elbows,
-        "w": net.w1.astype(np.float64),
-        "b": net.b1.astype(np.float64),
-        "out": net.w2.astype(np.float64),
-        "dead": net.dead_units(x),
-    }
