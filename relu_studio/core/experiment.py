@@ -29,6 +29,12 @@ METRICS = (("train_error", "train"), ("full_train_error", "full train"), ("test_
 PROGRESS_CHUNK = 10_000
 
 
+def progress_chunk(width: int) -> int:
+    """Steps between progress reports and cancel checks: PROGRESS_CHUNK up to width 64, then
+    fewer, so that a cancel takes effect within a fraction of a second at any width."""
+    return max(500, min(PROGRESS_CHUNK, PROGRESS_CHUNK * 64 // max(int(width), 1)))
+
+
 def _mse(net: Network, x, y) -> float:
     return float(np.mean((net.predict(x) - np.asarray(y)) ** 2))
 
@@ -134,7 +140,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
         while not trainer.done:
             if cancel is not None and cancel.is_set():
                 return key, None
-            report(trainer.advance(PROGRESS_CHUNK))
+            report(trainer.advance(progress_chunk(w)))
         return key, trainer.result()
 
     # Biggest runs first, so the cores finish together.

@@ -188,3 +188,11 @@ def test_a_given_initial_network_starts_every_seed_and_mode():
             got = res.runs[(6, m, s)]
             assert np.array_equal(got.w1, want.w1) and np.array_equal(got.test_error, want.test_error)
         assert res.runs[(6, "ridge", s)].final.equals(rs.fit_ridge(net, data))
+
+
+def test_cancel_checks_come_more_often_for_wide_networks():
+    from relu_studio.core.experiment import progress_chunk
+
+    assert progress_chunk(10) == PROGRESS_CHUNK == progress_chunk(64)
+    assert progress_chunk(1000) * 1000 <= PROGRESS_CHUNK * 64  # about the same work per chunk
+    assert progress_chunk(100_000) == 500
