@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     if argv and argv[0] == "run":
         from .cli import main as cli_main
 
-        return cli_main(argv[1:])
+        return cli_main(argv[1:], prog="relu-studio run")
     _small_blas_for_the_gui()
     args = _parser().parse_args(argv)
     if args.version:
