@@ -340,7 +340,6 @@ def _describe_data(args, data) -> str:
     return f"target {data.target.spec}, n={data.n}, noise {data.noise:g}, data seed {data.seed}"
 
 
-# --------------------------------------------------------------------------- torch files
 def _output_folder(folder: Path, flag: str) -> None:
     """Create ``folder`` if needed and check it is writable (UsageError otherwise)."""
     try:
@@ -353,6 +352,7 @@ def _output_folder(folder: Path, flag: str) -> None:
         raise UsageError(f"{flag} {folder}: the folder is not writable")
 
 
+# --------------------------------------------------------------------------- torch files
 def _load_init_from(args, s):
     """The --init-from network; sets the single width to its width (UsageError if --widths differs)."""
     from .core.torch_io import TorchFileError, load_network_pt
@@ -440,14 +440,7 @@ def _run(args, prog: str, argv: list) -> int:
 
     out = args.out
     if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except FileExistsError:
-            raise UsageError(f"--out {out}: exists and is not a folder") from None
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise UsageError(f"--out {out}: the folder is not writable")
+        _output_folder(out, "--out")
     if args.export_pt is not None:
         _output_folder(args.export_pt, "--export-pt")
 

@@ -34,8 +34,8 @@ from ..grid_worker import GridJob, GridThread
 from . import style
 from .band_loss_plot import BandLossPlot
 from .elbow_kymograph import ElbowKymograph
-from .fields import ERROR_STYLE, NumberField, _Validated
-from .parameter_panel import MAX_GUI_WIDTH, _spin
+from .fields import ERROR_STYLE, NumberField, _Validated, spin_box
+from .parameter_panel import MAX_GUI_WIDTH
 from .results_table_view import ResultsTableView
 from .small_multiples import MODE_TITLES, SmallMultiples
 from .timeline import Timeline
@@ -144,11 +144,11 @@ class CompareView(QWidget):
             cb.setChecked(m in d["modes"])
             cb.setToolTip(MODE_TIPS.get(m, ""))
             self.mode_boxes[m] = cb
-        self.seeds = _spin(1, MAX_SEEDS, d["seeds"], f"Seeds 0..k-1 (1..{MAX_SEEDS}): each seed is "
+        self.seeds = spin_box(1, MAX_SEEDS, d["seeds"], f"Seeds 0..k-1 (1..{MAX_SEEDS}): each seed is "
                            "its own initial network and minibatch sequence, shared by every mode")
-        self.steps = _spin(1, MAX_STEPS, d["steps"], "SGD steps per run")
+        self.steps = spin_box(1, MAX_STEPS, d["steps"], "SGD steps per run")
         self.steps.setSingleStep(10_000)
-        self.save_every = _spin(1, 1_000_000, d["save_every"], "Keep a snapshot every K steps")
+        self.save_every = spin_box(1, 1_000_000, d["save_every"], "Keep a snapshot every K steps")
         self.save_every.setSingleStep(100)
         self.lr_output = NumberField(d["lr_output"], minimum=0.0, exclusive_min=True,
                                      tooltip="Learning rate of mode 'output layer' (the notebook's: 0.2)")

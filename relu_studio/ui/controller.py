@@ -11,7 +11,7 @@ from PySide6.QtGui import QUndoStack
 from ..core.dataset import Dataset, make_dataset
 from ..core.editing import evaluate_edit
 from ..core.geometry import polyline_mse
-from ..core.history import History, HistoryView, network_errors
+from ..core.history import History, HistoryView
 from ..core.network import Network, init_network
 from ..core.ridge import DEFAULT_LAMBDA, fit_ridge, ridge_mse
 from ..core.session import Session

@@ -11,11 +11,12 @@ import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QGraphicsItem, QProgressDialog, QSpinBox)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFormLayout, QGraphicsItem,
+                               QProgressDialog)
 
 from ..core.animation_io import AnimationError, Cancelled, ffmpeg_path, write_gif, write_mp4
 from .canvas import Canvas
+from .fields import add_ok_cancel, spin_box
 
 INCH_PER_METER = 39.3700787
 
@@ -73,20 +74,14 @@ class PngOptions(QDialog):
         super().__init__(parent)
         self.setWindowTitle("PNG export")
         form = QFormLayout(self)
-        self.width_px = QSpinBox()
-        self.width_px.setRange(200, 8000)
-        self.width_px.setValue(default_width)
-        self.width_px.setSuffix(" px")
+        self.width_px = spin_box(200, 8000, default_width, suffix=" px")
         self.dpi = QComboBox()
         for d in (96, 150, 200, 300, 600):
             self.dpi.addItem(f"{d} dpi", d)
         self.dpi.setCurrentIndex(3)
         form.addRow("Width", self.width_px)
         form.addRow("Resolution", self.dpi)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        add_ok_cancel(self, form)
 
 
 class AnimationOptions(QDialog):
@@ -96,21 +91,12 @@ class AnimationOptions(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export animation")
         form = QFormLayout(self)
-        self.first = QSpinBox()
-        self.first.setRange(0, max(0, count - 1))
-        self.last = QSpinBox()
-        self.last.setRange(0, max(0, count - 1))
-        self.last.setValue(max(0, count - 1))
-        self.every = QSpinBox()
-        self.every.setRange(1, max(1, count))
-        self.every.setValue(max(1, count // 150))
-        self.every.setToolTip("Use every k-th snapshot")
-        self.fps = QSpinBox()
-        self.fps.setRange(1, 60)
-        self.fps.setValue(15)
-        self.width_px = QSpinBox()
-        self.width_px.setRange(200, 3840)
-        self.width_px.setValue(800)
+        last = max(0, count - 1)
+        self.first = spin_box(0, last, 0, "First snapshot of the animation")
+        self.last = spin_box(0, last, last, "Last snapshot of the animation")
+        self.every = spin_box(1, max(1, count), max(1, count // 150), "Use every k-th snapshot")
+        self.fps = spin_box(1, 60, 15)
+        self.width_px = spin_box(200, 3840, 800, suffix=" px")
         self.fmt = QComboBox()
         self.fmt.addItem("GIF", "gif")
         if ffmpeg_path():
@@ -121,10 +107,7 @@ class AnimationOptions(QDialog):
         form.addRow("Frames per second", self.fps)
         form.addRow("Width", self.width_px)
         form.addRow("Format", self.fmt)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        add_ok_cancel(self, form)
 
     def indices(self) -> list[int]:
         a, b = sorted((self.first.value(), self.last.value()))

@@ -5,7 +5,8 @@ import math
 from typing import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
+                               QLineEdit, QSpinBox, QVBoxLayout, QWidget)
 
 ERROR_STYLE = "color: #c0392b; font-size: 11px;"
 
@@ -124,3 +125,28 @@ class TargetField(_Validated):
 
     def text(self) -> str:
         return self.editor.currentText()
+
+
+def spin_box(lo: int, hi: int, value: int, tip: str = "", special: str | None = None,
+             suffix: str = "") -> QSpinBox:
+    """A whole-number field with thousands separators, applied on Enter or focus out."""
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setKeyboardTracking(False)
+    s.setGroupSeparatorShown(True)
+    if tip:
+        s.setToolTip(tip)
+    if special:
+        s.setSpecialValueText(special)
+    if suffix:
+        s.setSuffix(suffix)
+    return s
+
+
+def add_ok_cancel(dialog: QDialog, form: QFormLayout) -> None:
+    """The OK / Cancel row of a small options dialog."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)

@@ -413,7 +413,6 @@ class MainWindow(QMainWindow):
         self.act_stop.setEnabled(state in (RUNNING, PAUSED))
         self.act_step.setEnabled(not running)
         self.act_ridge.setEnabled(not running)
-        self.c.undo_stack.setActive(True)
         self.act_undo.setEnabled(not running and self.c.undo_stack.canUndo())
         self.act_redo.setEnabled(not running and self.c.undo_stack.canRedo())
         self.canvas.set_editable(not running, EDIT_BLOCKED)
@@ -421,7 +420,6 @@ class MainWindow(QMainWindow):
         self.status_state.setText({RUNNING: "training…", PAUSED: "paused"}.get(state, "idle"))
         if running:
             self.banner.hide()
-            self.c.undo_stack.setActive(False)
         if state == IDLE:
             self.status_rate.setText("")
 

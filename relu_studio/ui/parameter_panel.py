@@ -1,29 +1,16 @@
 """The parameter panel: data, network and training settings, forwarded to the controller."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from ..core.dataset import MAX_POINTS
 from ..core.targets import PRESETS, get_target
-from .fields import ERROR_STYLE, NumberField, TargetField
+from .fields import ERROR_STYLE, NumberField, TargetField, spin_box
 
 MODES = [("All layers (SGD)", "all"), ("Output layer only (SGD)", "output"),
          ("Ridge (closed form)", "ridge")]
 MAX_GUI_WIDTH = 10_000
-
-
-def _spin(lo, hi, value, tip, special=None):
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    s.setKeyboardTracking(False)
-    s.setGroupSeparatorShown(True)
-    if special:
-        s.setSpecialValueText(special)
-    return s
 
 
 class ParameterPanel(QWidget):
@@ -37,9 +24,9 @@ class ParameterPanel(QWidget):
         box = QGroupBox("Data")
         form = QFormLayout(box)
         self.target = TargetField(PRESETS, s.target, self._check_target)
-        self.n = _spin(1, MAX_POINTS, s.n, "Number of training points")
+        self.n = spin_box(1, MAX_POINTS, s.n, "Number of training points")
         self.noise = NumberField(s.noise, minimum=0.0, tooltip="Noise σ added to the targets")
-        self.data_seed = _spin(0, 2**31 - 1, s.data_seed, "Seed of numpy's RandomState for the data")
+        self.data_seed = spin_box(0, 2**31 - 1, s.data_seed, "Seed of numpy's RandomState for the data")
         self.regenerate = QPushButton("Regenerate")
         self.regenerate.setToolTip("Draw new data with these values (Ctrl+G)")
         self.data_error = QLabel()
@@ -57,8 +44,8 @@ class ParameterPanel(QWidget):
         # ---- network
         box = QGroupBox("Network")
         form = QFormLayout(box)
-        self.width = _spin(1, MAX_GUI_WIDTH, s.width, "Hidden units H")
-        self.init_seed = _spin(0, 2**31 - 1, s.init_seed,
+        self.width = spin_box(1, MAX_GUI_WIDTH, s.width, "Hidden units H")
+        self.init_seed = spin_box(0, 2**31 - 1, s.init_seed,
                                "torch.manual_seed and np.random.seed for the initial network")
         self.reinit = QPushButton("Re-initialise")
         self.reinit.setToolTip("New initial network: torch's default init, elbows sorted uniform in [0, 1] (Ctrl+I)")
@@ -79,10 +66,10 @@ class ParameterPanel(QWidget):
         self.lr = NumberField(s.current_lr, minimum=0.0, exclusive_min=True,
                               tooltip="SGD learning rate (notebook: 0.2 output only, 0.02 all layers)."
                                       " Changing it mid-run keeps the network and history.")
-        self.steps = _spin(1, 100_000_000, s.steps, "SGD steps per run")
-        self.batch = _spin(0, MAX_POINTS, s.batch_size or 0,
+        self.steps = spin_box(1, 100_000_000, s.steps, "SGD steps per run")
+        self.batch = spin_box(0, MAX_POINTS, s.batch_size or 0,
                            "Minibatch size, drawn with replacement each step", special="auto (n // 5)")
-        self.save_every = _spin(1, 10_000_000, s.save_every, "Keep a snapshot every this many steps")
+        self.save_every = spin_box(1, 10_000_000, s.save_every, "Keep a snapshot every this many steps")
         self.lam = NumberField(s.lam, minimum=0.0, tooltip="Ridge regularisation λ (notebook: 1e-5)")
         form.addRow("Mode", self.mode)
         form.addRow("Learning rate", self.lr)

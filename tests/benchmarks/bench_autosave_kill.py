@@ -18,7 +18,6 @@ import sys
 import tempfile
 import textwrap
 import time
-from pathlib import Path
 
 CHILD = textwrap.dedent("""
     import os, time

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox

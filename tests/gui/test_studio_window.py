@@ -1,6 +1,5 @@
 """The studio window: live training, pause/resume, scrubbing, ridge, closing, divergence."""
 import numpy as np
-import pytest
 
 from relu_studio.core.geometry import unit_polylines
 from relu_studio.core.ridge import fit_ridge
