@@ -19,9 +19,10 @@ configure_numba_cache()
 
 import numba  # noqa: E402  (the cache folder must be set first)
 
-# No "contract": fusing ``x * w1 + b1`` into one FMA rounds differently from torch, which flips
-# ReLU gates for samples sitting on an elbow (e.g. init seed 1 with data seed 1, whose elbows are
-# exactly training inputs) and makes runs drift apart from the notebook's by ~1e-4 at step 1.
+# No "contract": the pre-activation is rounded as product, then sum (``float32(float32(x * w1) +
+# b1)``), the documented rule, the same on every CPU. A fused multiply-add rounds once and decides
+# differently the ReLU gate of an input that lies within an ulp of an elbow (init seed 1 with data
+# seed 1 puts every elbow on a training input); tests/core/test_training_exact.py checks the rule.
 _FLAGS = dict(nogil=True, cache=True, fastmath={"reassoc"})
 
 #: Status codes returned by :func:`sgd_chunk`.

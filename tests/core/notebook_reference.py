@@ -39,14 +39,61 @@ def notebook_piecewise_linear(x):
     return (t - np.floor(t)) * np.sin(c * np.ceil(t)) - (t - np.ceil(t)) * np.sin(c * np.floor(t))
 
 
-def notebook_net(width: int, seed: int) -> nn.Sequential:
-    """``torch.manual_seed(seed)``, the Sequential, then elbows from ``np.random.seed(seed)``."""
+#: How the first layer rounds its pre-activation ``x * w + b`` (see :class:`RoundedFirstLayer`).
+RULES = ("linear", "separate", "fused")
+
+
+class RoundedFirstLayer(nn.Module):
+    """``Linear(1, H)`` whose pre-activation ``x * w + b`` is rounded by a stated rule.
+
+    ``nn.Linear`` leaves the rounding to whatever kernel torch picks on this CPU at run time (a
+    BLAS ``addmm`` may or may not fuse the product and the sum). The two stated rules are the same
+    on every CPU, because each elementwise float32 operation is correctly rounded by IEEE 754:
+
+    * ``"separate"``: ``torch.add(torch.mul(x, w), b)``: the product rounded to float32, then the
+      sum (the rule ReLU Studio's engine documents and follows).
+    * ``"fused"``: the exact ``x * w + b`` rounded once, as a fused multiply-add does (emulated in
+      float64, where the product of two float32 numbers is exact).
+
+    The parameters keep the notebook's names, so the state dict still has ``0.weight``/``0.bias``.
+    """
+
+    def __init__(self, linear: nn.Linear, rule: str):
+        super().__init__()
+        if rule not in ("separate", "fused"):
+            raise ValueError(rule)
+        self.weight, self.bias, self.rule = linear.weight, linear.bias, rule
+
+    def forward(self, x):
+        if self.rule == "separate":
+            return torch.add(torch.mul(x, self.weight.T), self.bias)
+        return (x.double() * self.weight.double().T + self.bias.double()).float()
+
+
+def notebook_net(width: int, seed: int, rule: str = "linear") -> nn.Sequential:
+    """``torch.manual_seed(seed)``, the Sequential, then elbows from ``np.random.seed(seed)``.
+
+    ``rule`` other than ``"linear"`` replaces the first layer by a :class:`RoundedFirstLayer`
+    with the same parameters.
+    """
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Linear(1, width), nn.ReLU(), nn.Linear(width, 1))
     np.random.seed(seed)
     elbows = np.sort(np.random.rand(width))
     new_biases = -elbows * net[0].weight.detach().numpy().ravel()
     net[0].bias.data = torch.from_numpy(new_biases).float()
+    if rule != "linear":
+        net[0] = RoundedFirstLayer(net[0], rule)
+    return net
+
+
+def load_network(net: nn.Sequential, w1, b1, w2, b2) -> nn.Sequential:
+    """Put float32 parameters (the engine's layout) into the notebook's model, in place."""
+    with torch.no_grad():
+        net[0].weight.copy_(to_torch(np.reshape(w1, (-1, 1))))
+        net[0].bias.copy_(to_torch(np.ravel(b1)))
+        net[2].weight.copy_(to_torch(np.reshape(w2, (1, -1))))
+        net[2].bias.copy_(to_torch(np.reshape(b2, (1,))))
     return net
 
 
@@ -55,12 +102,14 @@ def state_numpy(net: nn.Sequential) -> dict:
 
 
 def notebook_train(net: nn.Sequential, data, mode: str, lr: float, steps: int, save_every: int,
-                   indices=None, seed=None):
+                   indices=None, seed=None, record_pre: bool = False):
     """The notebook's ``train_network`` loop on ``net`` (modified in place).
 
     Minibatches are ``indices[s]`` if given, else ``np.random.choice(n, n // 5)`` per step after
     ``np.random.seed(seed)``. Snapshots (step 1, every ``save_every``, and the last step) hold the
-    step, the minibatch loss, the full-training-set loss, the test loss and the parameters.
+    step, the minibatch loss, the full-training-set loss, the test loss and the parameters; with
+    ``record_pre`` also the first layer's output on that step's minibatch before the update
+    (``pre``, float32 (B, H)): the pre-activations whose sign decided the ReLU gates.
     """
     X_torch, y_torch = to_torch(data.x.reshape(-1, 1)), to_torch(data.y.reshape(-1, 1))
     Xt, yt = to_torch(data.x_test.reshape(-1, 1)), to_torch(data.y_test.reshape(-1, 1))
@@ -74,6 +123,9 @@ def notebook_train(net: nn.Sequential, data, mode: str, lr: float, steps: int, s
     for s in range(steps):
         sub = indices[s] if indices is not None else np.random.choice(n, n // 5)
         sub = torch.from_numpy(np.asarray(sub))
+        if record_pre:
+            with torch.no_grad():
+                pre = net[0](X_torch[sub, :]).numpy().copy()
         step_loss = loss(y_torch[sub], net(X_torch[sub, :]))
         optim.zero_grad()
         step_loss.backward()
@@ -84,6 +136,8 @@ def notebook_train(net: nn.Sequential, data, mode: str, lr: float, steps: int, s
                 full_loss = loss(y_torch, net(X_torch)).item()
             snaps.append(dict(step=s + 1, train=step_loss.item(), full=full_loss, test=test_loss,
                               state=state_numpy(net)))
+            if record_pre:
+                snaps[-1]["pre"] = pre
     return snaps
 
 
