@@ -118,13 +118,24 @@ def _report_first_paint(app, win) -> None:
         try:
             print(f"startup: first paint {t:.3f} s (since {_T0_ORIGIN})\n"
                   f"startup: modules loaded at first paint: {loaded}\n"
-                  f"startup: window icon sizes: {icon}", flush=True)
+                  f"startup: window icon sizes: {icon}\n"
+                  f"startup: platform {app.platformName()}, BLAS threads: {_blas_threads()}", flush=True)
         finally:  # quit even if stdout is gone (e.g. piped into head)
             win.close()
             app.quit()
 
     win._first_paint_filter = FirstPaint(win)
     win.installEventFilter(win._first_paint_filter)
+
+
+def _blas_threads() -> str:
+    """The BLAS libraries numpy loaded and their thread counts ("unknown" without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in pools) or "none"
 
 
 def _small_blas_for_the_gui() -> None:
@@ -151,10 +162,19 @@ def main(argv=None) -> int:
         return 0
     if args.check_torch:
         return check_torch()
+    from .display_check import check_display, has_display
+
+    if (args.self_test or args.startup_report) and not os.environ.get("QT_QPA_PLATFORM") \
+            and not has_display(os.environ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # they need no screen: draw offscreen
     if args.self_test:
         from .self_test import run_self_test
 
         return run_self_test()
+    problem = check_display()
+    if problem is not None:  # Qt would abort the process (SIGABRT) with a misleading message
+        print(f"relu-studio: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])

@@ -1,14 +1,35 @@
-"""The pure core of ReLU Studio: data, network, training, ridge, experiments. Never imports Qt."""
-from .dataset import DataError, Dataset, load_csv, make_dataset
-from .formula import FormulaError, parse_formula
-from .network import Network, init_network
-from .ridge import DEFAULT_LAMBDA, fit_ridge, ridge_coefficients, ridge_features
-from .targets import PRESETS, Target, get_target
-from .training import DEFAULT_LR, MODES, Run, Trainer, TrainingError, TrainSettings, train, train_chunks
+"""The pure core of ReLU Studio: data, network, training, ridge, experiments. Never imports Qt.
 
-__all__ = [
-    "DataError", "Dataset", "load_csv", "make_dataset", "FormulaError", "parse_formula",
-    "Network", "init_network", "DEFAULT_LAMBDA", "fit_ridge", "ridge_coefficients",
-    "ridge_features", "PRESETS", "Target", "get_target", "DEFAULT_LR", "MODES", "Run", "Trainer",
-    "TrainingError", "TrainSettings", "train", "train_chunks",
-]
+The public names below are loaded on first use (PEP 562), so that importing the package (or
+``relu_studio.core.version``) loads neither numpy nor numba.
+"""
+from __future__ import annotations
+
+import importlib
+
+#: Public name -> the module of the core that defines it.
+_API = {
+    **dict.fromkeys(("DataError", "Dataset", "load_csv", "make_dataset"), "dataset"),
+    **dict.fromkeys(("FormulaError", "parse_formula"), "formula"),
+    **dict.fromkeys(("Network", "init_network"), "network"),
+    **dict.fromkeys(("DEFAULT_LAMBDA", "fit_ridge", "ridge_coefficients", "ridge_features"), "ridge"),
+    **dict.fromkeys(("PRESETS", "Target", "get_target"), "targets"),
+    **dict.fromkeys(("DEFAULT_LR", "MODES", "Run", "Trainer", "TrainingError", "TrainSettings",
+                     "train", "train_chunks"), "training"),
+    **dict.fromkeys(("ExperimentResult", "run_experiment", "results_table"), "experiment"),
+}
+
+__all__ = list(_API)
+
+
+def __getattr__(name: str):
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

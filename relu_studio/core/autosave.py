@@ -41,6 +41,7 @@ from pathlib import Path
 
 from .history_io import atomic_write_text
 from .session import SUFFIX, Session, save_session
+from .version import __version__
 
 __all__ = ["autosave_dir", "autosave_path", "write_autosave", "find_recovery", "list_recoveries",
            "mark_clean_exit", "discard_recovery", "instance_id", "AUTOSAVE_INTERVAL", "ENV_VAR"]
@@ -149,8 +150,6 @@ def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
 
 # --------------------------------------------------------------------------- writing
 def _write_marker(iid: str) -> None:
-    from .. import __version__
-
     pid = os.getpid()
     marker = {"pid": pid, "start": _start_token(pid), "host": socket.gethostname(),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

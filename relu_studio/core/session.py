@@ -68,6 +68,7 @@ from .network import MAX_WIDTH, Network, init_network
 from .ridge import DEFAULT_LAMBDA
 from .targets import get_target
 from .training import DEFAULT_LR
+from .version import __version__
 
 __all__ = ["Session", "SessionFileError", "save_session", "load_session", "session_equal",
            "session_diff", "session_to_bytes", "FORMAT", "FORMAT_VERSION", "SUFFIX",
@@ -208,8 +209,6 @@ def _members(session: Session) -> dict[str, bytes]:
     """The archive members of ``session`` (name -> bytes), in writing order."""
     if not isinstance(session, Session):
         raise TypeError(f"expected a Session, got {type(session).__name__}")
-    from .. import __version__
-
     data, net, h = session.data, session.initial, session.history
     if not isinstance(data, Dataset):
         raise TypeError("session.data must be a Dataset")
