@@ -192,7 +192,16 @@ def main(argv=None) -> int:
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(0, win, win.files.offer_recovery)  # after the window is up
-    return app.exec()
+    code = app.exec()
+    # The window is gone. A worker thread that did not end within its close bound, or the first
+    # kernel compile, may still be finishing: let them, briefly, rather than end the process
+    # under them (a QThread destroyed while it runs aborts it).
+    from .core.training import KERNELS
+    from .worker import finish_stray_threads
+
+    finish_stray_threads(30.0)
+    KERNELS.finish(60.0)
+    return code
 
 
 if __name__ == "__main__":

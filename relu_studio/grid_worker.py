@@ -17,9 +17,10 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from .core import training
 from .core.dataset import Dataset
 from .core.experiment import ExperimentResult, run_experiment
-from .worker import SWITCH_INTERVAL, WorkerThread
+from .worker import KERNEL_POLL_MS, SHUTDOWN_MS, SWITCH_INTERVAL, WorkerThread, shutdown_thread
 
 __all__ = ["GridJob", "GridWorker", "GridThread"]
 
@@ -90,6 +91,12 @@ class GridWorker(QObject):
             self.jobDone.emit()
             return
         job.started = time.perf_counter()
+        kernels = training.KERNELS
+        while not kernels.wait(KERNEL_POLL_MS / 1000):  # the first compile: cancellable wait
+            if job.cancel.is_set():
+                job.finish(None, None)
+                self.jobDone.emit()
+                return
         try:
             result = run_experiment(job.data, progress=job.progress, cancel=job.cancel,
                                     on_run=job.on_run, **job.kwargs)
@@ -133,14 +140,11 @@ class GridThread(QObject):
         if self.job is not None:
             self.job.cancel.set()
 
-    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+    def shutdown(self, timeout_ms: int = SHUTDOWN_MS) -> bool:
         """Cancel the job in progress and end the thread; True if it ended within the timeout.
 
         The pool notices the cancel flag within one chunk (about 10 ms of training), so this
-        returns promptly even mid-grid.
+        returns promptly even mid-grid; it never blocks longer than ``timeout_ms``.
         """
         self.cancel()
-        if not self.thread.isRunning():
-            return True
-        self.thread.quit()
-        return bool(self.thread.wait(timeout_ms))
+        return shutdown_thread(self, timeout_ms, self.thread.quit)

@@ -17,17 +17,26 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
+from .core import training
 from .core.dataset import Dataset
 from .core.network import Network
 from .core.training import Run, Trainer
 
-__all__ = ["Snapshot", "TrainingWorker", "WorkerThread"]
+__all__ = ["Snapshot", "TrainingWorker", "WorkerThread", "finish_stray_threads", "shutdown_thread"]
 
 IDLE, RUNNING, PAUSED, FINISHED, DIVERGED, STOPPED, FAILED = (
     "idle", "running", "paused", "finished", "diverged", "stopped", "failed")
 
 #: Target wall time of one chunk; pause/stop latency is at most about this.
 CHUNK_SECONDS = 0.020
+#: The first chunk of a run does about this many multiply-adds (then the chunk adapts to time),
+#: so that even a width-100 000 network's first chunk is short.
+FIRST_CHUNK_OPS = 4_000_000
+#: While the kernels are being prepared, the worker looks again this often (ms).
+KERNEL_POLL_MS = 25
+#: How long closing a window waits for its worker thread (ms); a worker is never stuck longer
+#: than one chunk, so this is only a bound.
+SHUTDOWN_MS = 2000
 #: The interpreter's thread switch interval while a worker exists. Between chunks the worker needs
 #: the GIL briefly; with the default 5 ms it can wait that long each time while the GUI thread
 #: paints, which costs a third of the training speed. 0.5 ms keeps both threads moving.
@@ -59,6 +68,8 @@ class TrainingWorker(QObject):
 
     def __init__(self):
         super().__init__()
+        self._kernels = training.KERNELS
+        self._halted = threading.Event()  # set from any thread: drop everything, do nothing more
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None
         self._serial = 0
@@ -77,6 +88,10 @@ class TrainingWorker(QObject):
         self._ticker.setSingleShot(True)
         self._ticker.setInterval(0)
         self._ticker.timeout.connect(self._tick)
+        self._warm_timer = QTimer(self)
+        self._warm_timer.setObjectName("relu-worker-warm-up")
+        self._warm_timer.setInterval(KERNEL_POLL_MS)
+        self._warm_timer.timeout.connect(self._check_warm_up)
 
     # ------------------------------------------------------------------ mailbox (any thread)
     def take_latest(self) -> Snapshot | None:
@@ -92,17 +107,24 @@ class TrainingWorker(QObject):
     # ------------------------------------------------------------------ commands (worker thread)
     @Slot()
     def warm_up(self):
-        """Compile or load the cached training kernel, off the GUI thread."""
-        t0 = time.perf_counter()
-        try:
-            from .core.dataset import make_dataset
-            from .core.network import init_network
+        """Start preparing the training kernel in the background (returns at once); ``warmedUp``
+        or ``failed`` follows when it is ready."""
+        self._kernels.start()
+        self._warm_timer.start()
 
-            Trainer(init_network(2, 0), make_dataset("abs", n=10, noise=0.0), steps=3, save_every=1).run()
-        except Exception as exc:  # pragma: no cover - reported to the user
-            self.failed.emit(f"Could not prepare the training kernel: {exc}")
+    @Slot()
+    def _check_warm_up(self):
+        if self._halted.is_set() or not self._kernels.ready.is_set():
             return
-        self.warmedUp.emit(time.perf_counter() - t0)
+        self._warm_timer.stop()
+        if self._kernels.error:
+            self.failed.emit(self._kernels.error)
+        else:
+            self.warmedUp.emit(self._kernels.seconds or 0.0)
+
+    def request_halt(self) -> None:
+        """Any thread: from now on the worker drops its run and does no more work."""
+        self._halted.set()
 
     @Slot(object, object, dict)
     def start(self, net: Network, data: Dataset, settings: dict):
@@ -119,6 +141,8 @@ class TrainingWorker(QObject):
             return
         self._pause_after = pause_after
         self._rate = 0.0
+        width, batch = self._trainer.initial.width, self._trainer.settings.batch_size
+        self._chunk = int(max(1, min(500, FIRST_CHUNK_OPS // max(1, width * batch))))
         self._set_state(RUNNING)
         self._publish()
         self._schedule()
@@ -163,22 +187,32 @@ class TrainingWorker(QObject):
 
     @Slot()
     def halt(self):
-        """Drop any run and stop the loop's timer (in this thread, before the thread quits)."""
+        """Drop any run, stop the loop's timers (they belong to this thread) and end the thread."""
+        self._halted.set()
         self._ticker.stop()
+        self._warm_timer.stop()
         self._trainer = None
         self._state = IDLE
+        self.thread().quit()
 
     # ------------------------------------------------------------------ the loop
-    def _schedule(self):
+    def _schedule(self, delay_ms: int = 0):
         if not self._scheduled:
             self._scheduled = True
-            self._ticker.start()
+            self._ticker.start(delay_ms)
 
     @Slot()
     def _tick(self):
         self._scheduled = False
         tr = self._trainer
-        if self._state != RUNNING or tr is None:
+        if self._halted.is_set() or self._state != RUNNING or tr is None:
+            return
+        if not self._kernels.ready.is_set():  # the first compile: wait without blocking the thread
+            self._kernels.start()
+            self._schedule(KERNEL_POLL_MS)
+            return
+        if self._kernels.error:
+            self._end(FAILED, self._kernels.error)
             return
         k = self._chunk
         if self._pause_after is not None:
@@ -230,8 +264,46 @@ class TrainingWorker(QObject):
             self.stateChanged.emit(state)
 
 
+#: Bridges whose thread did not end within the shutdown bound: kept alive (a QThread destroyed
+#: while it runs aborts the process) until :func:`finish_stray_threads` at the app's exit.
+_STRAYS: set = set()
+
+
+def _keep_until_finished(bridge) -> None:
+    _STRAYS.add(bridge)
+    bridge.thread.finished.connect(lambda: _STRAYS.discard(bridge),
+                                   Qt.ConnectionType.DirectConnection)
+
+
+def finish_stray_threads(timeout_s: float = 30.0) -> bool:
+    """At the app's exit (its windows are gone): wait up to ``timeout_s`` for worker threads that
+    did not end when their window closed; True if none is left running."""
+    deadline = time.monotonic() + timeout_s
+    for bridge in list(_STRAYS):
+        left_ms = max(0, int(1000 * (deadline - time.monotonic())))
+        if bridge.thread.wait(left_ms):
+            _STRAYS.discard(bridge)
+    return not any(b.thread.isRunning() for b in _STRAYS)
+
+
+def shutdown_thread(bridge, timeout_ms: int, stop) -> bool:
+    """Call ``stop()`` (from this thread: it tells the worker to stop and its thread's event loop
+    to end) and wait up to ``timeout_ms``; True if the thread ended.
+
+    Never blocks longer than that: a worker that is still busy (at most one chunk, or numba's
+    first compile in a pool thread) is left to finish on its own and kept alive meanwhile.
+    """
+    if not bridge.thread.isRunning():
+        return True
+    stop()
+    if bridge.thread.wait(int(timeout_ms)):
+        return True
+    _keep_until_finished(bridge)
+    return False
+
+
 class WorkerThread(QObject):
-    """Owns the worker and its QThread; ``shutdown()`` stops both cleanly (also mid-run)."""
+    """Owns the worker and its QThread; ``shutdown()`` stops both, within a bound (also mid-run)."""
 
     _halt = Signal()
 
@@ -247,17 +319,17 @@ class WorkerThread(QObject):
         self.thread.setObjectName("relu-studio-trainer")
         self.worker = TrainingWorker()
         self.worker.moveToThread(self.thread)
-        # Blocking: shutdown() returns only once the worker has let go of its run and timer.
-        self._halt.connect(self.worker.halt, Qt.ConnectionType.BlockingQueuedConnection)
+        self._halt.connect(self.worker.halt)
         self.thread.start()
 
-    def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Stop training and the thread; True if the thread ended within the timeout."""
-        if not self.thread.isRunning():
-            return True
-        # The worker returns to its event loop between chunks (about 20 ms): there it drops the
-        # run in progress, which is what closing the window mid-run means, and the loop ends.
-        self._halt.emit()
-        self.thread.quit()
-        ok = self.thread.wait(timeout_ms)
-        return bool(ok)
+    def shutdown(self, timeout_ms: int = SHUTDOWN_MS) -> bool:
+        """Stop training and the thread; True if the thread ended within ``timeout_ms``.
+
+        The worker checks its halt flag before every chunk (about 20 ms of work) and never waits
+        for the kernel's first compile on its own thread, so the thread normally ends at once.
+        """
+        def stop():
+            self.worker.request_halt()
+            self._halt.emit()  # queued: the worker stops its timers and its thread itself
+
+        return shutdown_thread(self, timeout_ms, stop)

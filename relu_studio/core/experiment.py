@@ -54,7 +54,7 @@ def ridge_run(net: Network, data: Dataset, lam: float = DEFAULT_LAMBDA, seed: in
         steps=one(np.int64(0)), train_error=one(full), full_train_error=one(full),
         test_error=one(_mse(fitted, data.x_test, data.y_test)), w1=one(fitted.w1),
         b1=one(fitted.b1), w2=one(fitted.w2), b2=one(np.float32(fitted.b2)),
-        completed_steps=0, extra={"lam": float(lam)},
+        completed_steps=0, extra={"lam": float(lam)}, lrs=one(np.nan),
     )
 
 

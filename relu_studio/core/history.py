@@ -34,7 +34,9 @@ def _ro(a):
 
 @dataclass(frozen=True, eq=False)
 class History:
-    """Snapshots in order: global step, losses, parameters, and a tag ("init", "all", "output", "ridge", "edit")."""
+    """Snapshots in order: global step, losses, parameters, a tag per snapshot saying how it came
+    about ("init", "all" or "output" for SGD, "ridge", "edit", "import", "notebook") and the
+    learning rate of the SGD steps that led to it (``lrs``, NaN for the other tags)."""
 
     steps: np.ndarray
     train_error: np.ndarray
@@ -45,15 +47,21 @@ class History:
     w2: np.ndarray
     b2: np.ndarray
     tags: tuple = ()
+    lrs: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.lrs is None:
+            object.__setattr__(self, "lrs", _ro(np.full(len(self.steps), np.nan)))
 
     @classmethod
-    def start(cls, net: Network, data: Dataset, tag: str = "init", step: int = 0) -> "History":
+    def start(cls, net: Network, data: Dataset, tag: str = "init", step: int = 0,
+              lr: float = np.nan) -> "History":
         """A history holding only ``net`` at ``step`` (minibatch loss undefined: NaN)."""
         full, test = network_errors(net, data)
         return cls(
             _ro(np.array([step], np.int64)), _ro(np.array([np.nan])), _ro(np.array([full])),
             _ro(np.array([test])), _ro(net.w1[None]), _ro(net.b1[None]), _ro(net.w2[None]),
-            _ro(np.array([net.b2], np.float32)), (tag,),
+            _ro(np.array([net.b2], np.float32)), (tag,), _ro(np.array([lr], np.float64)),
         )
 
     def __len__(self) -> int:
@@ -75,19 +83,22 @@ class History:
         return self.network(len(self) - 1)
 
     def extended(self, run: Run, tag: str | None = None) -> "History":
-        """This history followed by ``run`` (which started from this history's last network)."""
+        """This history followed by ``run`` (which started from this history's last network).
+
+        Each snapshot is tagged with the mode that trained it (``tag`` replaces them all).
+        """
         if len(run) == 0:
             return self
         if run.w1.shape[1] != self.width:
             raise ValueError("the run's width differs from the history's")
         off = self.last_step
-        tag = tag or run.settings.mode
+        tags = (tag,) * len(run) if tag is not None else tuple(str(m) for m in run.modes)
         cat = lambda a, b: _ro(np.concatenate([a, b]))  # noqa: E731
         return History(
             cat(self.steps, np.asarray(run.steps) + off), cat(self.train_error, run.train_error),
             cat(self.full_train_error, run.full_train_error), cat(self.test_error, run.test_error),
             cat(self.w1, run.w1), cat(self.b1, run.b1), cat(self.w2, run.w2), cat(self.b2, run.b2),
-            self.tags + (tag,) * len(run),
+            self.tags + tags, cat(self.lrs, np.asarray(run.lrs, np.float64)),
         )
 
     def appended(self, net: Network, data: Dataset, tag: str) -> "History":
@@ -100,7 +111,7 @@ class History:
             cat(self.steps, other.steps), cat(self.train_error, other.train_error),
             cat(self.full_train_error, other.full_train_error), cat(self.test_error, other.test_error),
             cat(self.w1, other.w1), cat(self.b1, other.b1), cat(self.w2, other.w2),
-            cat(self.b2, other.b2), self.tags + other.tags,
+            cat(self.b2, other.b2), self.tags + other.tags, cat(self.lrs, other.lrs),
         )
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .network import Network
-from .training import Run, TrainSettings
+from .training import MODE_DTYPE, Run, TrainSettings
 
 __all__ = ["HistoryFileError", "save_run_npz", "load_run_npz", "run_to_csv", "write_run",
            "run_to_npz_bytes", "run_from_npz_bytes", "export_history_csv", "export_data_csv",
@@ -41,6 +41,8 @@ _HISTORY = {"steps": "i", "train_error": "f", "full_train_error": "f", "test_err
             "w1": "f", "b1": "f", "w2": "f", "b2": "f"}
 _INITIAL = ("initial_w1", "initial_b1", "initial_w2", "initial_b2")
 _REQUIRED = (*_HISTORY, *_INITIAL, "settings", "meta", "diverged_at")
+#: Per-snapshot mode and learning rate (added in 0.2; older files: the settings' for every one).
+_OPTIONAL = ("modes", "lrs")
 _SETTINGS_FIELDS = ("mode", "lr", "steps", "batch_size", "save_every", "seed")
 _RUN_MODES = ("output", "all", "ridge")
 
@@ -127,6 +129,7 @@ def _run_arrays(run: Run) -> dict:
             "completed_steps": int(run.completed_steps), "extra": dict(run.extra),
         }, allow_nan=True)]),
         diverged_at=np.array(-1 if run.diverged_at is None else int(run.diverged_at), dtype=np.int64),
+        modes=np.asarray(run.modes, dtype=MODE_DTYPE), lrs=np.asarray(run.lrs, dtype=np.float64),
     )
     return arrays
 
@@ -169,7 +172,7 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
             missing = [k for k in _REQUIRED if k not in npz.files]
             if missing:
                 raise bad(f"not a ReLU Studio run file: missing {', '.join(missing)}")
-            for k in _REQUIRED:
+            for k in (*_REQUIRED, *(o for o in _OPTIONAL if o in npz.files)):
                 try:
                     arrays[k] = npz[k]
                 except ValueError as exc:
@@ -232,10 +235,19 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
                           float(init["initial_b2"][0]))
     except ValueError as exc:  # pragma: no cover - shapes were checked above
         raise bad(f"the initial network is invalid ({exc})") from None
-    for a in hist.values():
+    per_snapshot = {}
+    for k, kind in (("modes", "U"), ("lrs", "f")):
+        a = arrays.get(k)
+        if a is not None:
+            if a.dtype.kind != kind or a.shape != (m,):
+                raise bad(f"'{k}' has dtype {a.dtype} and shape {a.shape}; expected {m} values")
+            if k == "modes" and not set(a.tolist()) <= set(_RUN_MODES):
+                raise bad(f"'modes' holds unknown modes {sorted(set(a.tolist()) - set(_RUN_MODES))}")
+            per_snapshot[k] = a.astype(MODE_DTYPE) if k == "modes" else a
+    for a in (*hist.values(), *per_snapshot.values()):
         a.setflags(write=False)
     return Run(initial=initial, settings=st, diverged_at=diverged_at, message=message,
-               completed_steps=completed, extra=extra, **hist)
+               completed_steps=completed, extra=extra, **hist, **per_snapshot)
 
 
 def _one_string(a: np.ndarray) -> str:

@@ -27,7 +27,8 @@ member                        contents
                               ``history_train_error``, ``history_full_train_error``,
                               ``history_test_error`` (float64, (m,)), ``history_w1``,
                               ``history_b1``, ``history_w2`` (float32, (m, H)), ``history_b2``
-                              (float32, (m,))
+                              (float32, (m,)), ``history_lr`` (float64, (m,): the learning rate
+                              that trained each snapshot, NaN where none did; optional)
 ``compare.json``              ``{"settings": object or null, "runs": [{"width": w, "mode": m,
                               "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz"}, ...]}``
 ``compare/*.npz``             one finished grid run each, in the run-file layout of
@@ -224,6 +225,7 @@ def _members(session: Session) -> dict[str, bytes]:
     }
     for k in _HISTORY_ARRAYS:
         arrays[f"history_{k}"] = np.asarray(getattr(h, k))
+    arrays["history_lr"] = np.asarray(h.lrs, np.float64)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
 
@@ -537,9 +539,14 @@ def _history(arrays, tags, h, bad) -> History:
         raise bad("the history's steps are negative or decreasing")
     if not (isinstance(tags, list) and len(tags) == m and all(isinstance(t, str) for t in tags)):
         raise bad(f"history.json: 'tags' must list one string per snapshot ({m})")
+    lrs = arrays.get("history_lr")  # added in 0.2; older files: unknown (NaN)
+    if lrs is not None and (lrs.dtype.kind != "f" or lrs.shape != (m,)):
+        raise bad(f"'history_lr' has dtype {lrs.dtype} and shape {lrs.shape}; expected ({m},) floats")
     for v in a.values():
         v.setflags(write=False)
-    return History(tags=tuple(tags), **a)
+    if lrs is not None:
+        lrs.setflags(write=False)
+    return History(tags=tuple(tags), lrs=lrs, **a)
 
 
 # --------------------------------------------------------------------------- comparison
@@ -572,6 +579,8 @@ def session_diff(a: Session, b: Session) -> list[str]:
             out.append(f"history.{k}")
     if tuple(a.history.tags) != tuple(b.history.tags):
         out.append("history.tags")
+    if not _same_array(a.history.lrs, b.history.lrs):
+        out.append("history.lrs")
     if set(a.compare_runs) != set(b.compare_runs):
         out.append("compare_runs (keys)")
     else:

@@ -9,6 +9,8 @@ copying it. Minibatches are ``batch_size`` indices drawn with replacement per st
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ from .dataset import Dataset
 from .network import Network
 
 __all__ = ["TrainSettings", "Trainer", "Run", "train", "train_chunks", "snapshot_steps",
-           "DEFAULT_LR", "MODES", "TrainingError"]
+           "DEFAULT_LR", "MODES", "TrainingError", "KernelPreparation", "KERNELS"]
 
 MODES = ("output", "all")
 #: The notebook's learning rates per mode.
@@ -26,6 +28,15 @@ DEFAULT_LR = {"output": 0.2, "all": 0.02}
 INTERNAL_CHUNK = 16_384
 #: A minibatch loss above this many times (mean y² + 1) counts as divergence.
 DIVERGENCE_FACTOR = 1e6
+
+
+#: The numpy dtype of per-snapshot mode names.
+MODE_DTYPE = "<U8"
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 class TrainingError(ValueError):
@@ -98,6 +109,18 @@ class Run:
     message: str = ""
     completed_steps: int = 0
     extra: dict = field(default_factory=dict, repr=False)
+    #: Per snapshot: the mode ("output"/"all") and learning rate of the steps that led to it (a
+    #: run's mode and lr may change between chunks). Default: ``settings``' for every snapshot.
+    modes: np.ndarray | None = field(default=None, repr=False)
+    lrs: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        n = len(self.steps)
+        if self.modes is None:
+            object.__setattr__(self, "modes", _read_only(np.full(n, self.settings.mode, dtype=MODE_DTYPE)))
+        if self.lrs is None:
+            lr = np.nan if self.settings.lr is None else float(self.settings.lr)
+            object.__setattr__(self, "lrs", _read_only(np.full(n, lr)))
 
     def __len__(self) -> int:
         return int(self.steps.size)
@@ -177,6 +200,7 @@ class Trainer:
             "steps": np.zeros(m, np.int64), "train": np.zeros(m), "full": np.zeros(m),
             "test": np.zeros(m), "w1": np.zeros((m, h), np.float32), "b1": np.zeros((m, h), np.float32),
             "w2": np.zeros((m, h), np.float32), "b2": np.zeros(m, np.float32),
+            "mode": np.empty(m, MODE_DTYPE), "lr": np.full(m, np.nan),
         }
         self._count = 0
         self.step = 0
@@ -202,11 +226,17 @@ class Trainer:
         return Network(self._w1, self._b1, self._w2, float(self._b2[0]))
 
     def set_options(self, *, lr: float | None = None, mode: str | None = None) -> None:
-        """Change the learning rate and/or mode for the following steps (between chunks)."""
+        """Change the learning rate and/or mode for the following steps (between chunks).
+
+        A new mode without a learning rate takes that mode's default (the notebook's 0.2 for the
+        output layer, 0.02 for all layers); the snapshots already taken keep theirs.
+        """
         st = self.settings
-        new = TrainSettings(mode or st.mode, st.lr if lr is None else lr, st.steps,
-                            st.batch_size, st.save_every, st.seed).resolved(self.data.n)
-        self.settings = new
+        new_mode = mode or st.mode
+        if lr is None and new_mode == st.mode:
+            lr = st.lr
+        self.settings = TrainSettings(new_mode, lr, st.steps, st.batch_size, st.save_every,
+                                      st.seed).resolved(self.data.n)
 
     # ------------------------------------------------------------------ running
     def advance(self, max_steps: int | None = None) -> int:
@@ -222,12 +252,15 @@ class Trainer:
                 idx = self._indices[self.step : self.step + k]
             else:
                 idx = self._rng.randint(0, self.data.n, size=(k, st.batch_size))
+            first = self._count
             done, self._count, status = self._k.sgd_chunk(
                 self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2, self._b2,
                 st.lr, st.mode == "all", self.step, self._snap_steps, self._count,
                 h["steps"], h["train"], h["full"], h["test"], h["w1"], h["b1"], h["w2"], h["b2"],
                 self._loss_bound,
             )
+            h["mode"][first:self._count] = st.mode
+            h["lr"][first:self._count] = st.lr
             if status == self._k.DIVERGED:
                 at = self.step + int(done)
                 self.step = at - 1  # the diverging step's update was not applied
@@ -262,6 +295,7 @@ class Trainer:
             train_error=view(h["train"]), full_train_error=view(h["full"]), test_error=view(h["test"]),
             w1=view(h["w1"]), b1=view(h["b1"]), w2=view(h["w2"]), b2=view(h["b2"]),
             diverged_at=self.diverged_at, message=self.message, completed_steps=self.step,
+            modes=view(h["mode"]), lrs=view(h["lr"]),
         )
 
 
@@ -282,3 +316,67 @@ def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):
     while not trainer.done:
         trainer.advance(chunk)
         yield trainer
+
+
+# --------------------------------------------------------------------------- kernel preparation
+def _compile_kernels() -> None:
+    """Compile the training kernels (or load them from numba's cache): a tiny run does it."""
+    from .dataset import make_dataset
+    from .network import init_network
+
+    Trainer(init_network(2, 0), make_dataset("abs", n=10, noise=0.0), steps=3, save_every=1).run()
+
+
+class KernelPreparation:
+    """The training kernels, prepared once per process in a background thread.
+
+    The first compile takes seconds (later starts load numba's cache in a fraction of one) and
+    cannot be interrupted. Running it on a thread of its own lets every caller wait for it in
+    small slices while staying responsive (a GUI worker can still be shut down at once); a
+    training call made before it is done simply waits inside numba. ``ready`` is set when the
+    preparation ended; ``error`` then says why it failed (None if it worked).
+    """
+
+    def __init__(self, prepare=_compile_kernels):
+        self._prepare = prepare
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+        self.error: str | None = None
+        self.seconds: float | None = None
+
+    def start(self) -> None:
+        """Begin the preparation if it has not begun (returns at once)."""
+        with self._lock:
+            if self._thread is None:
+                # A daemon: a process that ends mid-compile does not wait for it.
+                self._thread = threading.Thread(target=self._run, name="relu-kernel-prepare",
+                                                daemon=True)
+                self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Start if needed and wait up to ``timeout`` seconds; True once the preparation ended."""
+        self.start()
+        return self.ready.wait(timeout)
+
+    def finish(self, timeout: float | None = None) -> bool:
+        """At exit: wait up to ``timeout`` for a preparation in progress (never starts one), so
+        that the process does not end inside a compile; True if none is running."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._prepare()
+        except Exception as exc:  # reported to whoever wants to train
+            self.error = f"Could not prepare the training kernel: {exc}"
+        finally:
+            self.seconds = time.perf_counter() - t0
+            self.ready.set()
+
+
+#: The process's training kernels (see :class:`KernelPreparation`).
+KERNELS = KernelPreparation()

@@ -217,7 +217,7 @@ class StudioController(QObject):
         if mode == "ridge":
             hist = start.appended(run.final, data, "ridge")
         else:
-            hist = start.extended(run, mode)
+            hist = start.extended(run)
         s = replace(self.settings, width=initial.width, init_seed=int(seed) % 2**31,
                     mode=mode if mode in ("output", "all", "ridge") else self.settings.mode)
         self._push(f"Open Compare cell (width {initial.width}, {_mode_text(mode)}, seed {seed})",
@@ -439,12 +439,12 @@ class StudioController(QObject):
     def _record_run(self, snap: Snapshot) -> None:
         """Make a run's history part of the session (one undo step: 'Train N steps')."""
         before = self._run_before or self.snapshot_state()
-        mode = snap.run.settings.mode
-        hist = before.history.extended(snap.run, mode)
+        st = snap.run.settings
+        hist = before.history.extended(snap.run)
         if not snap.network.equals(hist.last):
             # Stopped or paused between snapshots: keep the parameters it had reached too.
-            hist = hist.extended_with(History.start(snap.network, self.data, mode,
-                                                    before.history.last_step + snap.step))
+            hist = hist.extended_with(History.start(snap.network, self.data, st.mode,
+                                                    before.history.last_step + snap.step, st.lr))
         self._run_before = None
         self._push(f"Train {snap.step:,} steps ({_mode_text(snap.run.settings.mode)})",
                    StudioState(self.data, self.initial, hist, self.settings), before=before)

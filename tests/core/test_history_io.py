@@ -14,7 +14,8 @@ from relu_studio.core import history_io as hio
 from relu_studio.core.experiment import ridge_run
 from relu_studio.core.training import Run, TrainSettings
 
-ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
+ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2",
+          "modes", "lrs")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,33 @@ def assert_same_run(a: Run, b: Run) -> None:
     assert a.message == b.message
     assert a.completed_steps == b.completed_steps
     assert a.extra == b.extra
+
+
+def test_a_run_whose_mode_changed_keeps_each_snapshots_mode_and_lr(tmp_path, data):
+    trainer = rs.Trainer(rs.init_network(5, 1), data, mode="all", steps=3000, save_every=500, seed=1)
+    trainer.advance(1200)
+    trainer.set_options(mode="output")
+    trainer.advance()
+    run = trainer.result()
+    loaded = hio.load_run_npz(hio.save_run_npz(run, tmp_path / "switched.npz"))
+    assert_same_run(run, loaded)
+    assert loaded.modes.tolist() == ["all"] * 3 + ["output"] * 4  # steps 1, 500, 1000 | 1500 ...
+    assert loaded.lrs.tolist() == [0.02] * 3 + [0.2] * 4
+
+
+def test_run_files_without_per_snapshot_modes_still_load(tmp_path, sgd_run):
+    """Files written before runs recorded a mode and lr per snapshot: the settings' for all."""
+    import io
+    import zipfile
+
+    path = hio.save_run_npz(sgd_run, tmp_path / "old.npz")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            if info.filename not in ("modes.npy", "lrs.npy"):
+                dst.writestr(info, src.read(info))
+    run = hio.run_from_npz_bytes(buf.getvalue(), "old.npz")
+    assert run.modes.tolist() == ["all"] * len(run) and run.lrs.tolist() == [0.02] * len(run)
 
 
 def test_sgd_run_round_trips_bit_for_bit(tmp_path, sgd_run):

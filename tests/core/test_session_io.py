@@ -88,6 +88,11 @@ def test_rich_session_round_trips_bit_for_bit(tmp_path, rich_session):
     assert loaded.history.tags == s.history.tags
     assert loaded.history.tags[0] == "init" and loaded.history.tags[-1] == "ridge"
     assert set(loaded.history.tags) == {"init", "all", "output", "ridge"}
+    # the learning rate that trained each snapshot (NaN where none did)
+    lrs = {t: set(loaded.history.lrs[np.array(loaded.history.tags) == t].tolist())
+           for t in ("all", "output")}
+    assert lrs == {"all": {0.02}, "output": {0.2}}
+    assert np.isnan(loaded.history.lrs[0]) and np.isnan(loaded.history.lrs[-1])
     assert loaded.history.steps[-1] == loaded.history.steps[-2]  # the ridge entry repeats the step
     assert np.isnan(loaded.history.train_error[0])
     assert loaded.current.equals(s.history.last)
@@ -105,6 +110,24 @@ def test_rich_session_round_trips_bit_for_bit(tmp_path, rich_session):
     # Saving the loaded session gives the same members (only the creation time may differ).
     again = load_session(save_session(loaded, tmp_path / "again.relustudio"))
     assert_bit_for_bit(s, again)
+
+
+def test_sessions_written_before_per_snapshot_learning_rates_still_open(tmp_path, rich_session):
+    path = save_session(rich_session, tmp_path / "new.relustudio")
+    old = tmp_path / "old.relustudio"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for info in src.infolist():
+            raw = src.read(info)
+            if info.filename == "arrays.npz":
+                with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+                    arrays = {k: npz[k] for k in npz.files if k != "history_lr"}
+                buf = io.BytesIO()
+                np.savez(buf, **arrays)
+                raw = buf.getvalue()
+            dst.writestr(info, raw)
+    loaded = load_session(old)
+    assert np.all(np.isnan(loaded.history.lrs)) and len(loaded.history.lrs) == len(loaded.history)
+    assert session_diff(rich_session, loaded) == ["history.lrs"]
 
 
 def test_csv_data_without_a_target_round_trips(tmp_path):
@@ -197,7 +220,8 @@ def test_session_equal_notices_a_single_bit(rich_session):
     w1 = np.array(s.history.w1)
     w1[3, 2] = np.nextafter(w1[3, 2], np.float32(np.inf))
     h = History(s.history.steps, s.history.train_error, s.history.full_train_error,
-                s.history.test_error, w1, s.history.b1, s.history.w2, s.history.b2, s.history.tags)
+                s.history.test_error, w1, s.history.b1, s.history.w2, s.history.b2, s.history.tags,
+                s.history.lrs)
     other = Session(s.settings, s.data, s.initial, h, s.view, s.compare, s.compare_runs)
     assert session_diff(s, other) == ["history.w1"]
     assert not session_equal(s, other)

@@ -154,6 +154,34 @@ def test_closing_mid_run_stops_the_worker(qtbot):
     assert not c._bridge.thread.isRunning()
 
 
+def test_closing_during_the_first_kernel_compile_does_not_wait_for_it(qtbot, monkeypatch):
+    """The first compile takes seconds and cannot be interrupted; closing the window meanwhile
+    (here: a compile that lasts until the test ends it) must end the worker thread at once."""
+    import threading
+
+    from relu_studio.core import training
+    from relu_studio.ui.main_window import MainWindow
+
+    gate = threading.Event()
+    slow = training.KernelPreparation(prepare=lambda: gate.wait(30))
+    monkeypatch.setattr(training, "KERNELS", slow)
+    win = MainWindow(ask_to_save=False, autosave=False)
+    qtbot.addWidget(win)
+    win.show()
+    c = win.c
+    try:
+        c.start()
+        wait_state(qtbot, c, "running")  # waiting for the kernel, not training
+        qtbot.wait(100)
+        assert slow._thread is not None and slow._thread.is_alive()
+        assert c.last_snapshot is None or c.last_snapshot.step == 0
+        win.close()
+        assert c._bridge.thread.isFinished() and not gate.is_set()
+    finally:
+        gate.set()
+        assert slow.finish(10)
+
+
 def test_divergence_stops_keeps_history_and_says_what_to_try(window, qtbot):
     c = window.c
     c.update_settings(lr=50.0, steps=100_000, save_every=100)
