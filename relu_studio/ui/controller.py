@@ -137,14 +137,17 @@ class StudioController(QObject):
     def ridge_reference(self, net: Network, data: Dataset | None = None) -> float | None:
         """Train MSE of the ridge fit on ``net``'s hidden features (cached for the same features)."""
         data = data or self.data
-        key = (net.w1.tobytes(), net.b1.tobytes(), id(data), self.settings.lam)
-        if self._ridge_cache is None or self._ridge_cache[0] != key:
+        key = (net.w1.tobytes(), net.b1.tobytes(), self.settings.lam)
+        cache = self._ridge_cache
+        # The data set itself is kept and compared by identity: an id() alone could be reused by
+        # a new data set once the old one is freed, and show a stale "ridge best".
+        if cache is None or cache[1] is not data or cache[0] != key:
             try:
                 value = ridge_mse(net, data, self.settings.lam)
             except (ValueError, ArithmeticError):
                 value = None
-            self._ridge_cache = (key, value)
-        return self._ridge_cache[1]
+            self._ridge_cache = cache = (key, data, value)
+        return cache[2]
 
     # ------------------------------------------------------------------ undoable state
     def snapshot_state(self) -> StudioState:
@@ -218,7 +221,7 @@ class StudioController(QObject):
             hist = start.appended(run.final, data, "ridge")
         else:
             hist = start.extended(run)
-        s = replace(self.settings, width=initial.width, init_seed=int(seed) % 2**31,
+        s = replace(self.settings, width=initial.width, init_seed=int(seed),
                     mode=mode if mode in ("output", "all", "ridge") else self.settings.mode)
         self._push(f"Open Compare cell (width {initial.width}, {_mode_text(mode)}, seed {seed})",
                    StudioState(data, initial, hist, s))

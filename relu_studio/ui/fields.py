@@ -7,6 +7,9 @@ from typing import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QSpinBox, QVBoxLayout, QWidget)
+from superqt import QLargeIntSpinBox
+
+from ..core.settings import MAX_SEED
 
 ERROR_STYLE = "color: #c0392b; font-size: 11px;"
 
@@ -141,6 +144,18 @@ def spin_box(lo: int, hi: int, value: int, tip: str = "", special: str | None = 
         s.setSpecialValueText(special)
     if suffix:
         s.setSuffix(suffix)
+    return s
+
+
+def seed_box(value: int, tip: str = "") -> QLargeIntSpinBox:
+    """A seed field: any whole number in [0, 2**32) (a QSpinBox stops at 2**31 - 1), applied on
+    Enter or focus out."""
+    s = QLargeIntSpinBox()
+    s.setRange(0, MAX_SEED)
+    s.setValue(int(value))
+    s.setKeyboardTracking(False)
+    if tip:
+        s.setToolTip(f"{tip} (0 .. {MAX_SEED:,})")
     return s
 
 

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLa
 
 from ..core.dataset import MAX_POINTS
 from ..core.targets import PRESETS, get_target
-from .fields import ERROR_STYLE, NumberField, TargetField, spin_box
+from .fields import ERROR_STYLE, NumberField, TargetField, seed_box, spin_box
 
 MODES = [("All layers (SGD)", "all"), ("Output layer only (SGD)", "output"),
          ("Ridge (closed form)", "ridge")]
@@ -26,7 +26,7 @@ class ParameterPanel(QWidget):
         self.target = TargetField(PRESETS, s.target, self._check_target)
         self.n = spin_box(1, MAX_POINTS, s.n, "Number of training points")
         self.noise = NumberField(s.noise, minimum=0.0, tooltip="Noise σ added to the targets")
-        self.data_seed = spin_box(0, 2**31 - 1, s.data_seed, "Seed of numpy's RandomState for the data")
+        self.data_seed = seed_box(s.data_seed, "Seed of numpy's RandomState for the data")
         self.regenerate = QPushButton("Regenerate")
         self.regenerate.setToolTip("Draw new data with these values (Ctrl+G)")
         self.data_error = QLabel()
@@ -45,8 +45,7 @@ class ParameterPanel(QWidget):
         box = QGroupBox("Network")
         form = QFormLayout(box)
         self.width = spin_box(1, MAX_GUI_WIDTH, s.width, "Hidden units H")
-        self.init_seed = spin_box(0, 2**31 - 1, s.init_seed,
-                               "torch.manual_seed and np.random.seed for the initial network")
+        self.init_seed = seed_box(s.init_seed, "torch.manual_seed and np.random.seed for the initial network")
         self.reinit = QPushButton("Re-initialise")
         self.reinit.setToolTip("New initial network: torch's default init, elbows sorted uniform in [0, 1] (Ctrl+I)")
         form.addRow("Width H", self.width)

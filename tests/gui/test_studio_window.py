@@ -1,5 +1,6 @@
 """The studio window: live training, pause/resume, scrubbing, ridge, closing, divergence."""
 import numpy as np
+import relu_studio as rs
 
 from relu_studio.core.geometry import unit_polylines
 from relu_studio.core.ridge import fit_ridge
@@ -256,3 +257,52 @@ def test_worker_mailbox_keeps_only_the_newest_snapshot(qtbot):
         qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     finally:
         assert bridge.shutdown()
+
+
+def test_seeds_reach_2_32_minus_1_in_the_panel_as_in_the_core(window):
+    p, c = window.panel, window.c
+    top = 2**32 - 1
+    p.init_seed.setValue(top)
+    p.width.setValue(4)
+    p.reinit.click()
+    assert c.settings.init_seed == top and c.network.equals(rs.init_network(4, top))
+    p.data_seed.setValue(top)
+    p.regenerate.click()
+    assert c.data.seed == top and np.array_equal(c.data.x, rs.make_dataset(n=200, seed=top).x)
+    p.init_seed.setValue(2**32)  # one past the last seed: held at the limit
+    assert p.init_seed.value() == top
+
+
+def test_opening_a_compare_cell_keeps_its_seed(window):
+    c = window.c
+    seed = 2**31 + 5
+    data = c.data
+    initial = rs.init_network(3, seed)
+    run = rs.train(initial, data, mode="all", steps=50, save_every=10, seed=seed)
+    c.open_run(initial, run, "all", seed, data)
+    assert c.settings.init_seed == seed and c.network.equals(run.final)
+
+
+def test_ridge_reference_follows_a_new_data_set_at_a_reused_address(qapp):
+    """A new data set may be allocated where a freed one was (same id()): the reference must
+    still be computed on the new data, not taken from the cache of the old one."""
+    from relu_studio.core.ridge import ridge_mse
+    from relu_studio.ui.controller import StudioController
+
+    c = StudioController()
+    try:
+        net = c.network
+        d = rs.make_dataset("sin(20x)", n=30, noise=0.5, seed=0)
+        reused = 0
+        for seed in range(1, 40):
+            assert c.ridge_reference(net, d) == ridge_mse(net, d, c.settings.lam), seed
+            nxt = rs.make_dataset("sin(20x)", n=30, noise=0.5, seed=seed)
+            arrays = (nxt.x, nxt.y, nxt.x_test, nxt.y_test)
+            old = id(d)
+            del nxt
+            del d  # freed last, so CPython usually gives its address to the next Dataset
+            d = rs.Dataset(*arrays, noise=0.5, seed=seed)
+            reused += id(d) == old
+        print(f"\n{reused} of 39 data sets reused the previous one's address")
+    finally:
+        assert c.shutdown()
