@@ -6,20 +6,9 @@ import os
 import sys
 import time
 
+from .core.process import seconds_since_start
 
-def _seconds_since_process_start() -> float | None:
-    """How long this process has existed (Linux: from /proc, so it includes interpreter start-up
-    and, in the bundle, the bootloader); None where that cannot be read."""
-    try:
-        with open("/proc/self/stat", "rb") as f:
-            stat = f.read()
-        start_ticks = int(stat[stat.rindex(b")") + 2:].split()[19])  # field 22: starttime
-        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
-_SINCE_START = _seconds_since_process_start()
+_SINCE_START = seconds_since_start()
 #: perf_counter() reading at process creation (at this module's import where /proc is unavailable).
 _T0 = time.perf_counter() - (_SINCE_START or 0.0)
 _T0_ORIGIN = "process start" if _SINCE_START is not None else "app module import"
@@ -197,7 +186,7 @@ def main(argv=None) -> int:
     # kernel compile, may still be finishing: let them, briefly, rather than end the process
     # under them (a QThread destroyed while it runs aborts it).
     from .core.training import KERNELS
-    from .worker import finish_stray_threads
+    from .training_worker import finish_stray_threads
 
     finish_stray_threads(30.0)
     KERNELS.finish(60.0)

@@ -23,28 +23,35 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 # Only light modules at import time (numpy at most): the compiled kernels (numba) are imported
 # by the first training run, so ``--help`` and argument errors stay fast.
-from .core.dataset import MAX_POINTS
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
 # results.csv is written by the core's writer, the same one the Compare view exports with.
-from .core.experiment import TABLE_KINDS, results_csv  # noqa: F401  (results_csv: re-exported)
-from .core.network import MAX_WIDTH
-from .core.ridge import DEFAULT_LAMBDA
+from .core.io.run_files import run_stem
+from .core.report import TABLE_KINDS, results_csv
+from .core.settings import (
+    LIMITS,
+    MAX_WIDTH,
+    MODES,
+    GridSettings,
+    SettingsError,
+    StudioSettings,
+    check,
+)
 from .core.targets import PRESETS
-from .core.training import DEFAULT_LR
 
 __all__ = ["main", "build_parser", "PROG"]
 
 PROG = "relu-studio-run"
-MODES = ("output", "all", "ridge")  # = core.experiment.ALL_MODES (checked in the tests)
-MAX_SEEDS = 1000
-DEFAULTS = dict(target="piecewise_linear", n=200, noise=0.1, data_seed=1, widths=(10, 20, 40),
-                modes=MODES, steps=150_000, save_every=1000, lr_output=DEFAULT_LR["output"],
-                lr_all=DEFAULT_LR["all"], lam=DEFAULT_LAMBDA, seeds=1)
 KINDS = TABLE_KINDS  # --table: "final" or "best"
+#: The command line's flag of each setting (messages name the flag the user typed).
+FLAGS = {"n": "--n", "noise": "--noise", "data_seed": "--data-seed", "seeds": "--seeds",
+         "steps": "--steps", "save_every": "--save-every", "lr_output": "--lr-output",
+         "lr_all": "--lr-all", "batch_size": "--batch-size", "lam": "--lam", "jobs": "--jobs"}
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-(\d[\d_]*\.?[\d_]*|\.\d[\d_]*)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
@@ -79,7 +86,7 @@ def _number(text: str) -> float:
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    d = DEFAULTS
+    d = {**StudioSettings().to_json(), **GridSettings().to_json()}
     p = argparse.ArgumentParser(
         prog=prog,
         description="Train one-hidden-layer ReLU networks on a 1-D function, as the course "
@@ -113,7 +120,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                       help="output (train the output layer), all (train all layers), ridge "
                            f"(solve the output layer in closed form) (default: {' '.join(MODES)})")
     grid.add_argument("--seeds", type=_whole, default=d["seeds"], metavar="K",
-                      help=f"number of seeds (0..K-1), 1..{MAX_SEEDS} (default: {d['seeds']})")
+                      help=f"number of seeds (0..K-1), 1..{LIMITS['seeds'].hi} (default: {d['seeds']})")
     grid.add_argument("--steps", type=_whole, default=d["steps"],
                       help=f"SGD steps per run (default: {d['steps']})")
     grid.add_argument("--save-every", type=_whole, default=d["save_every"], metavar="K",
@@ -147,7 +154,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     pt.add_argument("--export-pt", type=Path, metavar="FOLDER",
                     help="save every run's final network as w{width}_{mode}_seed{seed}.pt, a "
                          "state_dict that nn.Sequential(...).load_state_dict accepts")
-    from . import __version__
+    from .core.version import __version__
 
     out.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     # Let values such as "-1e-3" and "-inf" reach the checks (and their clear messages) instead of
@@ -164,43 +171,43 @@ class _StoreWidths(argparse.Action):
         namespace.widths_given = True
 
 
-def _validate(args) -> dict:
-    """Check every number; returns the settings with defaults filled in (raises UsageError)."""
+@dataclass(frozen=True)
+class CliSettings:
+    """The command line's settings, validated by the app's one schema (core.settings)."""
 
-    def whole(name, v, lo, hi=None):
-        if v < lo or (hi is not None and v > hi):
-            rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-            raise UsageError(f"{name} must be a whole number {rng}, got {v}")
-        return v
+    data: StudioSettings  # its target, n, noise and data seed (the rest stays at the defaults)
+    grid: GridSettings
+    jobs: int
 
-    def positive(name, v, allow_zero=False):
-        if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-            raise UsageError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {v}")
-        return float(v)
 
-    s = {}
+def _validate(args) -> CliSettings:
+    """Check every number against the schema's limits (UsageError naming the flag)."""
+
+    def checked(name, value):
+        return check(name, value, FLAGS[name])
+
     if args.data is not None:
         given = [f for f, v in (("--n", args.n), ("--noise", args.noise), ("--data-seed", args.data_seed))
                  if v is not None]
         if given:
             raise UsageError(f"{', '.join(given)} apply to generated data, not to --data")
-    s["n"] = whole("--n", DEFAULTS["n"] if args.n is None else args.n, 1, MAX_POINTS)
-    s["noise"] = positive("--noise", DEFAULTS["noise"] if args.noise is None else args.noise, True)
-    s["data_seed"] = whole("--data-seed", DEFAULTS["data_seed"] if args.data_seed is None
-                           else args.data_seed, 0, 2**32 - 1)
-    for w in args.widths:
-        whole("--widths: every width", w, 1, MAX_WIDTH)
-    s["widths"] = tuple(dict.fromkeys(args.widths))  # duplicates dropped, order kept
-    s["modes"] = tuple(dict.fromkeys(args.modes))
-    s["seeds"] = whole("--seeds", args.seeds, 1, MAX_SEEDS)
-    s["steps"] = whole("--steps", args.steps, 1)
-    s["save_every"] = whole("--save-every", args.save_every, 1)
-    s["lr_output"] = positive("--lr-output", args.lr_output)
-    s["lr_all"] = positive("--lr-all", args.lr_all)
-    s["batch_size"] = None if args.batch_size is None else whole("--batch-size", args.batch_size, 1)
-    s["lam"] = positive("--lam", args.lam, True)
-    s["jobs"] = whole("--jobs", args.jobs, 1) if args.jobs is not None else (os.cpu_count() or 1)
-    return s
+    try:
+        data = {k: checked(k, getattr(args, k)) for k in ("n", "noise", "data_seed")
+                if getattr(args, k) is not None}
+        widths = [check("width", w, "--widths: every width") for w in args.widths]
+        grid = GridSettings(
+            widths=tuple(widths), modes=tuple(args.modes), seeds=checked("seeds", args.seeds),
+            steps=checked("steps", args.steps), save_every=checked("save_every", args.save_every),
+            lr_output=checked("lr_output", args.lr_output), lr_all=checked("lr_all", args.lr_all),
+            batch_size=checked("batch_size", args.batch_size), lam=checked("lam", args.lam))
+        grid = grid.validated()
+        jobs = checked("jobs", args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
+    except SettingsError as exc:
+        message = str(exc)
+        if exc.field == "widths":
+            message = f"--widths: {message}"
+        raise UsageError(message) from None
+    return CliSettings(replace(StudioSettings(), **data), grid, jobs)
 
 
 # --------------------------------------------------------------------------- progress
@@ -330,10 +337,6 @@ class _SigintCancels:
 
 
 # --------------------------------------------------------------------------- results
-def run_stem(width: int, mode: str, seed: int) -> str:
-    return f"w{width}_{mode}_seed{seed}"
-
-
 def _describe_data(args, data) -> str:
     if args.data is not None:
         return f"{args.data} ({data.n} points)"
@@ -353,30 +356,29 @@ def _output_folder(folder: Path, flag: str) -> None:
 
 
 # --------------------------------------------------------------------------- torch files
-def _load_init_from(args, s):
-    """The --init-from network; sets the single width to its width (UsageError if --widths differs)."""
-    from .core.torch_io import TorchFileError, load_network_pt
+def _load_init_from(args, grid: GridSettings):
+    """The --init-from network and the grid with its width (UsageError if --widths differs)."""
+    from .core.io.torch_files import TorchFileError, load_network_pt
 
     try:
         net = load_network_pt(args.init_from)
     except TorchFileError as exc:
         raise UsageError(f"--init-from {exc}") from None
-    if getattr(args, "widths_given", False) and s["widths"] != (net.width,):
+    if getattr(args, "widths_given", False) and grid.widths != (net.width,):
         raise UsageError(f"--init-from {args.init_from.name}: the network has width {net.width}, "
-                         f"but --widths asks for {' '.join(map(str, s['widths']))}; drop --widths "
+                         f"but --widths asks for {' '.join(map(str, grid.widths))}; drop --widths "
                          f"or pass --widths {net.width}")
-    s["widths"] = (net.width,)
-    return net
+    return net, replace(grid, widths=(net.width,))
 
 
-def _export_pt(folder: Path, result, s, prog, out_err) -> int:
+def _export_pt(folder: Path, result, grid: GridSettings, prog, out_err) -> int:
     """Write each run's final network as ``folder/w{w}_{mode}_seed{s}.pt``; returns the count."""
     import numpy as np
 
-    from .core.torch_io import export_state_dict
+    from .core.io.torch_files import export_state_dict
 
     written = 0
-    for key in sorted(result.runs, key=lambda k: _order(k, s)):
+    for key in sorted(result.runs, key=lambda k: _order(k, grid)):
         net = result.runs[key].final
         if not all(np.all(np.isfinite(a)) for a in (net.w1, net.b1, net.w2, [net.b2])):
             print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: the final "
@@ -411,8 +413,9 @@ def _run(args, prog: str, argv: list) -> int:
     out_err = sys.stderr
     say = (lambda msg: print(msg, file=out_err, flush=True)) if not args.quiet else (lambda msg: None)
 
-    from .core.dataset import DataError, load_csv, make_dataset
+    from .core.dataset import DataError, make_dataset
     from .core.formula import FormulaError
+    from .core.io.data_csv import load_csv
     from .core.targets import get_target
     from .core.training import TrainingError
 
@@ -424,13 +427,15 @@ def _run(args, prog: str, argv: list) -> int:
                 target = get_target(args.target)
             except FormulaError as exc:
                 raise UsageError(f"--target {args.target!r}: {exc}") from None
-            data = make_dataset(target, s["n"], s["noise"], s["data_seed"])
+            data = make_dataset(target, s.data.n, s.data.noise, s.data.data_seed)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    init_net = _load_init_from(args, s) if args.init_from is not None else None
+    grid, init_net = s.grid, None
+    if args.init_from is not None:
+        init_net, grid = _load_init_from(args, grid)
 
-    sgd_modes = [m for m in s["modes"] if m != "ridge"]
-    batch = s["batch_size"]
+    sgd_modes = grid.sgd_modes
+    batch = grid.batch_size
     if batch is None:
         batch = data.n // 5
         if batch < 1 and sgd_modes:
@@ -444,17 +449,19 @@ def _run(args, prog: str, argv: list) -> int:
     if args.export_pt is not None:
         _output_folder(args.export_pt, "--export-pt")
 
-    seeds = s["seeds"]
-    n_runs = len(s["widths"]) * len(s["modes"]) * seeds
-    n_sgd = len(s["widths"]) * len(sgd_modes) * seeds
-    jobs = max(1, min(s["jobs"], n_sgd or 1))
+    seeds = grid.seeds
+    n_runs = grid.run_count
+    n_sgd = len(grid.widths) * len(sgd_modes) * seeds
+    jobs = max(1, min(s.jobs, n_sgd or 1))
     if init_net is not None:
         say(f"{prog}: every run starts from {args.init_from} (width {init_net.width})")
-    say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, s['widths']))} x modes "
-        f"{' '.join(s['modes'])} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
-        + (f", {s['steps']:,} steps each on {jobs} thread{'s' if jobs != 1 else ''}" if n_sgd else ""))
+    say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, grid.widths))} x modes "
+        f"{' '.join(grid.modes)} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
+        + (f", {grid.steps:,} steps each on {jobs} thread{'s' if jobs != 1 else ''}" if n_sgd else ""))
 
-    from .core.experiment import format_table, results_table, run_experiment
+    from .core.experiment import run_experiment
+    from .core.report import format_table
+    from .core.summary import results_table
 
     cancel = threading.Event()
     bar = ProgressBar(out_err, enabled=not args.quiet, prefix=f"{prog}: ")
@@ -464,9 +471,9 @@ def _run(args, prog: str, argv: list) -> int:
     def work():
         try:
             box["result"] = run_experiment(
-                data, widths=s["widths"], modes=s["modes"], seeds=seeds, steps=s["steps"],
-                save_every=s["save_every"], lr_output=s["lr_output"], lr_all=s["lr_all"],
-                batch_size=batch, lam=s["lam"], jobs=jobs, progress=bar, cancel=cancel,
+                data, widths=grid.widths, modes=grid.modes, seeds=seeds, steps=grid.steps,
+                save_every=grid.save_every, lr_output=grid.lr_output, lr_all=grid.lr_all,
+                batch_size=batch, lam=grid.lam, jobs=jobs, progress=bar, cancel=cancel,
                 initial=init_net,
             )
         except BaseException as exc:  # handed to the main thread
@@ -494,7 +501,7 @@ def _run(args, prog: str, argv: list) -> int:
         raise exc
     result = box["result"]
 
-    for key in sorted(result.runs, key=lambda k: _order(k, s)):
+    for key in sorted(result.runs, key=lambda k: _order(k, grid)):
         run = result.runs[key]
         if run.diverged:
             print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: {run.message}",
@@ -513,7 +520,7 @@ def _run(args, prog: str, argv: list) -> int:
 
     if out is not None:
         try:
-            _write_outputs(out, result, rows, s, args, data, batch, jobs, wall, model_steps,
+            _write_outputs(out, result, rows, grid, args, data, batch, jobs, wall, model_steps,
                            started, argv)
         except OSError as exc:
             print(f"{prog}: error: cannot write the results to {out}: {exc.strerror or exc}",
@@ -522,7 +529,7 @@ def _run(args, prog: str, argv: list) -> int:
         say(f"{prog}: wrote {2 * len(result.runs) + 2} files to {out}")
     if args.export_pt is not None:
         try:
-            n_pt = _export_pt(args.export_pt, result, s, prog, out_err)
+            n_pt = _export_pt(args.export_pt, result, grid, prog, out_err)
         except OSError as exc:
             print(f"{prog}: error: cannot write the networks to {args.export_pt}: "
                   f"{exc.strerror or exc}", file=out_err)
@@ -531,18 +538,19 @@ def _run(args, prog: str, argv: list) -> int:
     return 130 if result.cancelled else 0
 
 
-def _order(key, s):
+def _order(key, grid: GridSettings):
     w, m, seed = key
-    return (s["widths"].index(w), s["modes"].index(m), seed)
+    return (grid.widths.index(w), grid.modes.index(m), seed)
 
 
-def _write_outputs(out: Path, result, rows, s, args, data, batch, jobs, wall, model_steps,
-                   started, argv) -> None:
-    from . import __version__
-    from .core.history_io import atomic_write_text, write_run
+def _write_outputs(out: Path, result, rows, grid: GridSettings, args, data, batch, jobs, wall,
+                   model_steps, started, argv) -> None:
+    from .core.io.atomic import atomic_write_text
+    from .core.io.run_files import write_run
+    from .core.version import __version__
 
     stems = []
-    for key in sorted(result.runs, key=lambda k: _order(k, s)):
+    for key in sorted(result.runs, key=lambda k: _order(k, grid)):
         stem = run_stem(*key)
         write_run(result.runs[key], out, stem)
         stems.append(stem)
@@ -555,9 +563,9 @@ def _write_outputs(out: Path, result, rows, s, args, data, batch, jobs, wall, mo
     settings = {
         "program": PROG, "version": __version__, "argv": [str(a) for a in argv],
         "started": started.isoformat(timespec="seconds"),
-        "data": data_info, "widths": list(s["widths"]), "modes": list(s["modes"]),
-        "seeds": list(result.seeds), "steps": s["steps"], "save_every": s["save_every"],
-        "lr_output": s["lr_output"], "lr_all": s["lr_all"], "batch_size": batch, "lam": s["lam"],
+        "data": data_info, "widths": list(grid.widths), "modes": list(grid.modes),
+        "seeds": list(result.seeds), "steps": grid.steps, "save_every": grid.save_every,
+        "lr_output": grid.lr_output, "lr_all": grid.lr_all, "batch_size": batch, "lam": grid.lam,
         "jobs": jobs, "table": args.table, "cancelled": bool(result.cancelled),
         "wall_time_s": wall, "model_steps": model_steps, "runs": stems,
         "init_from": None if args.init_from is None else str(Path(args.init_from).resolve()),

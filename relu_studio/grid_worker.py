@@ -11,7 +11,6 @@ finished so far are kept. The worker never touches a widget.
 """
 from __future__ import annotations
 
-import sys
 import threading
 import time
 
@@ -20,7 +19,14 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from .core import training
 from .core.dataset import Dataset
 from .core.experiment import ExperimentResult, run_experiment
-from .worker import KERNEL_POLL_MS, SHUTDOWN_MS, SWITCH_INTERVAL, WorkerThread, shutdown_thread
+from .core.settings import GridSettings
+from .training_worker import (
+    KERNEL_POLL_MS,
+    SHUTDOWN_MS,
+    SwitchInterval,
+    TrainingBridge,
+    shutdown_thread,
+)
 
 __all__ = ["GridJob", "GridWorker", "GridThread"]
 
@@ -28,13 +34,12 @@ __all__ = ["GridJob", "GridWorker", "GridThread"]
 class GridJob:
     """One grid run: its settings, a cancel flag, and what the worker has reported so far.
 
-    ``kwargs`` are :func:`run_experiment` keyword arguments (widths, modes, seeds, steps, ...).
     Worker threads write, the GUI thread reads with :meth:`take`.
     """
 
-    def __init__(self, data: Dataset, **kwargs):
+    def __init__(self, data: Dataset, settings: GridSettings):
         self.data = data
-        self.kwargs = dict(kwargs)
+        self.settings = settings
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._new_runs: list = []  # (key, Run) finished since the last take()
@@ -98,8 +103,8 @@ class GridWorker(QObject):
                 self.jobDone.emit()
                 return
         try:
-            result = run_experiment(job.data, progress=job.progress, cancel=job.cancel,
-                                    on_run=job.on_run, **job.kwargs)
+            result = run_experiment(job.data, settings=job.settings, progress=job.progress,
+                                    cancel=job.cancel, on_run=job.on_run)
         except Exception as exc:  # bad settings (TrainingError) or a bug: reported, never raised
             job.finish(None, str(exc))
         else:
@@ -117,12 +122,13 @@ class GridThread(QObject):
         super().__init__(parent)
         # The studio's test fixtures check that no bridge's thread outlives its window: this one
         # is registered with the training bridges (it has the same ``thread``/``shutdown``).
-        WorkerThread.instances.add(self)
+        TrainingBridge.instances.add(self)
         self.thread = QThread()
         self.thread.setObjectName("relu-compare-grid")
         self.worker = GridWorker()
         self.worker.moveToThread(self.thread)
         self._submit.connect(self.worker.run)
+        self.thread.finished.connect(SwitchInterval.release)
         self.job: GridJob | None = None
 
     def submit(self, job: GridJob) -> None:
@@ -130,9 +136,8 @@ class GridThread(QObject):
         if self.job is not None:
             self.job.cancel.set()
         self.job = job
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
         if not self.thread.isRunning():
+            SwitchInterval.acquire()  # released when the thread ends (after this job)
             self.thread.start()
         self._submit.emit(job)
 

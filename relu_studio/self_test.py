@@ -38,9 +38,12 @@ def run_self_test(timeout: float = 120.0) -> int:
     c = win.c
     try:
         check("window opened", _wait(app, lambda: win.isVisible(), 10))
-        c.update_settings(steps=20_000, save_every=1000)
+        recorded = []
+        c.runRecorded.connect(lambda: recorded.append(1))
+        c.set_setting("steps", 20_000)
+        c.set_setting("save_every", 1000)
         c.start()
-        ok = _wait(app, lambda: c.runs_ended == 1 and c.state == "idle", timeout)
+        ok = _wait(app, lambda: recorded and c.run_state == "idle", timeout)
         check("trained 20,000 steps", ok and c.history.step(len(c.history) - 1) == 20_000,
               f"{len(c.history)} snapshots")
         before = c.network
@@ -48,15 +51,15 @@ def run_self_test(timeout: float = 120.0) -> int:
         want = fit_ridge(before, c.data, c.settings.lam)
         check("ridge fit equals the core's", err is None and c.network.equals(want))
         mid = len(c.history) // 2
-        win.timeline.set_index(mid)
-        app.processEvents()
+        win.timeline.set_index(mid)  # what a drag of the slider does
+        _wait(app, lambda: win.canvas.net is c.shown_network, 5)
         net = c.history.network(mid)
-        xs, ys = win.canvas.prediction.getData()
+        xs, ys = win.canvas.prediction_data()
         check("scrubbing shows that snapshot", np.allclose(ys, net.predict(xs), rtol=0, atol=1e-6)
               and c.network.equals(want), f"snapshot {mid}, step {c.history.step(mid):,}")
         import tempfile
 
-        from .core.animation_io import write_gif
+        from .core.io.animation import write_gif
         from .ui.exporting import render_frames
 
         with tempfile.TemporaryDirectory() as tmp:

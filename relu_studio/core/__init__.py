@@ -9,14 +9,16 @@ import importlib
 
 #: Public name -> the module of the core that defines it.
 _API = {
-    **dict.fromkeys(("DataError", "Dataset", "load_csv", "make_dataset"), "dataset"),
+    **dict.fromkeys(("DataError", "Dataset", "make_dataset"), "dataset"),
+    "load_csv": "io.data_csv",
     **dict.fromkeys(("FormulaError", "parse_formula"), "formula"),
     **dict.fromkeys(("Network", "init_network"), "network"),
     **dict.fromkeys(("DEFAULT_LAMBDA", "fit_ridge", "ridge_coefficients", "ridge_features"), "ridge"),
     **dict.fromkeys(("PRESETS", "Target", "get_target"), "targets"),
     **dict.fromkeys(("DEFAULT_LR", "MODES", "Run", "Trainer", "TrainingError", "TrainSettings",
                      "train", "train_chunks"), "training"),
-    **dict.fromkeys(("ExperimentResult", "run_experiment", "results_table"), "experiment"),
+    **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
+    "results_table": "summary",
 }
 
 __all__ = list(_API)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import mse
 from .network import Network
 
 __all__ = ["unit_polylines", "prediction_polyline", "polyline_mse"]
@@ -67,4 +68,4 @@ def polyline_mse(net: Network, x, y) -> float:
     if x.size == 0:
         return float("nan")
     xs, ys = prediction_polyline(net, float(x.min()), float(x.max()))
-    return float(np.mean((np.interp(x, xs, ys) - np.asarray(y, dtype=np.float64)) ** 2))
+    return mse(np.interp(x, xs, ys), y)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import mse
+from .arrays import read_only as _ro
 from .dataset import Dataset
 from .network import Network
 from .training import Run
@@ -21,15 +23,7 @@ __all__ = ["History", "HistoryView", "network_errors"]
 
 def network_errors(net: Network, data: Dataset) -> tuple[float, float]:
     """(full train MSE, test MSE) of ``net`` on ``data``."""
-    full = float(np.mean((net.predict(data.x) - data.y) ** 2))
-    test = float(np.mean((net.predict(data.x_test) - data.y_test) ** 2))
-    return full, test
-
-
-def _ro(a):
-    a = np.ascontiguousarray(a)
-    a.flags.writeable = False
-    return a
+    return mse(net.predict(data.x), data.y), mse(net.predict(data.x_test), data.y_test)
 
 
 @dataclass(frozen=True, eq=False)

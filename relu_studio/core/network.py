@@ -11,20 +11,17 @@ from typing import Mapping
 
 import numpy as np
 
-__all__ = ["Network", "init_network", "torch_default_linear_init", "MAX_WIDTH"]
+from .arrays import read_only
+from .settings import MAX_WIDTH, SettingsError, check
 
-#: The widest network the studio accepts (widths 1..MAX_WIDTH).
-MAX_WIDTH = 100_000
+__all__ = ["Network", "init_network", "torch_default_linear_init", "MAX_WIDTH"]
 
 STATE_DICT_SHAPES = {"0.weight": ("H", 1), "0.bias": ("H",), "2.weight": (1, "H"), "2.bias": (1,)}
 
 
-def _frozen(a, shape=None) -> np.ndarray:
-    arr = np.array(a, dtype=np.float32, copy=True)
-    if shape is not None:
-        arr = arr.reshape(shape)
-    arr.setflags(write=False)
-    return arr
+def _frozen(a) -> np.ndarray:
+    """A read-only float32 copy (a network never shares a writable array)."""
+    return read_only(np.array(a, dtype=np.float32, copy=True))
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,9 +239,11 @@ def init_network(width: int, seed: int = 0, elbows=None) -> Network:
     and the biases replaced so the elbows are ``np.sort(np.random.rand(width))`` (or the given
     ``elbows``): ``b1 = float32(-elbows * w1)``, exactly as the notebook computes it.
     """
-    width = int(width)
-    if not 1 <= width <= MAX_WIDTH:
-        raise ValueError(f"width must be between 1 and {MAX_WIDTH}, got {width}")
+    try:
+        width = check("width", width, "width")
+        seed = check("seed", seed, "seed")
+    except SettingsError as exc:
+        raise ValueError(str(exc)) from None
     w1, _b1, w2, b2 = torch_default_linear_init(width, int(seed))
     if elbows is None:
         elbows = np.sort(np.random.RandomState(int(seed)).rand(width))

@@ -11,17 +11,23 @@ import math
 
 import numpy as np
 
+from .arrays import mse
 from .dataset import Dataset
 from .network import Network
+from .settings import DEFAULT_LAMBDA
 
-__all__ = ["fit_ridge", "ridge_coefficients", "ridge_features", "ridge_mse", "DEFAULT_LAMBDA"]
+__all__ = ["fit_ridge", "ridge_coefficients", "ridge_features", "features_of_hidden", "ridge_mse",
+           "DEFAULT_LAMBDA"]
 
-DEFAULT_LAMBDA = 1e-5
 
 
 def ridge_features(net: Network, x) -> np.ndarray:
     """``[relu(x w1 + b1), 1]`` as float64, shape ``(len(x), H + 1)``."""
-    h = net.hidden(x)
+    return features_of_hidden(net.hidden(x))
+
+
+def features_of_hidden(h) -> np.ndarray:
+    """The ridge features ``[h, 1]`` (float64) of hidden activations ``h`` (n, H)."""
     f = np.empty((h.shape[0], h.shape[1] + 1), dtype=np.float64)
     f[:, :-1] = h
     f[:, -1] = 1.0
@@ -61,5 +67,4 @@ def fit_ridge(net: Network, data: Dataset, lam: float = DEFAULT_LAMBDA) -> Netwo
 def ridge_mse(net: Network, data: Dataset, lam: float = DEFAULT_LAMBDA) -> float:
     """Training MSE of the ridge solution on ``net``'s hidden features: the best the features allow."""
     f = ridge_features(net, data.x)
-    coeffs = ridge_coefficients(f, data.y, lam)
-    return float(np.mean((f @ coeffs - data.y) ** 2))
+    return mse(f @ ridge_coefficients(f, data.y, lam), data.y)

@@ -1,10 +1,385 @@
-"""The one schema of ReLU Studio's settings: every default and limit, in one place.
+"""The one schema of ReLU Studio's settings: every default, every limit and the modes.
 
-(Grows into the whole schema; see the module's later revisions.)
+Everything that takes a setting validates it here: the engine (:class:`TrainSettings`), session
+files, the command line, the studio's parameter panel and Compare. Nothing else declares a
+default or a limit.
+
+- :class:`StudioSettings`: what the studio's parameter panel sets and a session file stores.
+- :class:`GridSettings`: an experiment grid (Compare, ``relu-studio-run``).
+- :data:`LIMITS`: one :class:`Limit` per setting (kind, range, how to say what it must be).
+- :data:`MODE_INFO`: each mode's label, title, phrase and tooltip.
+
+The defaults are the course notebook's. Both settings classes are frozen; ``validated()``
+returns a checked copy or raises :class:`SettingsError` naming the field; ``to_json()`` /
+``from_json()`` round-trip them through plain JSON (the session file's ``settings.json``).
 """
 from __future__ import annotations
 
-#: Seeds are those of numpy's ``RandomState`` and torch's ``manual_seed`` as the notebook uses
-#: them: whole numbers in ``[0, SEED_LIMIT)``.
+import math
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from types import MappingProxyType
+
+import numpy as np
+
+__all__ = [
+    "SettingsError", "Limit", "LIMITS", "Mode", "MODE_INFO", "MODES", "SGD_MODES", "DEFAULT_LR",
+    "DEFAULT_LAMBDA", "SEED_LIMIT", "MAX_SEED", "MAX_POINTS", "MAX_WIDTH", "MAX_STEPS",
+    "MAX_GRID_WIDTHS", "MAX_GRID_SEEDS", "StudioSettings", "GridSettings", "parse_widths",
+    "mode_phrase",
+]
+
+# --------------------------------------------------------------------------- limits
+#: Seeds are those of numpy's ``RandomState`` and torch's ``manual_seed``: whole numbers below this.
 SEED_LIMIT = 2**32
 MAX_SEED = SEED_LIMIT - 1
+MAX_POINTS = 1_000_000
+MAX_WIDTH = 100_000
+#: Steps of one run (and the largest snapshot interval): about an hour of training.
+MAX_STEPS = 1_000_000_000
+MAX_GRID_WIDTHS = 12
+MAX_GRID_SEEDS = 1000
+DEFAULT_LAMBDA = 1e-5
+
+# --------------------------------------------------------------------------- modes
+#: Every mode, in the order grids and files list them.
+MODES = ("output", "all", "ridge")
+#: The modes that train by SGD.
+SGD_MODES = ("output", "all")
+#: The notebook's learning rates.
+DEFAULT_LR = MappingProxyType({"output": 0.2, "all": 0.02})
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How the app speaks of a mode."""
+
+    key: str
+    label: str  # a choice in a menu: "All layers (SGD)"
+    short: str  # a check box or a legend: "all layers"
+    title: str  # a column title: "all layers (SGD)"
+    phrase: str  # in a sentence, "trained ...": "all layers"
+    tip: str
+
+
+MODE_INFO = MappingProxyType({
+    "output": Mode("output", "Output layer only (SGD)", "output layer", "output layer only (SGD)",
+                   "the output layer only",
+                   "SGD on the output layer only: linear regression on fixed features (convex)"),
+    "all": Mode("all", "All layers (SGD)", "all layers", "all layers (SGD)", "all layers",
+                "SGD on all layers: the elbows move"),
+    "ridge": Mode("ridge", "Ridge (closed form)", "ridge", "ridge (closed-form output layer)",
+                  "by ridge", "The output layer solved in closed form on the current features"),
+})
+
+
+def mode_phrase(mode: str) -> str:
+    """``"all"`` -> ``"all layers"`` (for sentences); unknown modes are returned as they are."""
+    info = MODE_INFO.get(mode)
+    return info.phrase if info else str(mode)
+
+
+# --------------------------------------------------------------------------- one setting
+class SettingsError(ValueError):
+    """A setting outside its limits; ``field`` names it and the message says what it must be."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _shown(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return repr(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value.item() if isinstance(value, np.generic) else value)
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The kind and range of one setting: ``"int"`` (whole numbers) or ``"float"`` (finite)."""
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # ``lo`` itself is refused (a learning rate > 0)
+    optional: bool = False  # None is allowed (the batch size: None means n // 5)
+
+    def describe(self) -> str:
+        """What a valid value is, for messages: ``a whole number between 1 and 100000``."""
+        noun = "a whole number" if self.kind == "int" else "a finite number"
+        lo, hi = (None if v is None else (str(int(v)) if self.kind == "int" else f"{v:g}")
+                  for v in (self.lo, self.hi))
+        if lo is not None and hi is not None:
+            text = f"{noun} between {lo} and {hi}"
+        elif lo is not None:
+            text = f"{noun} {'>' if self.lo_open else '>='} {lo}"
+        elif hi is not None:
+            text = f"{noun} <= {hi}"
+        else:
+            text = noun
+        return text
+
+    def accepts(self, value) -> bool:
+        if value is None:
+            return self.optional
+        if isinstance(value, (bool, np.bool_)):
+            return False
+        if self.kind == "int":
+            if not isinstance(value, (int, np.integer)):
+                return False
+        elif not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+            return False
+        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
+            return False
+        return self.hi is None or value <= self.hi
+
+    def check(self, value, label: str, name: str | None = None):
+        """``value`` as an int or float (None if optional and None); else :class:`SettingsError`
+        saying ``"{label} must be {what}, got {value}"``."""
+        if not self.accepts(value):
+            raise SettingsError(name or label, f"{label} must be {self.describe()}, got {_shown(value)}")
+        if value is None:
+            return None
+        return int(value) if self.kind == "int" else float(value)
+
+
+#: Every numeric setting's limit (the same object wherever the setting appears).
+LIMITS = MappingProxyType({
+    "n": Limit("int", 1, MAX_POINTS),
+    "noise": Limit("float", 0.0),
+    "data_seed": Limit("int", 0, MAX_SEED),
+    "width": Limit("int", 1, MAX_WIDTH),
+    "init_seed": Limit("int", 0, MAX_SEED),
+    "seed": Limit("int", 0, MAX_SEED),
+    "lr": Limit("float", 0.0, lo_open=True),
+    "lr_output": Limit("float", 0.0, lo_open=True),
+    "lr_all": Limit("float", 0.0, lo_open=True),
+    "steps": Limit("int", 1, MAX_STEPS),
+    "batch_size": Limit("int", 1, MAX_POINTS, optional=True),
+    "save_every": Limit("int", 1, MAX_STEPS),
+    "lam": Limit("float", 0.0),
+    "seeds": Limit("int", 1, MAX_GRID_SEEDS),
+    "jobs": Limit("int", 1),
+})
+
+#: How messages name each setting.
+LABELS = MappingProxyType({
+    "target": "the target", "n": "the number of points n", "noise": "the noise σ",
+    "data_seed": "the data seed", "width": "the width", "init_seed": "the init seed",
+    "seed": "the seed", "mode": "the mode", "lr": "the learning rate",
+    "lr_output": "the output layer's learning rate", "lr_all": "the all-layers learning rate",
+    "steps": "steps", "batch_size": "the batch size", "save_every": "the snapshot interval",
+    "lam": "the ridge λ", "seeds": "the number of seeds", "widths": "the widths",
+    "modes": "the modes", "jobs": "jobs",
+})
+
+
+def check(name: str, value, label: str | None = None):
+    """Check one numeric setting by name (see :data:`LIMITS`)."""
+    return LIMITS[name].check(value, label or LABELS[name], name)
+
+
+def check_mode(value, allowed=MODES, label: str | None = None) -> str:
+    mode = str(value).lower() if isinstance(value, str) else value
+    if mode not in allowed:
+        raise SettingsError("mode", f"{label or LABELS['mode']} must be one of "
+                                    f"{', '.join(allowed)}, got {_shown(value)}")
+    return mode
+
+
+def check_target(value) -> str:
+    """A preset name or a formula the parser accepts (its message says why not)."""
+    from .formula import FormulaError
+    from .targets import get_target
+
+    if not isinstance(value, str):
+        raise SettingsError("target", f"the target must be a preset name or a formula, got {_shown(value)}")
+    try:
+        get_target(value)
+    except FormulaError as exc:
+        raise SettingsError("target", f"the target {value!r}: {exc}") from None
+    return value.strip()
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"10 20, 40"`` -> ``(10, 20, 40)``: a grid's widths, duplicates dropped, order kept."""
+    parts = [p for p in re.split(r"[\s,;]+", str(text).strip()) if p]
+    if not parts:
+        raise SettingsError("widths", "enter at least one width, e.g. 10 20 40")
+    out = []
+    for p in parts:
+        try:
+            w = int(p)
+        except ValueError:
+            raise SettingsError("widths", f"'{p}' is not a whole number") from None
+        out.append(w)
+    return GridSettings.check_widths(out)
+
+
+# --------------------------------------------------------------------------- the studio
+@dataclass(frozen=True)
+class StudioSettings:
+    """Everything the studio's parameter panel sets. The defaults are the course notebook's."""
+
+    target: str = "piecewise_linear"
+    n: int = 200
+    noise: float = 0.1
+    data_seed: int = 1
+    width: int = 20
+    init_seed: int = 0
+    mode: str = "all"  # "output", "all" or "ridge"
+    lr_output: float = DEFAULT_LR["output"]
+    lr_all: float = DEFAULT_LR["all"]
+    steps: int = 150_000
+    batch_size: int | None = None  # None: n // 5, as the notebook
+    save_every: int = 1000
+    lam: float = DEFAULT_LAMBDA
+
+    def lr_for(self, mode: str) -> float:
+        """The learning rate of an SGD mode (the all-layers one for ridge, which has none)."""
+        return self.lr_output if mode == "output" else self.lr_all
+
+    @property
+    def current_lr(self) -> float:
+        return self.lr_for(self.mode)
+
+    def with_lr(self, lr: float, mode: str | None = None) -> "StudioSettings":
+        """A copy with the learning rate of ``mode`` (default: the current one) set."""
+        mode = self.mode if mode is None else mode
+        return self.changed(**{"lr_output" if mode == "output" else "lr_all": lr})
+
+    def changed(self, **changes) -> "StudioSettings":
+        """A validated copy with ``changes`` (field names of this class)."""
+        return replace(self, **changes).validated()
+
+    def validated(self) -> "StudioSettings":
+        """A copy with every field checked and normalised; raises :class:`SettingsError`."""
+        values = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "target":
+                values[f.name] = check_target(v)
+            elif f.name == "mode":
+                values[f.name] = check_mode(v)
+            else:
+                values[f.name] = check(f.name, v)
+        return StudioSettings(**values)
+
+    def to_json(self) -> dict:
+        """Plain JSON, as ``settings.json`` of a session file stores it."""
+        d = asdict(self)
+        d["lr"] = {"output": d.pop("lr_output"), "all": d.pop("lr_all")}
+        return d
+
+    @classmethod
+    def from_json(cls, obj) -> tuple["StudioSettings", dict]:
+        """``(settings, unknown)`` from :meth:`to_json`'s form: missing keys take the defaults,
+        unknown keys are returned as they are (a newer version's settings are kept)."""
+        if not isinstance(obj, dict):
+            raise SettingsError("settings", f"the settings must be a JSON object, got {type(obj).__name__}")
+        known = {f.name for f in fields(cls)} - {"lr_output", "lr_all"}
+        values = {k: v for k, v in obj.items() if k in known}
+        unknown = {k: v for k, v in obj.items() if k not in known and k != "lr"}
+        if "lr" in obj:
+            lr = obj["lr"]
+            if not isinstance(lr, dict):
+                raise SettingsError("lr", "'lr' must be an object of learning rates per mode")
+            for mode in SGD_MODES:
+                if mode in lr:
+                    values[f"lr_{mode}"] = lr[mode]
+        for k, v in values.items():  # name the JSON key in the message
+            if k == "mode":
+                check_mode(v, label="setting 'mode'")
+            elif k != "target":
+                check(k, v, f"setting '{k}'")
+        return cls(**values).validated(), unknown
+
+
+# --------------------------------------------------------------------------- a grid
+@dataclass(frozen=True)
+class GridSettings:
+    """An experiment grid: widths x modes x seeds 0..seeds-1, as Compare and the CLI run it.
+
+    Every (width, seed) starts all modes from the same initial network, as the notebook does.
+    """
+
+    widths: tuple = (10, 20, 40)
+    modes: tuple = MODES
+    seeds: int = 1
+    steps: int = 150_000
+    save_every: int = 1000
+    lr_output: float = DEFAULT_LR["output"]
+    lr_all: float = DEFAULT_LR["all"]
+    batch_size: int | None = None
+    lam: float = DEFAULT_LAMBDA
+
+    @staticmethod
+    def check_widths(widths) -> tuple[int, ...]:
+        out = []
+        for w in widths:
+            w = check("width", w, "every width")
+            if w not in out:
+                out.append(w)
+        if not out:
+            raise SettingsError("widths", "choose at least one width")
+        if len(out) > MAX_GRID_WIDTHS:
+            raise SettingsError("widths", f"a grid has at most {MAX_GRID_WIDTHS} widths, got {len(out)}")
+        return tuple(out)
+
+    @staticmethod
+    def check_modes(modes) -> tuple[str, ...]:
+        out = []
+        for m in modes:
+            m = check_mode(m, label="every mode")
+            if m not in out:
+                out.append(m)
+        if not out:
+            raise SettingsError("modes", "choose at least one mode")
+        return tuple(out)
+
+    def lr_for(self, mode: str) -> float:
+        return self.lr_output if mode == "output" else self.lr_all
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        return tuple(range(self.seeds))
+
+    @property
+    def sgd_modes(self) -> tuple[str, ...]:
+        return tuple(m for m in self.modes if m in SGD_MODES)
+
+    @property
+    def run_count(self) -> int:
+        return len(self.widths) * len(self.modes) * self.seeds
+
+    def changed(self, **changes) -> "GridSettings":
+        return replace(self, **changes).validated()
+
+    def validated(self) -> "GridSettings":
+        return GridSettings(
+            widths=self.check_widths(self.widths), modes=self.check_modes(self.modes),
+            seeds=check("seeds", self.seeds), steps=check("steps", self.steps),
+            save_every=check("save_every", self.save_every),
+            lr_output=check("lr_output", self.lr_output), lr_all=check("lr_all", self.lr_all),
+            batch_size=check("batch_size", self.batch_size), lam=check("lam", self.lam))
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["widths"], d["modes"] = list(self.widths), list(self.modes)
+        return d
+
+    @classmethod
+    def from_json(cls, obj) -> "GridSettings":
+        """From :meth:`to_json`'s form (missing keys: the defaults; other keys are ignored)."""
+        if not isinstance(obj, dict):
+            raise SettingsError("grid", f"the grid's settings must be a JSON object, got {type(obj).__name__}")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in obj.items() if k in known}
+        for k in ("widths", "modes"):
+            if k in values:
+                if not isinstance(values[k], (list, tuple)):
+                    raise SettingsError(k, f"'{k}' must be a list")
+                values[k] = tuple(values[k])
+        return cls(**values).validated()

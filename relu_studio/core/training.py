@@ -8,22 +8,22 @@ copying it. Minibatches are ``batch_size`` indices drawn with replacement per st
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .arrays import read_only
 from .dataset import Dataset
 from .network import Network
+from .settings import DEFAULT_LR, SGD_MODES, SettingsError, check, check_mode
 
 __all__ = ["TrainSettings", "Trainer", "Run", "train", "train_chunks", "snapshot_steps",
            "DEFAULT_LR", "MODES", "TrainingError", "KernelPreparation", "KERNELS"]
 
-MODES = ("output", "all")
-#: The notebook's learning rates per mode.
-DEFAULT_LR = {"output": 0.2, "all": 0.02}
+#: The modes that train by SGD, and the notebook's learning rate of each (core.settings).
+MODES = SGD_MODES
 #: Steps drawn and run per kernel call when no chunk size is asked for (bounds index memory).
 INTERNAL_CHUNK = 16_384
 #: A minibatch loss above this many times (mean y² + 1) counts as divergence.
@@ -32,11 +32,6 @@ DIVERGENCE_FACTOR = 1e6
 
 #: The numpy dtype of per-snapshot mode names.
 MODE_DTYPE = "<U8"
-
-
-def _read_only(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
 
 
 class TrainingError(ValueError):
@@ -56,32 +51,22 @@ class TrainSettings:
 
     def resolved(self, n: int) -> "TrainSettings":
         """Validated settings with defaults filled in for a data set of ``n`` points."""
-        mode = str(self.mode).lower()
-        if mode not in MODES:
-            raise TrainingError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        lr = DEFAULT_LR[mode] if self.lr is None else float(self.lr)
-        if not math.isfinite(lr) or lr <= 0:
-            raise TrainingError(f"the learning rate must be a finite number > 0, got {self.lr}")
-        steps = _whole(self.steps, "steps", 1)
-        save_every = _whole(self.save_every, "the snapshot interval", 1)
-        if self.batch_size is None:
+        try:
+            mode = check_mode(self.mode, SGD_MODES)
+            lr = check("lr", DEFAULT_LR[mode] if self.lr is None else self.lr)
+            steps = check("steps", self.steps)
+            save_every = check("save_every", self.save_every)
+            seed = check("seed", self.seed)
+            batch = check("batch_size", self.batch_size)
+        except SettingsError as exc:
+            raise TrainingError(str(exc)) from None
+        if batch is None:
             batch = n // 5
             if batch < 1:
                 raise TrainingError(
                     f"the default batch size n // 5 is 0 for {n} points; add points or set a batch size"
                 )
-        else:
-            batch = _whole(self.batch_size, "the batch size", 1)
-        seed = _whole(self.seed, "the seed", 0)
-        if seed >= 2**32:
-            raise TrainingError("the seed must be below 2**32")
         return TrainSettings(mode, lr, steps, batch, save_every, seed)
-
-
-def _whole(v, what, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < lo:
-        raise TrainingError(f"{what} must be a whole number >= {lo}, got {v!r}")
-    return int(v)
 
 
 def snapshot_steps(steps: int, save_every: int) -> np.ndarray:
@@ -117,10 +102,10 @@ class Run:
     def __post_init__(self):
         n = len(self.steps)
         if self.modes is None:
-            object.__setattr__(self, "modes", _read_only(np.full(n, self.settings.mode, dtype=MODE_DTYPE)))
+            object.__setattr__(self, "modes", read_only(np.full(n, self.settings.mode, dtype=MODE_DTYPE)))
         if self.lrs is None:
             lr = np.nan if self.settings.lr is None else float(self.settings.lr)
-            object.__setattr__(self, "lrs", _read_only(np.full(n, lr)))
+            object.__setattr__(self, "lrs", read_only(np.full(n, lr)))
 
     def __len__(self) -> int:
         return int(self.steps.size)
@@ -158,7 +143,9 @@ class Trainer:
     def __init__(self, net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
                  steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
                  seed: int = 0, indices=None, loss_bound: float | None = None):
-        from . import _kernels  # compiled on first use; imported lazily to keep start-up fast
+        from . import (
+            _kernels,  # compiled on first use; imported lazily to keep start-up fast
+        )
 
         self._k = _kernels
         if not isinstance(net, Network):
@@ -285,9 +272,7 @@ class Trainer:
         c = self._count
 
         def view(a):
-            v = a[:c]
-            v.flags.writeable = False
-            return v
+            return read_only(a[:c])
 
         h = self._h
         return Run(

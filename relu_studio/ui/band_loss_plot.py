@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from ..core.experiment import Band
+from ..core.summary import Band
 from . import style
 from .loss_pane import LogLossPlot
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsItem, QLabel
 
 from ..core.dataset import Dataset
-from ..core.editing import handle_positions
+from ..core.editing import data_range, handle_positions
 from ..core.geometry import prediction_polyline, unit_polylines
 from ..core.network import Network
 from . import style
@@ -161,7 +161,6 @@ class Canvas(pg.PlotWidget):
         self.editable = True
         self.data_edit_mode = False
         self.selected: int | None = None
-        self.selected_point: int | None = None
         self._handle_xy = (np.zeros(0), np.zeros(0))
         p.vb.sigXRangeChanged.connect(lambda *_: self._redraw_network())
         self.reset_view()
@@ -238,12 +237,6 @@ class Canvas(pg.PlotWidget):
             self.selected = None
         self._redraw_network()
 
-    def data_range(self) -> tuple[float, float]:
-        if self.data is None or self.data.n == 0:
-            return 0.0, 1.0
-        lo, hi = float(self.data.x.min()), float(self.data.x.max())
-        return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
-
     def _redraw_network(self):
         net = self.net
         if net is None:
@@ -278,7 +271,7 @@ class Canvas(pg.PlotWidget):
             if len(old) == idx.size and np.array_equal(old["x"], x) and np.array_equal(old["data"].astype(int), idx):
                 continue  # unchanged (e.g. the others while one elbow is dragged): keep its cache
             item.setData(x=x, y=np.zeros(idx.size), data=idx)
-        d_lo, d_hi = self.data_range()
+        d_lo, d_hi = data_range(self.data)
         hx, hy = handle_positions(net, d_lo, d_hi, scaled=self.scaled)
         self._handle_xy = (hx, hy)
         shown = np.arange(net.width) if net.width <= MAX_HANDLES_SHOWN else (
@@ -298,6 +291,24 @@ class Canvas(pg.PlotWidget):
             self.selected_unit.setData([], [])
             self.selected_marker.setData([], [])
             self.selected_elbow.setData([], [])
+
+    # ------------------------------------------------------------------ what is drawn (public)
+    def handle_positions(self):
+        """(xs, ys) of every unit's slope handle as drawn (data coordinates)."""
+        return self._handle_xy
+
+    def point_positions(self):
+        """(xs, ys) of the data points as drawn."""
+        return self.points.getData()
+
+    def prediction_data(self):
+        """(xs, ys) of the prediction polyline as drawn."""
+        return self.prediction.getData()
+
+    def elbow_positions(self) -> np.ndarray:
+        """The x of every drawn elbow (alive, dead and the selected one)."""
+        xs = [self.elbows.getData()[0], self.dead_elbows.getData()[0], self.selected_elbow.getData()[0]]
+        return np.sort(np.concatenate([np.asarray(x, float) for x in xs]))
 
     # ------------------------------------------------------------------ hit testing
     def hit_test(self, pos, modifiers=None, for_click: bool = False):

@@ -11,10 +11,22 @@ import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFormLayout, QGraphicsItem,
-                               QProgressDialog)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGraphicsItem,
+    QProgressDialog,
+)
 
-from ..core.animation_io import AnimationError, Cancelled, ffmpeg_path, write_gif, write_mp4
+from ..core.io.animation import (
+    AnimationError,
+    Cancelled,
+    ffmpeg_path,
+    write_gif,
+    write_mp4,
+)
 from .canvas import Canvas
 from .fields import add_ok_cancel, spin_box
 

@@ -5,8 +5,17 @@ import math
 from typing import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
-                               QLineEdit, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 from superqt import QLargeIntSpinBox
 
 from ..core.settings import MAX_SEED
@@ -42,9 +51,6 @@ class _Validated(QWidget):
     def value(self):
         """The last valid value."""
         return self._value
-
-    def is_valid(self) -> bool:
-        return not self.reason.isVisible()
 
     def validate(self) -> bool:
         try:
@@ -128,6 +134,15 @@ class TargetField(_Validated):
 
     def text(self) -> str:
         return self.editor.currentText()
+
+    def set_value(self, text: str) -> None:
+        """Show ``text`` (a valid target) without emitting :attr:`valueChanged`."""
+        self.editor.blockSignals(True)
+        self.editor.setCurrentText(text)
+        self.editor.blockSignals(False)
+        self._value = text
+        self.reason.hide()
+        self.editor.setStyleSheet("")
 
 
 def spin_box(lo: int, hi: int, value: int, tip: str = "", special: str | None = None,

@@ -1,26 +1,33 @@
-"""The File menu: sessions (new, open, recent, save), autosave and recovery, imports and exports.
+"""The File menu's work: sessions (new, open, recent, save), autosave and recovery, imports and
+exports.
 
-Everything that reads or writes goes through the core (session, torch_io, history_io,
-animation_io); this module only asks the user, reports and keeps the window title honest.
-A failed open or import says what is wrong and leaves the session untouched.
+Everything that reads or writes goes through the core (``core.io``); this module only asks the
+user, reports and keeps the window title honest. An open or import is read and checked whole
+before anything changes, so a failed one says what is wrong and leaves the session as it was.
+The actions themselves are declared in :mod:`.actions`; :meth:`FileActions.handlers` connects them.
 """
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
 import shiboken6
-
 from PySide6.QtCore import QObject, QSettings, QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from ..core import autosave
-from ..core.dataset import DataError, load_csv
-from ..core.history_io import atomic_write_text, export_data_csv, export_history_csv
-from ..core.session import SUFFIX, SessionFileError, load_session, save_session
+from ..core.dataset import DataError
+from ..core.io import autosave
+from ..core.io.atomic import atomic_write_text
+from ..core.io.data_csv import data_to_csv, load_csv
+from ..core.io.run_files import export_history_csv
+from ..core.io.session import (
+    SUFFIX,
+    Session,
+    SessionFileError,
+    load_session,
+    save_session,
+)
 
 MAX_RECENT = 8
 SESSION_FILTER = f"ReLU Studio sessions (*{SUFFIX})"
@@ -32,7 +39,7 @@ def app_settings() -> QSettings:
 
 
 class FileActions(QObject):
-    """Owns the File menu's actions for one main window."""
+    """The file work of one main window (see the module docstring)."""
 
     def __init__(self, window, ask_to_save: bool = True, autosave_enabled: bool = True):
         super().__init__(window)
@@ -43,8 +50,8 @@ class FileActions(QObject):
         self.autosave_enabled = autosave_enabled
         self._autosaved_index = None
         self._autosave_thread: threading.Thread | None = None
-        self.last_autosave_time: float | None = None
-        self._make_actions()
+        self.recent_menu = QMenu("Open &Recent", window)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.c.undo_stack.cleanChanged.connect(self._stack_changed)
         self.c.undo_stack.indexChanged.connect(self._stack_changed)
         self._timer = QTimer(self)
@@ -55,63 +62,24 @@ class FileActions(QObject):
             self._timer.start()
         self.update_title()
 
-    # ------------------------------------------------------------------ menu
-    def _make_actions(self):
+    def handlers(self) -> dict:
+        """Action name -> slot, for :func:`~relu_studio.ui.actions.build_actions`."""
         w = self.w
-
-        def act(text, key, slot, tip=""):
-            a = QAction(text, w)
-            if key is not None:
-                a.setShortcut(QKeySequence(key))
-            if tip:
-                a.setToolTip(tip)
-                a.setStatusTip(tip)
-            a.triggered.connect(slot)
-            return a
-
-        K = QKeySequence.StandardKey
-        self.act_new = act("&New", K.New, self.new_session, "Start over with the notebook's defaults")
-        self.act_open = act("&Open…", K.Open, self.open_dialog)
-        self.act_save = act("&Save", K.Save, self.save)
-        self.act_save_as = act("Save &As…", "Ctrl+Shift+S", self.save_as)
-        self.recent_menu = QMenu("Open &Recent", w)
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self.import_menu = QMenu("&Import", w)
-        self.import_menu.addAction(act("Network as initial (.pt)…", None, lambda: self.import_network(True),
-                                       "A state dict of nn.Sequential(Linear(1,H), ReLU(), Linear(H,1))"))
-        self.import_menu.addAction(act("Network as current (.pt)…", None, lambda: self.import_network(False)))
-        self.import_menu.addAction(act("Notebook history (.pt)…", None, self.import_history,
-                                       "A dict step -> {'state', 'train_error', 'test_error'} saved with torch.save"))
-        self.import_menu.addAction(act("Data points (CSV)…", None, self.import_csv))
-        self.export_menu = QMenu("&Export", w)
-        for label, slot in (("Canvas as PNG…", lambda: self.export_figure(w.canvas, "png")),
-                            ("Canvas as SVG…", lambda: self.export_figure(w.canvas, "svg")),
-                            ("Loss pane as PNG…", lambda: self.export_figure(w.loss, "png")),
-                            ("Loss pane as SVG…", lambda: self.export_figure(w.loss, "svg")),
-                            (None, None),
-                            ("Training animation (GIF/MP4)…", self.export_animation),
-                            (None, None),
-                            ("Data points (CSV)…", self.export_data_csv),
-                            ("History (CSV)…", self.export_history_csv),
-                            (None, None),
-                            ("Current network (.pt)…", lambda: self.export_network(current=True)),
-                            ("Shown snapshot's network (.pt)…", lambda: self.export_network(current=False))):
-            if label is None:
-                self.export_menu.addSeparator()
-            else:
-                self.export_menu.addAction(act(label, None, slot))
-        m = w.menuBar().actions()[0].menu()  # the File menu made by the window
-        first = m.actions()[0] if m.actions() else None
-        for item in (self.act_new, self.act_open, self.recent_menu, None, self.act_save, self.act_save_as,
-                     None, self.import_menu, self.export_menu, None):
-            if item is None:
-                m.insertSeparator(first)
-            elif isinstance(item, QMenu):
-                m.insertMenu(first, item)
-            else:
-                m.insertAction(first, item)
-        for a in (self.act_new, self.act_open, self.act_save, self.act_save_as):
-            w.addAction(a)
+        return {
+            "new": self.new_session, "open": self.open_dialog, "save": self.save,
+            "save_as": self.save_as,
+            "import_initial": lambda: self.import_network(True),
+            "import_current": lambda: self.import_network(False),
+            "import_history": self.import_history, "import_csv": self.import_csv,
+            "export_canvas_png": lambda: self.export_figure(w.canvas, "png"),
+            "export_canvas_svg": lambda: self.export_figure(w.canvas, "svg"),
+            "export_loss_png": lambda: self.export_figure(w.loss, "png"),
+            "export_loss_svg": lambda: self.export_figure(w.loss, "svg"),
+            "export_animation": self.export_animation,
+            "export_data_csv": self.export_data_csv, "export_history_csv": self.export_history_csv,
+            "export_current_pt": lambda: self.export_network(current=True),
+            "export_shown_pt": lambda: self.export_network(current=False),
+        }
 
     # ------------------------------------------------------------------ title and state
     @property
@@ -127,9 +95,23 @@ class FileActions(QObject):
         self.w.setWindowTitle(f"{name}[*] — ReLU Studio")
         self.w.setWindowModified(self.modified)
 
-    def session(self):
-        return self.c.to_session(view=self.w.view_state(), compare=self.w.compare_state(),
-                                 compare_runs=self.w.compare_runs())
+    def session(self) -> Session:
+        """The whole session as core objects (a run in progress is included so far)."""
+        st = self.c.state
+        cmp = self.w.compare_controller
+        result = cmp.result
+        return Session(settings=st.settings, data=st.data, initial=st.initial,
+                       history=self.c.history.frozen(), view=self.w.view_state(),
+                       grid=cmp.settings, compare_view=cmp.view_state(),
+                       compare_runs=dict(result.runs) if result is not None else {},
+                       compare_data=result.data if result is not None and result.data is not st.data else None)
+
+    def apply_session(self, session: Session) -> None:
+        """Put a (fully read and checked) session in place: the studio, its view and Compare."""
+        self.c.load(session.settings, session.data, session.initial, session.history)
+        self.w.apply_view_state(session.view)
+        self.w.compare_controller.restore(session.grid, session.compare_view, session.compare_runs,
+                                          session.compare_data or session.data)
 
     # ------------------------------------------------------------------ new / open / save
     def maybe_save(self) -> bool:
@@ -148,10 +130,7 @@ class FileActions(QObject):
     def new_session(self):
         if not self.maybe_save():
             return
-        from ..core.session import Session
-
-        self.c.load_session(Session.from_settings())
-        self.w.apply_view_state({})
+        self.apply_session(Session.from_settings())
         self.path = None
         self.c.undo_stack.setClean()
         self.update_title()
@@ -164,21 +143,19 @@ class FileActions(QObject):
             self.open_path(path)
 
     def open_path(self, path, remember: bool = True) -> bool:
-        """Open a session file; on failure say why and keep the current session."""
+        """Open a session file; on failure say why and keep the current session as it was."""
         try:
             session = load_session(path)
         except (SessionFileError, OSError) as exc:
-            self._error(f"Could not open {Path(path).name}: {exc}")
+            self._error(f"Could not open the session: {exc}")
             return False
-        self.c.load_session(session)
-        self.w.apply_view_state(session.view)
-        self.w.restore_compare(session.compare, session.compare_runs)
+        self.apply_session(session)
         self.path = Path(path)
         self.c.undo_stack.setClean()
         if remember:
             self._remember(self.path)
         self.update_title()
-        self.c.message.emit(f"Opened {self.path.name}.", "info")
+        self.c.say(f"Opened {self.path.name}.")
         return True
 
     def save(self) -> bool:
@@ -203,7 +180,7 @@ class FileActions(QObject):
         self.c.undo_stack.setClean()
         self._remember(self.path)
         self.update_title()
-        self.c.message.emit(f"Saved {self.path.name}.", "info")
+        self.c.say(f"Saved {self.path.name}.")
         return True
 
     # ------------------------------------------------------------------ recent files
@@ -241,7 +218,8 @@ class FileActions(QObject):
         """Write the session to the autosave file in a background thread, if anything changed."""
         if not self.autosave_enabled:
             return False
-        key = (self.c.undo_stack.index(), self.c.last_snapshot.serial if self.c.busy and self.c.last_snapshot else None)
+        snap = self.c.last_snapshot
+        key = (self.c.undo_stack.index(), snap.serial if self.c.busy and snap else None)
         if not force and key == self._autosaved_index:
             return False
         if self._autosave_thread is not None and self._autosave_thread.is_alive():
@@ -252,7 +230,6 @@ class FileActions(QObject):
         def write():
             try:
                 autosave.write_autosave(session)
-                self.last_autosave_time = time.time()
             except (OSError, ValueError, TypeError):
                 pass  # autosave is best effort; the next interval tries again
 
@@ -288,13 +265,11 @@ class FileActions(QObject):
             except (SessionFileError, OSError) as exc:
                 self._error(f"The autosaved session could not be restored: {exc}")
             else:
-                self.c.load_session(session)
-                self.w.apply_view_state(session.view)
-                self.w.restore_compare(session.compare, session.compare_runs)
+                self.apply_session(session)
                 self.path = None
                 self.c.undo_stack.resetClean()  # restored work is not saved anywhere yet
                 self.update_title()
-                self.c.message.emit("Restored the autosaved session. Save it to keep it.", "info")
+                self.c.say("Restored the autosaved session. Save it to keep it.")
                 restored = True
         autosave.discard_recovery(path)
         return restored
@@ -308,29 +283,32 @@ class FileActions(QObject):
         path = path or self._open_name("Import network", PT_FILTER)
         if not path:
             return
-        from ..core.torch_io import TorchFileError, load_network_pt  # imports torch
+        from ..core.io.torch_files import (  # imports torch
+            TorchFileError,
+            load_network_pt,
+        )
 
         try:
             net = load_network_pt(path)
         except (TorchFileError, OSError) as exc:
-            self._error(f"Could not import {Path(path).name}: {exc}")
+            self._error(f"Could not import the network: {exc}")
             return
         self.c.import_network(net, as_initial)
-        self.c.message.emit(f"Imported a width-{net.width} network from {Path(path).name}.", "info")
+        self.c.say(f"Imported a width-{net.width} network from {Path(path).name}.")
 
     def import_history(self, path=None):
         path = path or self._open_name("Import notebook history", PT_FILTER)
         if not path:
             return
-        from ..core.torch_io import TorchFileError, load_notebook_history
+        from ..core.io.torch_files import TorchFileError, load_notebook_history
 
         try:
             hist = load_notebook_history(path, data=self.c.data)
         except (TorchFileError, OSError) as exc:
-            self._error(f"Could not import {Path(path).name}: {exc}")
+            self._error(f"Could not import the history: {exc}")
             return
         self.c.import_history(hist)
-        self.c.message.emit(f"Imported {len(hist)} snapshots from {Path(path).name}.", "info")
+        self.c.say(f"Imported {len(hist)} snapshots from {Path(path).name}.")
 
     def import_csv(self, path=None):
         path = path or self._open_name("Import data points", "CSV files (*.csv *.txt);;All files (*)")
@@ -365,10 +343,10 @@ class FileActions(QObject):
         except OSError as exc:
             self._error(f"Could not export: {exc}")
             return
-        self.c.message.emit(f"Exported {Path(out).name}.", "info")
+        self.c.say(f"Exported {Path(out).name}.")
 
     def export_animation(self):
-        from ..core.animation_io import AnimationError
+        from ..core.io.animation import AnimationError
         from .exporting import AnimationOptions, export_animation
 
         hist = self.c.history
@@ -379,18 +357,19 @@ class FileActions(QObject):
         path = self._save_name("Export animation", f"training.{ext}", f"{ext.upper()} (*.{ext})")
         if not path:
             return
+        canvas = self.w.canvas
         try:
-            out = export_animation(self.w, hist, self.c.data, opts, path, self.w.canvas.scaled,
-                                   self.w.canvas.units_visible, self.w.canvas.vb.viewRange())
+            out = export_animation(self.w, hist, self.c.data, opts, path, canvas.scaled,
+                                   canvas.units_visible, canvas.vb.viewRange())
         except (AnimationError, OSError) as exc:
             self._error(str(exc))
             return
-        self.c.message.emit("Animation export cancelled." if out is None else f"Exported {Path(out).name}.", "info")
+        self.c.say("Animation export cancelled." if out is None else f"Exported {Path(out).name}.")
 
     def export_data_csv(self, path=None):
         path = path or self._save_name("Export data points", "data.csv", "CSV (*.csv)")
         if path:
-            self._write_text(path, export_data_csv(self.c.data))
+            self._write_text(path, data_to_csv(self.c.data))
 
     def export_history_csv(self, path=None):
         path = path or self._save_name("Export history", "history.csv", "CSV (*.csv)")
@@ -398,19 +377,19 @@ class FileActions(QObject):
             self._write_text(path, export_history_csv(self.c.history))
 
     def export_network(self, current: bool, path=None):
-        net = self.c.network if current else self.w.displayed_network()
+        net = self.c.network if current else self.c.shown_network
         path = path or self._save_name("Export network", "network.pt", PT_FILTER)
         if not path:
             return
-        from ..core.torch_io import export_state_dict
+        from ..core.io.torch_files import export_state_dict
 
         try:
             export_state_dict(net, path)
         except OSError as exc:
             self._error(f"Could not export: {exc}")
             return
-        self.c.message.emit(f"Exported the network to {Path(path).name} (load it with "
-                            "net.load_state_dict(torch.load(path, weights_only=True))).", "info")
+        self.c.say(f"Exported the network to {Path(path).name} (load it with "
+                   "net.load_state_dict(torch.load(path, weights_only=True))).")
 
     def _write_text(self, path, text):
         try:
@@ -418,7 +397,7 @@ class FileActions(QObject):
         except OSError as exc:
             self._error(f"Could not write {Path(path).name}: {exc.strerror or exc}")
             return
-        self.c.message.emit(f"Exported {Path(path).name}.", "info")
+        self.c.say(f"Exported {Path(path).name}.")
 
     def _error(self, text: str):
-        self.c.message.emit(text, "error")
+        self.c.say(text, "error")

@@ -10,7 +10,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from ..core.experiment import METRICS, table_cells, table_headers
+from ..core.report import table_cells, table_headers
+from ..core.summary import METRICS
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -15,12 +15,11 @@ from PySide6.QtGui import QColor, QFont
 
 from ..core.dataset import Dataset
 from ..core.geometry import prediction_polyline
+from ..core.settings import MODE_INFO
 from ..core.training import Run
 from . import style
 from .canvas import DEFAULT_VIEW
 
-MODE_TITLES = {"output": "output layer only (SGD)", "all": "all layers (SGD)",
-               "ridge": "ridge (closed-form output layer)"}
 #: Rows are never squeezed below this height (the grid then scrolls).
 MIN_ROW_HEIGHT = 95
 TICK_FONT_PT = 8
@@ -97,7 +96,8 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         """Lay out one cell per (width, mode), each showing ``data``; no networks yet.
         The same widths and modes as before reuse the cells (building plots is the slow part)."""
         fg = "#dddddd" if style.is_dark() else "#222222"
-        titles = dict(MODE_TITLES, **(column_titles or {}))
+        titles = {m: info.title for m, info in MODE_INFO.items()}
+        titles.update(column_titles or {})
         if tuple(widths) == self.widths and tuple(modes) == self.modes and self.cells:
             for m, label in zip(self.modes, self._column_labels):
                 label.setText(f"<b>{titles.get(m, m)}</b>", color=fg, size="10pt")
@@ -215,14 +215,6 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         else:
             cell.text.setText(f"full train {run.full_train_error[i]:.3g} · test {run.test_error[i]:.3g}")
         cell.step_shown = i
-
-    def network_shown(self, width: int, mode: str):
-        """The network a cell currently draws (None if it has no run)."""
-        cell = self.cells.get((width, mode))
-        if cell is None or cell.run is None:
-            return None
-        i = cell.run.index_at(self.step)
-        return cell.run.initial if i < 0 else cell.run.snapshot(i)
 
     # ------------------------------------------------------------------ selection
     def select(self, width: int, mode: str):

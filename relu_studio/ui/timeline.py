@@ -47,12 +47,15 @@ class Timeline(QWidget):
     def at_end(self) -> bool:
         return self.slider.value() >= self.slider.maximum()
 
-    def set_count(self, count: int, follow: bool | None = None):
-        """Snapshots now available; keeps following the end if it was there."""
+    def set_count(self, count: int, follow: bool | None = None, index: int | None = None):
+        """Snapshots now available, shown at ``index`` (else: keeps following the end if it was
+        there, or if ``follow``). Never emits :attr:`indexChanged`: this is what the model says."""
         follow = self.at_end if follow is None else follow
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, count - 1))
-        if follow:
+        if index is not None:
+            self.slider.setValue(int(index))
+        elif follow:
             self.slider.setValue(self.slider.maximum())
         self.slider.blockSignals(False)
 

@@ -59,8 +59,8 @@ def trial(kill_after: float) -> tuple[float, int, int, float]:
         killed_at = time.time()
         proc.wait()
         os.environ["RELU_STUDIO_DATA_DIR"] = tmp
-        from relu_studio.core import autosave
-        from relu_studio.core.session import load_session
+        from relu_studio.core.io import autosave
+        from relu_studio.core.io.session import load_session
 
         path = autosave.find_recovery()
         if path is None:

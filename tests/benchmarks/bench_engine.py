@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 
 import relu_studio as rs
-from relu_studio.core.experiment import format_table
+from relu_studio.core.report import format_table
 
 
 # --------------------------------------------------------------------------- the notebook

@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
-from relu_studio.core import autosave
-from relu_studio.core.session import Session, load_session, session_equal
+from relu_studio.core.io import autosave
+from relu_studio.core.io.session import Session, load_session
+from session_compare import session_equal
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and PIDs")
 
@@ -21,8 +22,8 @@ CHILD_VIEW = {"scaled_units": True, "timeline_index": 0}
 
 CHILD = textwrap.dedent(f"""
     import sys, time
-    from relu_studio.core.session import Session
-    from relu_studio.core import autosave
+    from relu_studio.core.io.session import Session
+    from relu_studio.core.io import autosave
     s = {CHILD_SESSION}
     s.view = {CHILD_VIEW!r}
     autosave.write_autosave(s)
@@ -134,7 +135,7 @@ def test_an_interrupted_write_keeps_the_previous_autosave(data_dir, monkeypatch)
 
 def _plant(folder, iid, marker):
     folder.mkdir(parents=True, exist_ok=True)
-    from relu_studio.core.session import save_session
+    from relu_studio.core.io.session import save_session
 
     path = save_session(expected_child_session(), folder / f"autosave-{iid}.relustudio")
     if marker is not None:

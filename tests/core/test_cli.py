@@ -17,9 +17,12 @@ import numpy as np
 import pytest
 
 import relu_studio as rs
+from relu_studio.core.io.data_csv import data_to_csv
 from relu_studio import cli
-from relu_studio.core import history_io as hio
+from relu_studio.core.io import run_files as hio
 from relu_studio.core.experiment import ALL_MODES, ridge_run, run_experiment
+from relu_studio.core.report import format_table
+from relu_studio.core.settings import GridSettings, StudioSettings
 
 STEPS, SAVE = 2000, 500
 FAST = ["--steps", str(STEPS), "--save-every", str(SAVE)]
@@ -125,7 +128,7 @@ def test_table_matches_run_experiment(capsys):
     data = rs.make_dataset("sin(20x)", n=60, noise=0.05, seed=7)
     res = run_experiment(data, widths=(4,), modes=("all", "ridge"), seeds=1, steps=STEPS,
                          save_every=SAVE, lr_all=0.05, batch_size=9, lam=1e-3)
-    expected = rs.core.experiment.format_table(rs.results_table(res), "best")
+    expected = format_table(rs.results_table(res), "best")
     assert out.startswith(expected + "\n")
     assert "best test MSE" in out
 
@@ -133,7 +136,7 @@ def test_table_matches_run_experiment(capsys):
 def test_csv_data_file(tmp_path, capsys):
     data = rs.make_dataset("abs", n=40, noise=0.2, seed=3)
     path = tmp_path / "points.csv"
-    path.write_text(data.to_csv())
+    path.write_text(data_to_csv(data))
     out = tmp_path / "o"
     code = cli.main(["--data", str(path), *FAST, "--widths", "5", "--modes", "output", "ridge",
                      "--out", str(out)])
@@ -237,9 +240,10 @@ ONE_LINE = [
     (["--lam", "-1e-3"], "--lam must be a finite number >= 0, got -0.001"),
     (["--lr-all", "-inf"], "--lr-all must be a finite number > 0, got -inf"),
     (["--widths", "-1e1"], "--widths: every width must be a whole number between 1 and 100000, got -10"),
-    (["--steps", "0"], "--steps must be a whole number >= 1, got 0"),
-    (["--save-every", "0"], "--save-every must be a whole number >= 1"),
-    (["--batch-size", "0"], "--batch-size must be a whole number >= 1"),
+    (["--steps", "0"], "--steps must be a whole number between 1 and 1000000000, got 0"),
+    (["--steps", "1e18"], "--steps must be a whole number between 1 and 1000000000, got 1000000000000000000"),
+    (["--save-every", "0"], "--save-every must be a whole number between 1 and 1000000000"),
+    (["--batch-size", "0"], "--batch-size must be a whole number between 1 and 1000000"),
     (["--seeds", "0"], "--seeds must be a whole number between 1 and 1000"),
     (["--seeds", "1001"], "--seeds must be a whole number between 1 and 1000"),
     (["--jobs", "0"], "--jobs must be a whole number >= 1"),
@@ -306,12 +310,13 @@ def test_numbers_accept_underscores_and_exponents():
 def test_defaults_are_the_notebooks():
     args = cli.build_parser().parse_args([])
     assert args.target == "piecewise_linear" and args.data is None
-    assert args.widths == [10, 20, 40] and tuple(args.modes) == ALL_MODES == cli.MODES
+    assert args.widths == [10, 20, 40] and tuple(args.modes) == ALL_MODES
     assert (args.steps, args.save_every, args.lr_output, args.lr_all, args.lam, args.seeds) == (
         150_000, 1000, 0.2, 0.02, 1e-5, 1)
     s = cli._validate(args)
-    assert (s["n"], s["noise"], s["data_seed"], s["batch_size"]) == (200, 0.1, 1, None)
-    assert s["jobs"] == (os.cpu_count() or 1)
+    assert (s.data.n, s.data.noise, s.data.data_seed, s.grid.batch_size) == (200, 0.1, 1, None)
+    assert s.grid == GridSettings() and s.data == StudioSettings()  # the app's one schema
+    assert s.jobs == (os.cpu_count() or 1)
 
 
 def test_help_and_version(capsys):
@@ -389,7 +394,7 @@ def test_ctrl_c_cancels_and_prints_the_partial_table(tmp_path):
 
 # --------------------------------------------------------------------------- torch files
 def test_init_from_and_export_pt(tmp_path, capsys):
-    from relu_studio.core.torch_io import export_state_dict, load_network_pt
+    from relu_studio.core.io.torch_files import export_state_dict, load_network_pt
 
     net = rs.init_network(6, 11).with_unit(2, w2=0.75)  # not any seed's init: it must come from the file
     pt = export_state_dict(net, tmp_path / "start.pt")
@@ -420,7 +425,7 @@ def test_init_from_and_export_pt(tmp_path, capsys):
 
 
 def test_export_pt_alone_matches_the_grid(tmp_path, capsys):
-    from relu_studio.core.torch_io import load_network_pt
+    from relu_studio.core.io.torch_files import load_network_pt
 
     nets = tmp_path / "nets"
     assert cli.main([*FAST, "--widths", "3", "--modes", "output", "--export-pt", str(nets),
@@ -433,7 +438,7 @@ def test_export_pt_alone_matches_the_grid(tmp_path, capsys):
 
 
 def test_init_from_with_matching_widths(tmp_path, capsys):
-    from relu_studio.core.torch_io import export_state_dict
+    from relu_studio.core.io.torch_files import export_state_dict
 
     pt = export_state_dict(rs.init_network(4, 0), tmp_path / "n.pt")
     assert cli.main(["--init-from", str(pt), "--widths", "4", "4", "--modes", "ridge", "--quiet"]) == 0
@@ -445,7 +450,7 @@ def _bad_pt_files(tmp_path):
 
     import torch
 
-    from relu_studio.core.torch_io import export_state_dict
+    from relu_studio.core.io.torch_files import export_state_dict
 
     class Evil:
         def __reduce__(self):

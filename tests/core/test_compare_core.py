@@ -8,10 +8,11 @@ import pytest
 
 import relu_studio as rs
 from relu_studio import cli
-from relu_studio.core.experiment import (ALL_MODES, METRICS, Band, cell_bands, elbow_trajectories,
-                                         format_table, grid_steps, loss_bands, results_csv,
-                                         results_csv_columns, run_experiment, table_cells,
-                                         table_headers, write_results_csv)
+from relu_studio.core.experiment import ALL_MODES, run_experiment
+from relu_studio.core.report import (format_table, results_csv, results_csv_columns, table_cells,
+                                     table_headers, write_results_csv)
+from relu_studio.core.summary import (METRICS, Band, cell_bands, elbow_trajectories, grid_steps,
+                                      loss_bands)
 
 ATTRS = [a for a, _ in METRICS]
 

@@ -10,7 +10,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import relu_studio.core
     import relu_studio as rs
-    from relu_studio.core.experiment import format_table
+    from relu_studio.core.report import format_table
     data = rs.make_dataset("piecewise_linear", 200, 0.1, 1)
     net = rs.init_network(10, 0)
     run = rs.train(net, data, mode="all", steps=300, save_every=100)

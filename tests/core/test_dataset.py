@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import relu_studio as rs
+from relu_studio.core.io.data_csv import data_to_csv
 from relu_studio.core.dataset import MAX_POINTS
 from notebook_reference import notebook_data, notebook_piecewise_linear
 
@@ -165,5 +166,5 @@ def test_csv_unreadable_files(tmp_path):
 
 def test_csv_round_trip_is_exact():
     data = rs.make_dataset("piecewise_linear", 200, 0.1, 1)
-    back = rs.load_csv(data.to_csv(), is_text=True)
+    back = rs.load_csv(data_to_csv(data), is_text=True)
     assert np.array_equal(back.x, data.x) and np.array_equal(back.y, data.y)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import relu_studio as rs
-from relu_studio.core.experiment import ALL_MODES, PROGRESS_CHUNK, format_table, ridge_run
+from relu_studio.core.experiment import ALL_MODES, PROGRESS_CHUNK, ridge_run
+from relu_studio.core.report import format_table
 
 RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
 
@@ -161,10 +162,12 @@ def test_cancel_before_start(data):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(modes=("foo",)), "unknown mode"),
+    (dict(modes=("foo",)), "must be one of output, all, ridge"),
     (dict(modes=()), "at least one"),
     (dict(widths=()), "at least one"),
-    (dict(seeds=0), "at least one seed"),
+    (dict(seeds=0), "the number of seeds must be a whole number between 1 and 1000"),
+    (dict(seeds=[]), "at least one seed"),
+    (dict(widths=tuple(range(1, 14))), "at most 12 widths"),
     (dict(steps=0), "steps"),
     (dict(lr_all=-1.0), "learning rate"),
 ])

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import relu_studio as rs
-from relu_studio.core import history_io as hio
+from relu_studio.core.io import run_files as hio
 from relu_studio.core.experiment import ridge_run
 from relu_studio.core.training import Run, TrainSettings
 
@@ -237,7 +237,7 @@ def test_history_io_needs_no_qt_or_torch():
     import subprocess
     import sys
 
-    code = ("import sys; import relu_studio.core.history_io; "
+    code = ("import sys; import relu_studio.core.io.run_files; "
             "bad = [m for m in ('torch', 'PySide6', 'numba') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -16,13 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import relu_studio as rs
-from relu_studio.core import history_io as hio
-from relu_studio.core import session as sess
+from relu_studio.core.io.data_csv import data_to_csv
+from relu_studio.core.io import run_files as hio
+from relu_studio.core.io import session as sess
 from relu_studio.core.experiment import run_experiment
 from relu_studio.core.history import History
-from relu_studio.core.session import (
-    Session, SessionFileError, load_session, save_session, session_diff, session_equal,
-)
+from relu_studio.core.settings import GridSettings, StudioSettings
+from relu_studio.core.io.session import Session, SessionFileError, load_session, save_session
+from session_compare import session_diff, session_equal
 
 HISTORY_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
 
@@ -45,16 +46,18 @@ def rich_session():
     run2 = rs.train(h.last, data, "output", lr=0.2, steps=1000, save_every=500, seed=4)
     h = h.extended(run2)
     h = h.appended(rs.fit_ridge(h.last, data), data, "ridge")
-    grid = run_experiment(data, widths=(3, 5), modes=("output", "all", "ridge"), seeds=2,
-                          steps=600, save_every=200, jobs=2)
-    settings = sess.default_settings()
-    settings.update(width=7, init_seed=3, mode="output", steps=1000, batch_size=None,
-                    lr={"output": 0.2, "all": 0.02}, future_key={"kept": [1, 2]})
+    settings = StudioSettings(width=7, init_seed=3, mode="output", steps=1000, batch_size=None,
+                              lr_output=0.25, lr_all=0.02)
     view = {"scaled_units": True, "show_units": False, "timeline_index": 5,
             "ridge_follow": True, "view_range": [[0.0, 1.0], [-2.5, 2.5]], "note": "ünïcode ✓"}
-    compare = {"widths": [3, 5], "modes": ["output", "all", "ridge"], "seeds": 2, "steps": 600}
+    other = rs.make_dataset("sin(20x)", n=80, noise=0.2, seed=4)  # the grid's own data
+    grid = run_experiment(other, widths=(3, 5), modes=("output", "all", "ridge"), seeds=2,
+                          steps=600, save_every=200, jobs=2)
     return Session(settings=settings, data=data, initial=net, history=h, view=view,
-                   compare=compare, compare_runs=dict(grid.runs))
+                   grid=grid.settings, compare_view={"shown_seed": 1, "selected": [5, "all"],
+                                                     "step": 400, "table": "best"},
+                   compare_runs=dict(grid.runs), compare_data=other,
+                   extra_settings={"future_key": {"kept": [1, 2]}})
 
 
 def assert_bit_for_bit(a: Session, b: Session):
@@ -77,7 +80,8 @@ def test_default_session_round_trips(tmp_path):
     assert loaded.data.target.spec == "piecewise_linear"
     assert np.array_equal(loaded.data.truth(loaded.data.x_test), loaded.data.y_test)
     assert loaded.current.equals(s.initial) and loaded.initial.equals(s.initial)
-    assert loaded.compare is None and loaded.compare_runs == {} and loaded.view == {}
+    assert loaded.grid is None and loaded.compare_runs == {} and loaded.view == {}
+    assert loaded.compare_data is None and loaded.compare_view == {}
     assert not loaded.history.w1.flags.writeable
 
 
@@ -98,8 +102,13 @@ def test_rich_session_round_trips_bit_for_bit(tmp_path, rich_session):
     assert loaded.current.equals(s.history.last)
     assert loaded.data.source == "edited" and 0.123456789 in loaded.data.x
     assert loaded.data.x_test.tobytes() == s.data.x_test.tobytes()
-    assert loaded.settings["future_key"] == {"kept": [1, 2]}  # unknown keys are kept
-    assert loaded.view == s.view and loaded.compare == s.compare
+    assert loaded.extra_settings["future_key"] == {"kept": [1, 2]}  # unknown keys are kept
+    assert loaded.settings == s.settings and loaded.settings.lr_output == 0.25
+    assert loaded.view == s.view and loaded.grid == s.grid and loaded.compare_view == s.compare_view
+    # the grid keeps the data it was trained on, bit for bit
+    for k in ("x", "y", "x_test", "y_test"):
+        assert getattr(loaded.compare_data, k).tobytes() == getattr(s.compare_data, k).tobytes()
+    assert loaded.compare_data.target.spec == "sin(20x)"
     assert list(loaded.compare_runs) == list(s.compare_runs)  # same keys, same order
     for key, run in s.compare_runs.items():
         got = loaded.compare_runs[key]
@@ -135,8 +144,7 @@ def test_csv_data_without_a_target_round_trips(tmp_path):
     csv_path.write_text("x,y\n0.9,1.5\n0.1,-0.25\n0.5,0.3333333333333333\n0.7,2e-17\n0.3,1\n")
     data = rs.load_csv(csv_path)
     net = rs.init_network(4, 1)
-    s = Session(settings=sess.default_settings(), data=data, initial=net,
-                history=History.start(net, data))
+    s = Session(settings=StudioSettings(), data=data, initial=net, history=History.start(net, data))
     loaded = load_session(save_session(s, tmp_path / "csv.relustudio"))
     assert_bit_for_bit(s, loaded)
     assert loaded.data.target is None and loaded.data.truth([0.5]) is None
@@ -157,7 +165,7 @@ def test_special_values_in_the_history_round_trip(tmp_path):
     run = rs.train(net, data, "all", lr=100.0, steps=400, save_every=100)  # diverges
     assert run.diverged
     h = History.start(net, data).extended(run)
-    s = Session(settings={}, data=data, initial=net, history=h)
+    s = Session(settings=StudioSettings(width=3), data=data, initial=net, history=h)
     loaded = load_session(save_session(s, tmp_path / "div.relustudio"))
     assert_bit_for_bit(s, loaded)
 
@@ -180,7 +188,7 @@ def test_arbitrary_sessions_round_trip(m, h, n, seed, special):
                    errors[2], w[0], w[1], w[2], rng.standard_normal(m).astype(np.float32),
                    tuple(rng.choice(["init", "all", "output", "ridge", "edit"], m).tolist()))
     net = rs.Network(w[0][0], w[1][0], w[2][0], float(hist.b2[0]))
-    s = Session(settings={"width": h, "lr": {"all": 0.5}}, data=data, initial=net, history=hist,
+    s = Session(settings=StudioSettings(width=h, lr_all=0.5), data=data, initial=net, history=hist,
                 view={"range": [float(x[0]), 1e308], "flag": special})
     raw = sess.session_to_bytes(s)
     with tempfile.TemporaryDirectory() as d:
@@ -204,14 +212,17 @@ def test_the_archive_is_documented_and_readable_by_any_zip_tool(tmp_path, rich_s
         assert names[0] == "manifest.json"
         assert {"settings.json", "view.json", "data.json", "history.json", "arrays.npz",
                 "compare.json"} <= set(names)
-        assert sum(n.startswith("compare/") for n in names) == len(rich_session.compare_runs)
+        # one member per grid run, plus the data the grid was trained on
+        assert sum(n.startswith("compare/w") for n in names) == len(rich_session.compare_runs)
+        assert "compare/data.npz" in names
         with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
             assert npz["history_w1"].dtype == np.float32 and npz["data_x"].dtype == np.float64
             assert npz["history_steps"].dtype == np.int64
     assert manifest["format"] == "relu-studio-session" and manifest["format_version"] == 1
     assert manifest["app_version"] == rs.__version__ and manifest["created"].endswith("+00:00")
     doc = (Path(__file__).resolve().parents[2] / "docs" / "session-format.md").read_text()
-    for name in ("manifest.json", "arrays.npz", "history_w1", "format_version", "compare.json"):
+    for name in ("manifest.json", "arrays.npz", "history_w1", "format_version", "compare.json",
+                 "compare/data.npz", "shown_seed"):
         assert name in doc
 
 
@@ -222,7 +233,8 @@ def test_session_equal_notices_a_single_bit(rich_session):
     h = History(s.history.steps, s.history.train_error, s.history.full_train_error,
                 s.history.test_error, w1, s.history.b1, s.history.w2, s.history.b2, s.history.tags,
                 s.history.lrs)
-    other = Session(s.settings, s.data, s.initial, h, s.view, s.compare, s.compare_runs)
+    other = Session(s.settings, s.data, s.initial, h, s.view, s.grid, s.compare_view, s.compare_runs,
+                    s.compare_data, s.extra_settings)
     assert session_diff(s, other) == ["history.w1"]
     assert not session_equal(s, other)
 
@@ -246,10 +258,12 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, rich_session, monkeypatch
 
 @pytest.mark.parametrize("change, message", [
     (lambda s: s.view.update(bad=np.arange(3)), "view settings are not plain JSON"),
-    (lambda s: s.settings.update(lam=float("nan")), "settings are not plain JSON"),
-    (lambda s: s.settings.update(width="wide"), "setting 'width' must be"),
+    (lambda s: s.extra_settings.update(future=float("nan")), "settings are not plain JSON"),
+    (lambda s: setattr(s, "settings", {"width": 3}), "must be StudioSettings"),
     (lambda s: setattr(s, "initial", rs.init_network(4, 0)), "width 3 differs from the initial"),
-    (lambda s: setattr(s, "compare", [1, 2]), "'settings' must be an object"),
+    (lambda s: s.__dict__.update(grid=GridSettings(), compare_view={"step": -1}),
+     "'step' must be a whole number"),
+    (lambda s: s.__dict__.update(grid=GridSettings(steps=0)), "steps must be a whole number"),
     (lambda s: s.compare_runs.update({(3, "sideways", 0): None}), "(width, mode, seed)"),
 ])
 def test_an_invalid_session_is_not_written(tmp_path, change, message):
@@ -351,8 +365,8 @@ def small_members(tmp_path_factory):
     net = rs.init_network(7, 0)
     run = rs.train(net, data, "all", steps=2000, save_every=500)
     grid = run_experiment(data, widths=(2,), modes=("ridge",), seeds=1)
-    s = Session(settings=sess.default_settings(), data=data, initial=net,
-                history=History.start(net, data).extended(run), compare={"widths": [2]},
+    s = Session(settings=StudioSettings(), data=data, initial=net,
+                history=History.start(net, data).extended(run), grid=grid.settings,
                 compare_runs=dict(grid.runs))
     assert len(s.history) == 6
     path = save_session(s, tmp_path_factory.mktemp("good") / "good.relustudio")
@@ -448,15 +462,15 @@ def test_history_and_data_csv_exports(rich_session):
     run = next(iter(s.compare_runs.values()))
     assert hio.export_history_csv(run) == hio.run_to_csv(run)
 
-    data_text = hio.export_data_csv(s.data)
+    data_text = data_to_csv(s.data)
     assert data_text.splitlines()[0] == "x,y"
     back = rs.load_csv(data_text, is_text=True)
     assert back.x.tobytes() == s.data.x.tobytes() and back.y.tobytes() == s.data.y.tobytes()
 
 
 def test_session_modules_need_no_qt_or_torch():
-    code = ("import sys; import relu_studio.core.session, relu_studio.core.autosave, "
-            "relu_studio.core.torch_io; "
+    code = ("import sys; import relu_studio.core.io.session, relu_studio.core.io.autosave, "
+            "relu_studio.core.io.torch_files; "
             "bad = [m for m in ('torch', 'PySide6', 'numba') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -13,8 +13,9 @@ import torch.nn as nn
 
 import relu_studio as rs
 from relu_studio.core.history import History, network_errors
-from relu_studio.core.session import Session, session_equal
-from relu_studio.core.torch_io import (
+from relu_studio.core.io.session import Session
+from session_compare import session_equal
+from relu_studio.core.io.torch_files import (
     TorchFileError, export_state_dict, load_network_pt, load_notebook_history,
 )
 from notebook_reference import notebook_net, notebook_train_network, to_torch

@@ -17,13 +17,13 @@ QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path
 @pytest.fixture(autouse=True)
 def no_leftover_threads_or_timers(qapp):
     yield
-    from relu_studio.worker import WorkerThread
+    from relu_studio.training_worker import TrainingBridge
 
     for w in QApplication.topLevelWidgets():
         if w.isVisible():
             w.close()
     qapp.processEvents()
-    running = [b for b in list(WorkerThread.instances) if b.thread.isRunning()]
+    running = [b for b in list(TrainingBridge.instances) if b.thread.isRunning()]
     # Our timers are named "relu-..."; Qt's own (e.g. a status-bar message's timeout) are not ours.
     timers = [t for w in QApplication.topLevelWidgets() for t in w.findChildren(QTimer)
               if t.isActive() and t.objectName().startswith("relu-")]

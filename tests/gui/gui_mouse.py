@@ -23,6 +23,10 @@ def to_pixel(plot_widget, x, y) -> QPointF:
 
 
 def _send(widget, kind, pos, button, buttons, modifiers):
+    # A user's next press or release comes after the event loop has turned: what the last one
+    # changed has been redrawn (the views redraw once per turn of the loop).
+    if kind != QEvent.Type.MouseMove:
+        QApplication.processEvents()
     vp = widget.viewport()
     ev = QMouseEvent(kind, pos, QPointF(vp.mapToGlobal(pos.toPoint())), button, buttons, modifiers)
     QApplication.sendEvent(vp, ev)

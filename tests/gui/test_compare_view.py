@@ -11,8 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 import relu_studio as rs
-from relu_studio.core.experiment import (ALL_MODES, elbow_trajectories, results_csv,
-                                         results_csv_columns, ridge_run)
+from relu_studio.core.experiment import ALL_MODES, ridge_run
+from relu_studio.core.report import results_csv, results_csv_columns
+from relu_studio.core.summary import elbow_trajectories
+from relu_studio.ui.compare_controller import CompareController
 from relu_studio.ui.compare_view import CompareView
 
 TIMEOUT = 60_000  # ms; the first run may compile the kernel
@@ -24,16 +26,24 @@ def data():
     return rs.make_dataset("piecewise_linear", 200, 0.1, 1)
 
 
+def make_view(qtbot, data):
+    c = CompareController(lambda: data)
+    v = CompareView(c)
+    c.setParent(v)
+    qtbot.addWidget(v)
+    return v
+
+
 @pytest.fixture
 def view(qtbot, data):
-    v = CompareView(lambda: data)
-    qtbot.addWidget(v)
+    v = make_view(qtbot, data)
     v.resize(1400, 900)
     v.show()
     qtbot.waitExposed(v)
     yield v
+    assert v.c.shutdown()
     v.close()
-    assert not v._bridge.thread.isRunning()
+    assert not v.c.worker_running
 
 
 def configure(v, widths="3 7", modes=ALL_MODES, seeds=2, steps=3000, save_every=500):
@@ -47,10 +57,10 @@ def configure(v, widths="3 7", modes=ALL_MODES, seeds=2, steps=3000, save_every=
 
 def run_grid(qtbot, v, **settings):
     configure(v, **settings)
-    with qtbot.waitSignal(v.gridFinished, timeout=TIMEOUT):
+    with qtbot.waitSignal(v.c.gridFinished, timeout=TIMEOUT):
         assert v.run_grid() is None
-    assert not v.running
-    return v.result
+    assert not v.c.running
+    return v.c.result
 
 
 def identical(a, b):
@@ -74,12 +84,12 @@ def test_grid_reproduces_the_core_runs_bit_for_bit(view, qtbot, data):
     assert view.progress.value() == view.progress.maximum()
     # The table has one row per width x mode.
     assert view.table.model().rowCount() == 6
-    assert not view._bridge.thread.isRunning()  # no thread idles between grids
+    assert not view.c.worker_running  # no thread idles between grids
 
 
 def test_loss_bands_are_numpy_percentiles_and_ridge_is_a_line(view, qtbot):
     res = run_grid(qtbot, view, widths="5", seeds=4)
-    view.select_cell(5, "all")
+    view.c.select_cell(5, "all")
     runs = res.cell(5, "all")
     for attr in ("train_error", "full_train_error", "test_error"):
         stack = np.stack([getattr(r, attr) for r in runs])
@@ -92,7 +102,7 @@ def test_loss_bands_are_numpy_percentiles_and_ridge_is_a_line(view, qtbot):
     assert view.loss.ridge.isVisible()
     assert view.loss.ridge.value() == pytest.approx(np.log10(ridge_med), abs=1e-12)  # log axis
     # The ridge cell itself: horizontal lines over the whole timeline.
-    view.select_cell(5, "ridge")
+    view.c.select_cell(5, "ridge")
     for attr in ("full_train_error", "test_error"):
         vals = [getattr(r, attr)[0] for r in res.cell(5, "ridge")]
         y = view.loss.median[attr].yData
@@ -105,7 +115,7 @@ def test_loss_bands_are_numpy_percentiles_and_ridge_is_a_line(view, qtbot):
 
 def test_shared_slider_moves_every_cell(view, qtbot):
     res = run_grid(qtbot, view, seeds=1)
-    steps = view.steps_timeline
+    steps = view.c.steps
     assert steps == [0, 1, 500, 1000, 1500, 2000, 2500, 3000]
     assert view.timeline.index == len(steps) - 1  # the newest snapshot after a run
     for i in (0, 1, 3, len(steps) - 1, 2):
@@ -123,7 +133,7 @@ def test_shared_slider_moves_every_cell(view, qtbot):
         assert view.loss.cursor.value() == step and view.kymo.cursor.value() == step
         assert f"step {step:,} / 3,000" in view.timeline.label.text()
     # Step 0 shows the initial networks of the SGD cells (and the ridge fit).
-    view.set_step_index(0)
+    view.c.set_step_index(0)
     xs, ys = view.small.cells[(7, "all")].prediction.getData()
     np.testing.assert_allclose(ys, rs.init_network(7, 0).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     xs, ys = view.small.cells[(7, "ridge")].prediction.getData()
@@ -133,17 +143,17 @@ def test_shared_slider_moves_every_cell(view, qtbot):
 def test_the_seed_shown_switches_every_cell(view, qtbot):
     res = run_grid(qtbot, view, widths="4", seeds=3)
     view.seed_box.setCurrentIndex(2)
-    assert view.shown_seed == 2
+    assert view.c.shown_seed == 2
     for (w, m), cell in view.small.cells.items():
         assert cell.run is res.runs[(w, m, 2)]
     steps, elbows = elbow_trajectories(res.runs[(4, "all", 2)], with_initial=True)
-    view.select_cell(4, "all")
+    view.c.select_cell(4, "all")
     assert np.array_equal(view.kymo.elbows, elbows, equal_nan=True)
 
 
 def test_elbow_trajectories_of_the_selected_cell_with_kinks(view, qtbot, data):
     res = run_grid(qtbot, view, widths="6", modes=("output", "all"), seeds=1, steps=4000)
-    view.select_cell(6, "all")
+    view.c.select_cell(6, "all")
     run = res.runs[(6, "all", 0)]
     steps, elbows = elbow_trajectories(run, with_initial=True)
     np.testing.assert_array_equal(view.kymo.steps, steps)
@@ -153,7 +163,7 @@ def test_elbow_trajectories_of_the_selected_cell_with_kinks(view, qtbot, data):
     np.testing.assert_array_equal(y.reshape(6, -1)[:, :-1], elbows.T)
     kinks = [line.value() for line in view.kymo.kinks]
     assert kinks == pytest.approx([k / 10 for k in range(11)]) == list(data.target.kinks)
-    view.select_cell(6, "output")
+    view.c.select_cell(6, "output")
     _x, y = view.kymo.paths.getData()
     rows = y.reshape(6, -1)[:, :-1]
     assert np.all(rows == rows[:, :1])  # output layer only: the elbows stand still
@@ -164,14 +174,14 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     # Width 2 finishes in a moment; width 300 would take half a minute.
     configure(view, widths="2 300", modes=("all", "ridge"), seeds=1, steps=2_000_000, save_every=10_000)
     assert view.run_grid() is None
-    qtbot.waitUntil(lambda: (2, "all", 0) in view.result.runs, timeout=TIMEOUT)
-    assert view.running and view.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: (2, "all", 0) in view.c.result.runs, timeout=TIMEOUT)
+    assert view.c.running and view.cancel_button.isEnabled()
     t0 = time.perf_counter()
-    with qtbot.waitSignal(view.gridFinished, timeout=5000):
+    with qtbot.waitSignal(view.c.gridFinished, timeout=5000):
         view.cancel_button.click()
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.0, f"cancel took {elapsed:.2f} s"
-    res = view.result
+    res = view.c.result
     assert res.cancelled
     assert (2, "all", 0) in res.runs and (300, "all", 0) not in res.runs
     assert (2, "ridge", 0) in res.runs and (300, "ridge", 0) in res.runs
@@ -182,20 +192,19 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     assert [view.table.model().index(r, 0).data() for r in range(view.table.model().rowCount())] \
         == ["2", "2", "300"]
     assert view.run_button.isEnabled() and not view.cancel_button.isEnabled()
-    assert not view._bridge.thread.isRunning()
+    assert not view.c.worker_running
 
 
 def test_shutdown_mid_grid_stops_the_thread(qtbot, data):
-    v = CompareView(lambda: data)
-    qtbot.addWidget(v)
+    v = make_view(qtbot, data)
     configure(v, widths="200", modes=("all",), seeds=2, steps=5_000_000)
     v.run_grid()
-    qtbot.waitUntil(lambda: v._bridge.job.done_steps > 0, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: v.progress.value() > 0, timeout=TIMEOUT)
     t0 = time.perf_counter()
-    assert v.shutdown()
+    assert v.c.shutdown()
     assert time.perf_counter() - t0 < 1.0
-    assert not v._bridge.thread.isRunning() and not v._poll_timer.isActive()
-    assert not v.running and v.result.cancelled
+    assert not v.c.worker_running
+    assert not v.c.running and v.c.result.cancelled
 
 
 def _cell_center(v, key):
@@ -208,19 +217,20 @@ def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
     view.seed_box.setCurrentIndex(1)
     vp = view.small.viewport()
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=_cell_center(view, (3, "output")))
-    assert view._selected == (3, "output") and view.small.selected == (3, "output")
+    assert view.c.selected == (3, "output") and view.small.selected == (3, "output")
     assert "H = 3" in view.cell_title.text()
     opened = []
-    view.openCell.connect(opened.append)
+    view.c.openCell.connect(opened.append)
     pos = _cell_center(view, (7, "all"))
     # A real double click: press, release, double-click press, release (pyqtgraph reports the
     # double click on the release).
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
-    assert view._selected == (7, "all") and not opened
+    assert view.c.selected == (7, "all") and not opened
     qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=2000)
-    w, m, seed, run, initial = opened[0]
+    w, m, seed, run, initial, cell_data = opened[0]
+    assert cell_data is res.data
     assert (w, m, seed) == (7, "all", 1)
     assert run is res.runs[(7, "all", 1)] and initial is run.initial
     assert initial.equals(rs.init_network(7, 1))
@@ -270,43 +280,43 @@ def test_results_table_sorts_copies_and_exports(view, qtbot, tmp_path):
 
 def test_state_is_json_and_a_result_restores(view, qtbot, data):
     res = run_grid(qtbot, view, widths="3 5", modes=("output", "ridge"), seeds=2, steps=2000)
-    view.select_cell(5, "output")
+    view.c.select_cell(5, "output")
     view.seed_box.setCurrentIndex(1)
-    view.set_step_index(2)
-    state = view.state()
-    assert json.loads(json.dumps(state)) == state
-    assert state["widths"] == [3, 5] and state["modes"] == ["output", "ridge"]
-    assert state["seeds"] == 2 and state["steps"] == 2000 and state["save_every"] == 500
+    view.c.set_step_index(2)
+    state = view.c.view_state()
+    grid = view.c.settings.to_json()
+    assert json.loads(json.dumps(state)) == state and json.loads(json.dumps(grid)) == grid
+    assert grid["widths"] == [3, 5] and grid["modes"] == ["output", "ridge"]
+    assert grid["seeds"] == 2 and grid["steps"] == 2000 and grid["save_every"] == 500
     assert state["selected"] == [5, "output"] and state["shown_seed"] == 1 and state["step"] == 500
+    assert res.settings == view.c.settings  # the result records what it ran with
 
-    other = CompareView(lambda: data)
-    qtbot.addWidget(other)
-    other.set_result(res)
-    other.set_state(state)
-    assert other.state() == state
-    assert other.result is res
+    other = make_view(qtbot, data)
+    other.c.restore(res.settings, state, res.runs, res.data)
+    assert other.c.view_state() == state and other.c.settings == res.settings
+    assert other.c.result.runs == res.runs
     assert other.small.cells[(5, "output")].run is res.runs[(5, "output", 1)]
     xs, ys = other.small.cells[(5, "output")].prediction.getData()
     np.testing.assert_allclose(ys, res.runs[(5, "output", 1)].network_at(500).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     assert other.table.model().rowCount() == 4
-    other.set_result(None)
-    assert other.result is None and other.table.model().rowCount() == 0
+    other.c.clear()
+    assert other.c.result is None and other.table.model().rowCount() == 0
     other.close()
 
 
 def test_bad_settings_are_refused_without_running(view):
     view.widths.editor.setText("10 zero")
     err = view.run_grid()
-    assert err and "not a whole number" in err and not view.running
+    assert err and "not a whole number" in err and not view.c.running
     view.widths.editor.setText("10")
     for cb in view.mode_boxes.values():
         cb.setChecked(False)
     assert "at least one mode" in view.run_grid()
-    assert not view._bridge.thread.isRunning()
+    assert not view.c.worker_running
 
 
 def test_before_any_run_the_cells_show_the_current_data(view, data):
-    assert view.result is None
+    assert view.c.result is None
     assert set(view.small.cells) == {(w, m) for w in (10, 20, 40) for m in ALL_MODES}
     cell = view.small.cells[(20, "all")]
     xs, ys = cell.points.getData()
@@ -321,10 +331,10 @@ def test_a_second_grid_replaces_the_first(view, qtbot):
     plots = {k: c.plot for k, c in view.small.cells.items()}
     view.lr_all.set_value(0.05)
     second = run_grid(qtbot, view, widths="3", seeds=2, steps=2000)
-    assert second is view.result and second is not first
+    assert second is view.c.result and second is not first
     for (w, m), cell in view.small.cells.items():
         assert cell.plot is plots[(w, m)]  # same layout: the cells are reused
         assert cell.run is second.runs[(w, m, 0)]
     assert second.runs[(3, "all", 0)].settings.lr == 0.05
     assert "lr 0.05" in view.small._column_labels[1].text
-    assert view.steps_timeline[-1] == 2000 and view.table.model().rowCount() == 3
+    assert view.c.steps[-1] == 2000 and view.table.model().rowCount() == 3

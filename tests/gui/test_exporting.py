@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from relu_studio.core.animation_io import Cancelled, write_gif
+from relu_studio.core.io.animation import Cancelled, write_gif
 from relu_studio.ui.exporting import export_png, export_svg, qimage_to_rgb, render_frames
+from studio_helpers import configure, run_to_end
 
 
 def test_png_has_the_chosen_width_and_dpi(window, tmp_path):
@@ -25,10 +26,8 @@ def test_svg_export_is_an_svg_with_the_curves(window, tmp_path):
 
 def test_animation_frames_follow_the_snapshots_and_gif_round_trips(window, qtbot, tmp_path):
     c = window.c
-    c.update_settings(steps=5000, save_every=1000)
-    ended = c.runs_ended
-    c.start()
-    qtbot.waitUntil(lambda: c.runs_ended > ended and c.state == "idle", timeout=60_000)
+    configure(c, steps=5000, save_every=1000)
+    run_to_end(qtbot, c)
     idx = [0, 2, len(c.history) - 1]
     frames = list(render_frames(c.history, c.data, idx, 400, False, True, ((0, 1), (-2.5, 2.5))))
     assert len(frames) == 3 and frames[0].shape[1] == 400 and frames[0].dtype == np.uint8

@@ -13,17 +13,17 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
 import gui_mouse as mouse
-from relu_studio.core import autosave
-from relu_studio.core.dataset import load_csv
-from relu_studio.core.session import load_session, session_diff
-from relu_studio.core.torch_io import load_network_pt
+from relu_studio.core.io import autosave
+from relu_studio.core.io.data_csv import load_csv
+from relu_studio.core.io.session import load_session
+from session_compare import session_diff
+from relu_studio.core.io.torch_files import load_network_pt
+from studio_helpers import configure, run_to_end
 
 
 def run_briefly(qtbot, c, steps=4000):
-    ended = c.runs_ended
-    c.update_settings(steps=steps, save_every=1000)
-    assert c.start() is None
-    qtbot.waitUntil(lambda: c.runs_ended > ended and c.state == "idle", timeout=60_000)
+    configure(c, steps=steps, save_every=1000)
+    run_to_end(qtbot, c)
 
 
 def hand_edit(window):
@@ -45,8 +45,10 @@ def test_save_and_reopen_restores_everything_bit_for_bit(window, qtbot, tmp_path
     run_briefly(qtbot, c)
     hand_edit(window)
     window.panel.scaled.setChecked(True)
-    window.act_follow.setChecked(True)
-    window.timeline.set_index(2)
+    window.action("follow").setChecked(True)
+    window.flush_views()
+    window.timeline.set_index(2)  # the user scrubs back
+    assert window.c.shown_index == 2
     assert window.isWindowModified()
     path = tmp_path / "lesson.relustudio"
     assert window.files.save_to(path)
@@ -59,7 +61,9 @@ def test_save_and_reopen_restores_everything_bit_for_bit(window, qtbot, tmp_path
     assert other.files.open_path(path)
     assert session_diff(other.files.session(), saved) == []
     assert other.c.data.source == "edited" and other.c.data.n == 201
-    assert other.canvas.scaled and other.c.ridge_follow and other.timeline.index == 2
+    other.flush_views()
+    assert other.canvas.scaled and other.c.ridge_follow and other.c.shown_index == 2
+    assert other.timeline.index == 2
     assert other.panel.scaled.isChecked()
     assert not other.isWindowModified()
     assert str(path) in other.files.recent()
@@ -80,15 +84,15 @@ def test_a_broken_file_is_refused_and_nothing_changes(window, tmp_path):
 def test_title_marks_unsaved_changes_and_undo_back_to_saved_clears_it(window, tmp_path):
     assert window.windowTitle().startswith("Untitled")
     assert not window.isWindowModified()
-    window.act_ridge.trigger()
+    window.action("ridge").trigger()
     assert window.isWindowModified()
-    window.act_undo.trigger()
+    window.action("undo").trigger()
     assert not window.isWindowModified()
 
 
 def test_closing_with_unsaved_changes_asks(window, monkeypatch):
     window.files.ask_to_save = True
-    window.act_ridge.trigger()
+    window.action("ridge").trigger()
     answers = []
 
     def ask(*args, **kwargs):
@@ -144,7 +148,8 @@ def test_csv_exports_and_data_import(window, qtbot, tmp_path):
     (tmp_path / "mine.csv").write_text("x,y\n0.1,1\n0.5,-1\n0.9,0.5\n0.3,0\n0.7,0.2\n")
     window.files.import_csv(str(tmp_path / "mine.csv"))
     assert c.data.n == 5 and c.data.target is None
-    xs, _ = window.canvas.points.getData()
+    window.flush_views()
+    xs, _ = window.canvas.point_positions()
     assert xs.size == 5
     c.undo_stack.undo()
     assert c.data.n == 200
@@ -160,7 +165,8 @@ CHILD = textwrap.dedent("""
     w.files._timer.setInterval(1000)
     w.show()
     c = w.c
-    c.update_settings(steps=500_000_000, save_every=1000)
+    c.set_setting("steps", 500_000_000)
+    c.set_setting("save_every", 1000)
     c.start()
     t0 = time.time()
     while True:
@@ -217,9 +223,9 @@ def test_compare_grid_is_saved_with_the_session_and_a_cell_opens_in_the_studio(w
     v.seeds.setValue(2)
     v.steps.setValue(2000)
     v.save_every.setValue(500)
-    with qtbot.waitSignal(v.gridFinished, timeout=60_000):
+    with qtbot.waitSignal(v.c.gridFinished, timeout=60_000):
         assert v.run_grid() is None
-    runs = dict(v.result.runs)
+    runs = dict(v.c.result.runs)
     assert len(runs) == 2 * 2 * 2
     path = tmp_path / "grid.relustudio"
     assert window.files.save_to(path)
@@ -227,15 +233,15 @@ def test_compare_grid_is_saved_with_the_session_and_a_cell_opens_in_the_studio(w
     qtbot.addWidget(other)
     other.show()
     assert other.files.open_path(path)
-    back = other.compare.result.runs
+    back = other.compare_controller.result.runs
     assert set(back) == set(runs)
     for k, r in runs.items():
         assert np.array_equal(back[k].w1, r.w1) and np.array_equal(back[k].test_error, r.test_error)
-    assert other.compare.state()["widths"] == [4, 9]
+    assert other.compare_controller.settings.widths == (4, 9)
     other.close()
     # Opening a cell loads its initial network and run into the studio (undoably).
-    v.open_cell(9, "all")
-    run = runs[(9, "all", v.shown_seed)]
+    v.c.open_cell(9, "all")
+    run = runs[(9, "all", v.c.shown_seed)]
     assert window.tabs.currentIndex() == 0
     assert window.c.initial.equals(run.initial) and window.c.network.equals(run.final)
     assert len(window.c.history) == 1 + len(run)
@@ -243,10 +249,10 @@ def test_compare_grid_is_saved_with_the_session_and_a_cell_opens_in_the_studio(w
 
 
 def test_the_next_start_offers_to_restore_a_crashed_session(window, monkeypatch, tmp_path):
-    from relu_studio.core.session import Session
+    from relu_studio.core.io.session import Session
 
     env = dict(os.environ, RELU_STUDIO_DATA_DIR=str(tmp_path))
-    code = ("import os; from relu_studio.core import autosave; from relu_studio.core.session import Session; "
+    code = ("import os; from relu_studio.core.io import autosave; from relu_studio.core.io.session import Session; "
             "autosave.write_autosave(Session.from_settings(width=13, init_seed=5)); os._exit(0)")
     subprocess.run([sys.executable, "-c", code], env=env, check=True)  # dies without a clean exit
     monkeypatch.setenv("RELU_STUDIO_DATA_DIR", str(tmp_path))

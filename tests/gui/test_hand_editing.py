@@ -7,6 +7,7 @@ from relu_studio.core.dataset import make_dataset
 from relu_studio.core.ridge import fit_ridge
 
 import gui_mouse as mouse
+from studio_helpers import configure
 
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -84,7 +85,7 @@ def test_right_click_mid_drag_cancels(studio):
 def test_slope_handle_changes_w_keeps_the_elbow_and_can_flip_sign(studio):
     c, cv = studio.c, studio.canvas
     base = c.network
-    hx, hy = cv._handle_xy
+    hx, hy = cv.handle_positions()
     e = base.elbows
     j = isolated_handle(cv, [k for k in np.argsort(np.abs(hy)) if 0.15 < e[k] < 0.85 and abs(hy[k]) < 2])
     moves = record_moves(cv)
@@ -105,7 +106,7 @@ def test_slope_handle_changes_w_keeps_the_elbow_and_can_flip_sign(studio):
 
 def isolated_handle(cv, candidates):
     """A unit whose handle has no other handle or elbow within 12 px (the grab radius is 8) (so a press grabs it alone)."""
-    hx, hy = cv._handle_xy
+    hx, hy = cv.handle_positions()
     px = np.array([[mouse.to_pixel(cv, x, y).x(), mouse.to_pixel(cv, x, y).y()] for x, y in zip(hx, hy)])
     e = cv.net.elbows
     ex = np.array([[mouse.to_pixel(cv, x, 0).x(), mouse.to_pixel(cv, x, 0).y()] for x in np.nan_to_num(e, nan=-1e9)])
@@ -125,7 +126,7 @@ def test_scaled_view_drag_changes_output_weight(studio):
     model = studio.units_table.model_
     assert model.setData(model.index(j, 4), "-6.0")
     base = c.network
-    hx, hy = cv._handle_xy
+    hx, hy = cv.handle_positions()
     j = isolated_handle(cv, [j])
     moves = record_moves(cv)
     start = mouse.to_pixel(cv, hx[j], hy[j])
@@ -141,7 +142,7 @@ def test_scaled_view_drag_changes_output_weight(studio):
 
 def test_ridge_follow_refits_on_every_drag_event(studio):
     c, cv = studio.c, studio.canvas
-    studio.act_follow.setChecked(True)
+    studio.action("follow").setChecked(True)
     base = c.network
     j = alive_unit_in_view(base)
     previews = []
@@ -165,12 +166,12 @@ def test_undo_and_redo_restore_bit_for_bit(studio):
     mouse.drag(cv, start, start + QPointF(40, 0))
     after = c.network
     assert not after.equals(base) and len(c.history) == hist_len + 1
-    studio.act_undo.trigger()
+    studio.action("undo").trigger()
     assert c.network.equals(base) and len(c.history) == hist_len
-    studio.act_redo.trigger()
+    studio.action("redo").trigger()
     assert c.network.equals(after) and len(c.history) == hist_len + 1
     # Edit menu entries carry descriptive text.
-    assert studio.act_undo.text() == f"Undo Move elbow {j}"
+    assert studio.action("undo").text() == f"Undo Move elbow {j}"
 
 
 def test_data_points_add_move_delete_and_regenerate(studio):
@@ -185,7 +186,7 @@ def test_data_points_add_move_delete_and_regenerate(studio):
     # The test set and ground truth stay as generated.
     assert np.array_equal(c.data.x_test, generated.x_test) and np.array_equal(c.data.y_test, generated.y_test)
     # In edit-data mode, a drag moves a point.
-    studio.act_edit_data.setChecked(True)
+    studio.action("edit_data").setChecked(True)
     i = int(np.argmax(c.data.y))  # the added point at y = 2
     start = mouse.to_pixel(cv, c.data.x[i], c.data.y[i])
     mouse.drag(cv, start, start + QPointF(0, 60))
@@ -212,17 +213,17 @@ def test_delete_key_removes_the_selected_point(studio):
     n = c.data.n
     k = 100
     mouse.click(cv, mouse.to_pixel(cv, c.data.x[k], c.data.y[k]))
-    studio.act_delete_point.trigger()
+    studio.action("delete_point").trigger()
     assert c.data.n == n - 1
-    studio.act_undo.trigger()
+    studio.action("undo").trigger()
     assert c.data.n == n
 
 
 def test_editing_is_blocked_while_training_and_a_paused_run_is_kept(studio, qtbot):
     c, cv = studio.c, studio.canvas
-    c.update_settings(steps=50_000_000)
+    configure(c, steps=50_000_000)
     c.start()
-    qtbot.waitUntil(lambda: c.state == "running" and c.last_snapshot is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: c.run_state == "running" and c.last_snapshot is not None, timeout=60_000)
     assert cv.hint.isVisible() and "pause" in cv.hint.text().lower()
     net = c.network
     j = alive_unit_in_view(net)
@@ -231,17 +232,17 @@ def test_editing_is_blocked_while_training_and_a_paused_run_is_kept(studio, qtbo
     mouse.drag(cv, start, start + QPointF(40, 0))
     assert not moves  # the drag panned the view instead
     c.pause()
-    qtbot.waitUntil(lambda: c.state == "paused", timeout=10_000)
+    qtbot.waitUntil(lambda: c.run_state == "paused", timeout=10_000)
     assert not cv.hint.isVisible()
     qtbot.wait(50)
     steps_before = c.last_snapshot.step
-    shown = studio.displayed_network()
+    shown = studio.c.shown_network
     j = alive_unit_in_view(shown)
     start = mouse.to_pixel(cv, shown.elbows[j], 0.0)
     mouse.drag(cv, start, start + QPointF(30, 0))
     assert moves, "the drag should grab an elbow once the run is paused"
     j = moves[0][0][1]  # elbows may sit within a pixel of each other after training
-    assert c.state == "idle"
+    assert c.run_state == "idle"
     # The paused run's history is kept, then the edit follows it.
     assert c.history.base.tags[-1] == "edit"
     assert c.history.step(len(c.history) - 1) == steps_before
@@ -269,7 +270,7 @@ def test_typed_values_in_the_unit_table_are_undoable(studio):
 def test_reinitialise_regenerate_and_ridge_fit_are_undoable(studio):
     c = studio.c
     net0, data0 = c.network, c.data
-    studio.act_ridge.trigger()
+    studio.action("ridge").trigger()
     assert c.undo_stack.undoText() == "Fit output layer by ridge"
     studio.panel.width.setValue(9)
     studio.panel.reinit.click()

@@ -5,19 +5,7 @@ import relu_studio as rs
 from relu_studio.core.geometry import unit_polylines
 from relu_studio.core.ridge import fit_ridge
 from relu_studio.core.training import train
-
-TIMEOUT = 60_000  # ms; the first run may compile the kernel
-
-
-def wait_state(qtbot, c, state, timeout=TIMEOUT):
-    qtbot.waitUntil(lambda: c.state == state, timeout=timeout)
-
-
-def run_to_end(qtbot, c, timeout=TIMEOUT):
-    """Start a run and wait until it has ended (short runs may end before a frame is drawn)."""
-    ended = c.runs_ended
-    assert c.start() is None
-    qtbot.waitUntil(lambda: c.runs_ended > ended and c.state == "idle", timeout=timeout)
+from studio_helpers import TIMEOUT, configure, run_to_end, wait_state
 
 
 def test_opens_on_the_notebook_defaults(window):
@@ -27,14 +15,14 @@ def test_opens_on_the_notebook_defaults(window):
     assert c.network.width == 20 and len(c.history) == 1
     (x0, x1), (y0, y1) = window.canvas.getPlotItem().vb.viewRange()
     assert x0 <= 0 and x1 >= 1 and y0 <= -2.5 and y1 >= 2.5 and x1 - x0 < 1.2
-    xs, ys = window.canvas.points.getData()
+    xs, ys = window.canvas.point_positions()
     np.testing.assert_array_equal(xs, c.data.x)
     np.testing.assert_array_equal(ys, c.data.y)
 
 
 def test_training_streams_snapshots_and_finishes_like_the_core(window, qtbot):
     c = window.c
-    c.update_settings(steps=30_000, save_every=1000)
+    configure(c, steps=30_000, save_every=1000)
     run_to_end(qtbot, c)
     assert len(c.history) == 1 + 31  # the start plus steps 1, 1000, ..., 30000
     # The GUI's run is the core's run with the same settings and seed, bit for bit.
@@ -44,57 +32,58 @@ def test_training_streams_snapshots_and_finishes_like_the_core(window, qtbot):
     np.testing.assert_array_equal(steps[1:], ref.steps)
     np.testing.assert_array_equal(test[1:], ref.test_error)
     # The loss pane shows the same curves.
+    window.flush_views()
     np.testing.assert_allclose(window.loss.test.yData, test)
     np.testing.assert_array_equal(window.loss.test.xData, steps)
 
 
 def test_pause_holds_and_resume_continues(window, qtbot):
     c = window.c
-    c.update_settings(steps=50_000_000, save_every=1000)
-    window.act_train.trigger()
+    configure(c, steps=50_000_000, save_every=1000)
+    window.action("train").trigger()
     qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 5000, timeout=TIMEOUT)
-    window.act_train.trigger()  # Space: pause
+    window.action("train").trigger()  # Space: pause
     wait_state(qtbot, c, "paused")
     qtbot.wait(50)
     held = c.last_snapshot.step
     qtbot.wait(300)
     assert c.last_snapshot.step == held
-    assert window.act_train.text() == "Resume"
-    window.act_train.trigger()
+    assert window.action("train").text() == "Resume"
+    window.action("train").trigger()
     qtbot.waitUntil(lambda: c.last_snapshot.step > held + 1000, timeout=TIMEOUT)
-    window.act_stop.trigger()
+    window.action("stop").trigger()
     wait_state(qtbot, c, "idle")
     assert c.history.step(len(c.history) - 1) >= held
 
 
 def test_step_runs_one_snapshot_interval_then_pauses(window, qtbot):
     c = window.c
-    c.update_settings(steps=100_000, save_every=500)
-    window.act_step.trigger()
-    qtbot.waitUntil(lambda: c.state == "paused" and c.last_snapshot is not None
+    configure(c, steps=100_000, save_every=500)
+    window.action("step").trigger()
+    qtbot.waitUntil(lambda: c.run_state == "paused" and c.last_snapshot is not None
                     and c.last_snapshot.step == 500, timeout=TIMEOUT)
-    window.act_step.trigger()
-    qtbot.waitUntil(lambda: c.state == "paused" and c.last_snapshot.step == 1000, timeout=TIMEOUT)
-    window.act_stop.trigger()
+    window.action("step").trigger()
+    qtbot.waitUntil(lambda: c.run_state == "paused" and c.last_snapshot.step == 1000, timeout=TIMEOUT)
+    window.action("stop").trigger()
     wait_state(qtbot, c, "idle")
     assert c.history.step(len(c.history) - 1) == 1000
 
 
 def test_scrubbing_shows_that_snapshot_and_keeps_the_network(window, qtbot):
     c = window.c
-    c.update_settings(steps=20_000, save_every=1000)
+    configure(c, steps=20_000, save_every=1000)
     run_to_end(qtbot, c)
     current = c.network
     for i in (0, 5, len(c.history) // 2, len(c.history) - 1):
-        window.timeline.set_index(i)
+        window.timeline.set_index(i)  # what dragging the slider does
+        window.flush_views()
+        assert c.shown_index == i
         net = c.history.network(i)
-        xs, ys = window.canvas.prediction.getData()
+        xs, ys = window.canvas.prediction_data()
         # The canvas walks the polyline in float64; predict() uses float32 hidden activations
         # (like torch), so they agree to float32 round-off on values of order 1.
         np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
-        cv = window.canvas
-        ex = np.concatenate([cv.elbows.getData()[0], cv.dead_elbows.getData()[0], cv.selected_elbow.getData()[0]])
-        np.testing.assert_allclose(np.sort(ex), np.sort(net.elbows[np.isfinite(net.elbows)]))
+        np.testing.assert_allclose(window.canvas.elbow_positions(), np.sort(net.elbows[np.isfinite(net.elbows)]))
         dead_shown = np.sort(window.canvas.dead_elbows.data["data"].astype(int))
         np.testing.assert_array_equal(dead_shown, np.nonzero(net.dead_units(c.data.x))[0])
         ux, uy = window.canvas.units.getData()
@@ -108,15 +97,18 @@ def test_scrubbing_shows_that_snapshot_and_keeps_the_network(window, qtbot):
 def test_fit_ridge_now_equals_the_core(window):
     c = window.c
     before = c.network
-    window.act_ridge.trigger()
+    window.action("ridge").trigger()
     want = fit_ridge(before, c.data, c.settings.lam)
+    window.flush_views()
+    xs, ys = window.canvas.prediction_data()
+    np.testing.assert_allclose(ys, want.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     assert c.network.equals(want)
     assert len(c.history) == 2 and c.history.base.tags[-1] == "ridge"
 
 
 def test_changing_lr_or_mode_mid_run_keeps_network_and_history(window, qtbot):
     c = window.c
-    c.update_settings(steps=50_000_000, save_every=1000)
+    configure(c, steps=50_000_000, save_every=1000)
     c.start()
     qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step > 3000, timeout=TIMEOUT)
     n_before = len(c.history)
@@ -147,12 +139,12 @@ def test_closing_mid_run_stops_the_worker(qtbot):
     qtbot.addWidget(win)
     win.show()
     c = win.c
-    c.update_settings(steps=50_000_000)
+    configure(c, steps=50_000_000)
     c.start()
     wait_state(qtbot, c, "running")
     qtbot.waitUntil(lambda: c.last_snapshot is not None, timeout=TIMEOUT)
     win.close()
-    assert not c._bridge.thread.isRunning()
+    assert not c.bridge.thread.isRunning()
 
 
 def test_closing_during_the_first_kernel_compile_does_not_wait_for_it(qtbot, monkeypatch):
@@ -177,7 +169,7 @@ def test_closing_during_the_first_kernel_compile_does_not_wait_for_it(qtbot, mon
         assert slow._thread is not None and slow._thread.is_alive()
         assert c.last_snapshot is None or c.last_snapshot.step == 0
         win.close()
-        assert c._bridge.thread.isFinished() and not gate.is_set()
+        assert c.bridge.thread.isFinished() and not gate.is_set()
     finally:
         gate.set()
         assert slow.finish(10)
@@ -185,7 +177,7 @@ def test_closing_during_the_first_kernel_compile_does_not_wait_for_it(qtbot, mon
 
 def test_divergence_stops_keeps_history_and_says_what_to_try(window, qtbot):
     c = window.c
-    c.update_settings(lr=50.0, steps=100_000, save_every=100)
+    configure(c, lr=50.0, steps=100_000, save_every=100)
     run_to_end(qtbot, c)
     assert window.banner.isVisible()
     text = window.banner.text()
@@ -207,7 +199,7 @@ def test_invalid_entries_are_refused_at_the_field(window):
     assert not p.target.validate()
     assert p.target.reason.isVisible()
     data_before = c.data
-    p._regenerate()  # refused: the fields are invalid
+    p.regenerate_data()  # refused: the fields are invalid
     assert c.data is data_before
 
 
@@ -218,32 +210,28 @@ def test_regenerate_and_reinitialise(window):
     p.n.setValue(120)
     p.regenerate.click()
     assert c.data.n == 120 and c.data.target.spec == "sin(2*pi*x) + 0.3*x"
-    xs, _ys = window.canvas.points.getData()
+    window.flush_views()
+    xs, _ys = window.canvas.point_positions()
     assert xs.size == 120
     p.width.setValue(7)
     p.reinit.click()
     assert c.network.width == 7 and len(c.history) == 1
-    assert window.canvas.elbows.getData()[0].size + window.canvas.dead_elbows.getData()[0].size == 7
+    window.flush_views()
+    assert window.canvas.elbow_positions().size == 7
 
 
 def test_worker_mailbox_keeps_only_the_newest_snapshot(qtbot):
-    from PySide6.QtCore import QObject, Signal
-
     from relu_studio.core.dataset import make_dataset
     from relu_studio.core.network import init_network
-    from relu_studio.worker import WorkerThread
+    from relu_studio.core.training import TrainSettings
+    from relu_studio.training_worker import RunRequest, TrainingBridge
 
-    class Commands(QObject):
-        start = Signal(object, object, dict)
-        stop = Signal()
-
-    bridge = WorkerThread()
-    cmd = Commands()
+    bridge = TrainingBridge()
     w = bridge.worker
-    cmd.start.connect(w.start)
-    cmd.stop.connect(w.stop)
+    data = make_dataset(n=50)
     try:
-        cmd.start.emit(init_network(5, 0), make_dataset(n=50), {"steps": 10_000_000, "save_every": 100})
+        settings = TrainSettings("all", None, 10_000_000, None, 100, 0).resolved(data.n)
+        bridge.start(RunRequest(init_network(5, 0), data, settings))
         qtbot.waitUntil(lambda: w.state == "running", timeout=TIMEOUT)
         qtbot.wait(300)
         first = w.take_latest()
@@ -253,7 +241,7 @@ def test_worker_mailbox_keeps_only_the_newest_snapshot(qtbot):
         assert second.serial > first.serial + 1  # several chunks ran; only the newest was kept
         assert second.step > first.step
         assert w.take_latest() is None
-        cmd.stop.emit()
+        bridge.stop()
         qtbot.waitUntil(lambda: w.state == "stopped", timeout=TIMEOUT)
     finally:
         assert bridge.shutdown()
@@ -287,7 +275,7 @@ def test_ridge_reference_follows_a_new_data_set_at_a_reused_address(qapp):
     """A new data set may be allocated where a freed one was (same id()): the reference must
     still be computed on the new data, not taken from the cache of the old one."""
     from relu_studio.core.ridge import ridge_mse
-    from relu_studio.ui.controller import StudioController
+    from relu_studio.ui.studio_controller import StudioController
 
     c = StudioController()
     try:
@@ -295,7 +283,7 @@ def test_ridge_reference_follows_a_new_data_set_at_a_reused_address(qapp):
         d = rs.make_dataset("sin(20x)", n=30, noise=0.5, seed=0)
         reused = 0
         for seed in range(1, 40):
-            assert c.ridge_reference(net, d) == ridge_mse(net, d, c.settings.lam), seed
+            assert c.ridge_best(net, d) == ridge_mse(net, d, c.settings.lam), seed
             nxt = rs.make_dataset("sin(20x)", n=30, noise=0.5, seed=seed)
             arrays = (nxt.x, nxt.y, nxt.x_test, nxt.y_test)
             old = id(d)

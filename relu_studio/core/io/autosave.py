@@ -39,9 +39,10 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .history_io import atomic_write_text
+from ..process import proc_stat
+from ..version import __version__
+from .atomic import atomic_write_text
 from .session import SUFFIX, Session, save_session
-from .version import __version__
 
 __all__ = ["autosave_dir", "autosave_path", "write_autosave", "find_recovery", "list_recoveries",
            "mark_clean_exit", "discard_recovery", "instance_id", "AUTOSAVE_INTERVAL", "ENV_VAR"]
@@ -86,25 +87,9 @@ def _marker_path(iid: str) -> Path:
 
 
 # --------------------------------------------------------------------------- process identity
-def _linux_proc_stat(pid: int):
-    """(state, start time) of ``pid`` from /proc, or None if unavailable."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            text = f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    fields = text[text.rfind(")") + 2:].split()  # after "pid (comm) "
-    try:
-        return fields[0], fields[19]  # state, starttime (field 22 of proc(5))
-    except IndexError:
-        return None
-
-
 def _start_token(pid: int) -> str | None:
-    if sys.platform.startswith("linux"):
-        st = _linux_proc_stat(pid)
-        return None if st is None else st[1]
-    return None
+    st = proc_stat(pid)
+    return None if st is None else str(st[1])
 
 
 def _pid_alive(pid: int, start: str | None) -> bool:
@@ -121,14 +106,13 @@ def _pid_alive(pid: int, start: str | None) -> bool:
         pass
     except OSError:
         return False
-    if sys.platform.startswith("linux"):
-        st = _linux_proc_stat(pid)
-        if st is not None:
-            state, now_start = st
-            if state == "Z":  # killed, not yet reaped: gone
-                return False
-            if start is not None and now_start != start:  # the PID was reused
-                return False
+    st = proc_stat(pid)
+    if st is not None:
+        state, now_start = st
+        if state == "Z":  # killed, not yet reaped: gone
+            return False
+        if start is not None and str(now_start) != start:  # the PID was reused
+            return False
     return True
 
 

@@ -1,18 +1,18 @@
 """Writing training playbacks as animations: GIF with Pillow, MP4 through ffmpeg when present.
 
-Frames are RGB ``uint8`` arrays of one size. Files are written to a temporary name in the target
-folder and renamed at the end, so a cancelled or failed export never leaves a half file behind.
+Frames are RGB ``uint8`` arrays of one size. Files are written atomically (:mod:`.atomic`), so a
+cancelled or failed export never leaves a half file behind.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+
+from .atomic import replacing
 
 __all__ = ["write_gif", "write_mp4", "ffmpeg_path", "AnimationError", "Cancelled"]
 
@@ -28,12 +28,6 @@ class Cancelled(Exception):
 def ffmpeg_path() -> str | None:
     """The ffmpeg executable if one is installed (MP4 export needs it)."""
     return shutil.which("ffmpeg")
-
-
-def _temp_beside(path: Path, suffix: str) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def write_gif(frames: Iterable[np.ndarray], path, fps: float = 20.0,
@@ -52,16 +46,12 @@ def write_gif(frames: Iterable[np.ndarray], path, fps: float = 20.0,
             raise Cancelled()
     if not images:
         raise AnimationError("there are no frames to write")
-    tmp = _temp_beside(path, ".gif")
     try:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                       duration=max(20, int(round(1000 / fps))), loop=0, optimize=False)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                           duration=max(20, int(round(1000 / fps))), loop=0, optimize=False)
     except OSError as exc:
         raise AnimationError(f"cannot write {path.name}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -72,32 +62,30 @@ def write_mp4(frames: Iterable[np.ndarray], path, fps: float = 20.0,
     if exe is None:
         raise AnimationError("MP4 export needs ffmpeg, which is not installed; export a GIF instead")
     path = Path(path)
-    tmp = _temp_beside(path, ".mp4")
     proc = None
     try:
-        for i, f in enumerate(frames):
-            f = np.ascontiguousarray(f, dtype=np.uint8)
+        with replacing(path) as tmp:
+            for i, f in enumerate(frames):
+                f = np.ascontiguousarray(f, dtype=np.uint8)
+                if proc is None:
+                    h, w = f.shape[:2]
+                    proc = subprocess.Popen(
+                        [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                         "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
+                         "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
+                         "-c:v", "libx264", "-f", "mp4", str(tmp)],
+                        stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                proc.stdin.write(f.tobytes())
+                if progress is not None and progress(i) is False:
+                    raise Cancelled()
             if proc is None:
-                h, w = f.shape[:2]
-                proc = subprocess.Popen(
-                    [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                     "-s", f"{w}x{h}", "-r", str(fps), "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-                     "-pix_fmt", "yuv420p", "-c:v", "libx264", str(tmp)],
-                    stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-            proc.stdin.write(f.tobytes())
-            if progress is not None and progress(i) is False:
-                raise Cancelled()
-        if proc is None:
-            raise AnimationError("there are no frames to write")
-        proc.stdin.close()
-        err = proc.stderr.read().decode(errors="replace")
-        if proc.wait() != 0:
-            raise AnimationError(f"ffmpeg failed: {err.strip()[:300]}")
-        os.replace(tmp, path)
+                raise AnimationError("there are no frames to write")
+            proc.stdin.close()
+            err = proc.stderr.read().decode(errors="replace")
+            if proc.wait() != 0:
+                raise AnimationError(f"ffmpeg failed: {err.strip()[:300]}")
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
-        if tmp.exists():
-            tmp.unlink()
     return path

@@ -1,14 +1,13 @@
-"""Training histories on disk: a lossless ``.npz`` per run and a plain ``.csv`` of its errors.
+"""Training runs on disk: a lossless ``.npz`` per run and a plain ``.csv`` of its errors.
 
-Also the CSV text exports of a studio session (:func:`export_history_csv`,
-:func:`export_data_csv`) and the atomic-write helpers every file writer of the core uses.
+Also the CSV text export of a studio session's history (:func:`export_history_csv`).
 
 The ``.npz`` holds every array of a :class:`~relu_studio.core.training.Run` with its exact dtype
 (so a saved run loads back bit for bit), the initial network, and the settings as JSON text. It is
 read with ``allow_pickle=False``: a file can carry numbers and text, never code.
 
-Files are written atomically: to a temporary file in the same folder, then renamed over the
-target, so an interrupted write never leaves a half-written history behind.
+Files are written atomically (:mod:`.atomic`), so an interrupted write never leaves a
+half-written history behind.
 
 No Qt, no torch.
 """
@@ -17,24 +16,24 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .network import Network
-from .training import MODE_DTYPE, Run, TrainSettings
+from ..arrays import read_only
+from ..network import Network
+from ..settings import MODES
+from ..training import MODE_DTYPE, Run, TrainSettings
+from .atomic import atomic_write, atomic_write_text
 
 __all__ = ["HistoryFileError", "save_run_npz", "load_run_npz", "run_to_csv", "write_run",
-           "run_to_npz_bytes", "run_from_npz_bytes", "export_history_csv", "export_data_csv",
-           "atomic_write", "atomic_write_bytes", "atomic_write_text", "FORMAT", "FORMAT_VERSION",
-           "CSV_HEADER", "DATA_CSV_HEADER"]
+           "run_to_npz_bytes", "run_from_npz_bytes", "export_history_csv", "run_stem",
+           "FORMAT", "FORMAT_VERSION", "CSV_HEADER"]
 
 FORMAT = "relu-studio-run"
 FORMAT_VERSION = 1
 CSV_HEADER = "step,train_mse,full_train_mse,test_mse"
-DATA_CSV_HEADER = "x,y"
 
 #: Per-snapshot arrays of a Run and the dtype kinds they may have ("i": integer, "f": float).
 _HISTORY = {"steps": "i", "train_error": "f", "full_train_error": "f", "test_error": "f",
@@ -44,70 +43,10 @@ _REQUIRED = (*_HISTORY, *_INITIAL, "settings", "meta", "diverged_at")
 #: Per-snapshot mode and learning rate (added in 0.2; older files: the settings' for every one).
 _OPTIONAL = ("modes", "lrs")
 _SETTINGS_FIELDS = ("mode", "lr", "steps", "batch_size", "save_every", "seed")
-_RUN_MODES = ("output", "all", "ridge")
 
 
 class HistoryFileError(ValueError):
     """A run file that cannot be read; the message names the file and says why."""
-
-
-# --------------------------------------------------------------------------- atomic writes
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    return _atomic(path, lambda f: f.write(data))
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` as UTF-8 (``\\n`` line ends on every platform) atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write(path, write) -> Path:
-    """Call ``write(f)`` with a binary file object, then put the result at ``path`` atomically.
-
-    The data go to a temporary file in the same folder (``.<name>.<random>.tmp``), which is
-    flushed and fsynced, then renamed over ``path`` with ``os.replace`` (the folder is fsynced too
-    where the platform allows). If ``write`` or the rename fails, the temporary file is removed,
-    the exception propagates and whatever was at ``path`` before is untouched: a reader sees the
-    old file or the new one, never a half-written one.
-    """
-    return _atomic(Path(path), write)
-
-
-def _atomic(path: Path, write) -> Path:
-    folder = path.parent
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_folder(folder)
-    return path
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- npz
@@ -137,7 +76,7 @@ def _run_arrays(run: Run) -> dict:
 def save_run_npz(run: Run, path) -> Path:
     """Save ``run`` losslessly to ``path`` (written atomically; the name is used as given)."""
     arrays = _run_arrays(run)
-    return _atomic(Path(path), lambda f: np.savez(f, **arrays))
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def run_to_npz_bytes(run: Run) -> bytes:
@@ -241,11 +180,11 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
         if a is not None:
             if a.dtype.kind != kind or a.shape != (m,):
                 raise bad(f"'{k}' has dtype {a.dtype} and shape {a.shape}; expected {m} values")
-            if k == "modes" and not set(a.tolist()) <= set(_RUN_MODES):
-                raise bad(f"'modes' holds unknown modes {sorted(set(a.tolist()) - set(_RUN_MODES))}")
+            if k == "modes" and not set(a.tolist()) <= set(MODES):
+                raise bad(f"'modes' holds unknown modes {sorted(set(a.tolist()) - set(MODES))}")
             per_snapshot[k] = a.astype(MODE_DTYPE) if k == "modes" else a
     for a in (*hist.values(), *per_snapshot.values()):
-        a.setflags(write=False)
+        read_only(a)
     return Run(initial=initial, settings=st, diverged_at=diverged_at, message=message,
                completed_steps=completed, extra=extra, **hist, **per_snapshot)
 
@@ -261,7 +200,7 @@ def _settings(s, bad) -> TrainSettings:
         raise bad("the training settings are incomplete")
     mode, lr = s["mode"], s["lr"]
     ints = [s["steps"], s["save_every"], s["seed"]] + ([] if s["batch_size"] is None else [s["batch_size"]])
-    ok = (mode in _RUN_MODES and isinstance(lr, (int, float)) and not isinstance(lr, bool)
+    ok = (mode in MODES and isinstance(lr, (int, float)) and not isinstance(lr, bool)
           and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints))
     if not ok:
         raise bad(f"the training settings are invalid: {s}")
@@ -269,16 +208,36 @@ def _settings(s, bad) -> TrainSettings:
 
 
 # --------------------------------------------------------------------------- csv
-def run_to_csv(run: Run) -> str:
-    """The run's errors per snapshot as CSV text (header ``step,train_mse,full_train_mse,test_mse``).
-
-    Values are written with full float64 precision (``repr``), so they parse back exactly.
-    """
+def _errors_csv(steps, train, full, test) -> str:
+    """One row per snapshot under :data:`CSV_HEADER`, at full float64 precision (``repr``: the
+    values parse back exactly; an undefined minibatch loss is ``nan``)."""
     lines = [CSV_HEADER]
-    for s, a, b, c in zip(run.steps.tolist(), run.train_error.tolist(),
-                          run.full_train_error.tolist(), run.test_error.tolist()):
+    for s, a, b, c in zip(np.asarray(steps).tolist(), np.asarray(train).tolist(),
+                          np.asarray(full).tolist(), np.asarray(test).tolist()):
         lines.append(f"{int(s)},{float(a)!r},{float(b)!r},{float(c)!r}")
     return "\n".join(lines) + "\n"
+
+
+def run_to_csv(run: Run) -> str:
+    """The run's errors per snapshot as CSV text (header ``step,train_mse,full_train_mse,test_mse``)."""
+    return _errors_csv(run.steps, run.train_error, run.full_train_error, run.test_error)
+
+
+def export_history_csv(history) -> str:
+    """A session history's errors as CSV text, in :func:`run_to_csv`'s columns.
+
+    ``history`` is a :class:`~relu_studio.core.history.History`, a
+    :class:`~relu_studio.core.history.HistoryView` (its finished part plus the live run) or a
+    :class:`~relu_studio.core.training.Run`.
+    """
+    if hasattr(history, "curves"):
+        return _errors_csv(*history.curves())
+    return run_to_csv(history)
+
+
+def run_stem(width: int, mode: str, seed: int) -> str:
+    """The file stem of one grid run: ``w{width}_{mode}_seed{seed}`` (CLI output, session files)."""
+    return f"w{int(width)}_{mode}_seed{int(seed)}"
 
 
 def write_run(run: Run, folder, stem: str) -> tuple[Path, Path]:
@@ -289,34 +248,3 @@ def write_run(run: Run, folder, stem: str) -> tuple[Path, Path]:
     npz = save_run_npz(run, folder / f"{stem}.npz")
     csv = atomic_write_text(folder / f"{stem}.csv", run_to_csv(run))
     return npz, csv
-
-
-# --------------------------------------------------------------------------- session csv exports
-def export_history_csv(history) -> str:
-    """A session history's errors as CSV text: ``step,train_mse,full_train_mse,test_mse``.
-
-    ``history`` is a :class:`~relu_studio.core.history.History`, a
-    :class:`~relu_studio.core.history.HistoryView` (its finished part plus the live run) or a
-    :class:`~relu_studio.core.training.Run`. One row per snapshot; values are written with full
-    float64 precision (``repr``; an undefined minibatch loss is ``nan``), so they parse back
-    exactly with ``float``.
-    """
-    if hasattr(history, "curves"):
-        steps, train, full, test = history.curves()
-    else:
-        steps, train, full, test = (history.steps, history.train_error,
-                                    history.full_train_error, history.test_error)
-    lines = [CSV_HEADER]
-    for s, a, b, c in zip(np.asarray(steps).tolist(), np.asarray(train).tolist(),
-                          np.asarray(full).tolist(), np.asarray(test).tolist()):
-        lines.append(f"{int(s)},{float(a)!r},{float(b)!r},{float(c)!r}")
-    return "\n".join(lines) + "\n"
-
-
-def export_data_csv(dataset) -> str:
-    """The training points (hand edits included) as CSV text with an ``x,y`` header.
-
-    Full float64 precision: :func:`~relu_studio.core.dataset.load_csv` reads the text back to
-    the same points bit for bit.
-    """
-    return dataset.to_csv()

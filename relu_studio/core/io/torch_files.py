@@ -27,10 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset
-from .history import History, network_errors
-from .history_io import atomic_write
-from .network import MAX_WIDTH, STATE_DICT_SHAPES, Network
+from ..arrays import read_only
+from ..dataset import Dataset
+from ..history import History, network_errors
+from ..network import STATE_DICT_SHAPES, Network
+from ..settings import MAX_WIDTH
+from .atomic import atomic_write
 
 __all__ = ["TorchFileError", "export_state_dict", "load_network_pt", "load_notebook_history",
            "state_dict_tensors", "MAX_PT_BYTES", "NOTEBOOK_TAG"]
@@ -71,7 +73,7 @@ def export_state_dict(net: Network, path) -> Path:
     import torch
 
     sd = state_dict_tensors(net)
-    return atomic_write(Path(path), lambda f: torch.save(sd, f))
+    return atomic_write(path, lambda f: torch.save(sd, f))
 
 
 # --------------------------------------------------------------------------- safe loading
@@ -267,15 +269,11 @@ def load_notebook_history(path, data: Dataset | None = None,
     else:
         full = np.full(len(nets), np.nan)
 
-    def ro(a):
-        a = np.ascontiguousarray(a)
-        a.setflags(write=False)
-        return a
-
     return History(
-        steps=ro(np.array(steps, dtype=np.int64)), train_error=ro(np.array(train, np.float64)),
-        full_train_error=ro(full), test_error=ro(np.array(test, np.float64)),
-        w1=ro(np.stack([n.w1 for n in nets])), b1=ro(np.stack([n.b1 for n in nets])),
-        w2=ro(np.stack([n.w2 for n in nets])), b2=ro(np.array([n.b2 for n in nets], np.float32)),
-        tags=(NOTEBOOK_TAG,) * len(nets),
+        steps=read_only(np.array(steps, dtype=np.int64)),
+        train_error=read_only(np.array(train, np.float64)), full_train_error=read_only(full),
+        test_error=read_only(np.array(test, np.float64)),
+        w1=read_only(np.stack([n.w1 for n in nets])), b1=read_only(np.stack([n.b1 for n in nets])),
+        w2=read_only(np.stack([n.w2 for n in nets])),
+        b2=read_only(np.array([n.b2 for n in nets], np.float32)), tags=(NOTEBOOK_TAG,) * len(nets),
     )

@@ -15,7 +15,8 @@ member                        contents
 ============================  ================================================================
 ``manifest.json``             ``{"format": "relu-studio-session", "format_version": 1,
                               "app_version": "0.1.0", "created": "<ISO 8601 UTC>"}``
-``settings.json``             the studio's settings (JSON object; see :data:`DEFAULT_SETTINGS`)
+``settings.json``             the studio's settings (:meth:`StudioSettings.to_json`; keys of a
+                              newer version are kept as they are)
 ``view.json``                 view toggles (JSON object, free-form for the GUI)
 ``data.json``                 ``{"target": spec or null, "noise": σ, "seed": int or null,
                               "source": "generated" | "edited" | "csv" | ..., "extra": {...}}``
@@ -30,9 +31,15 @@ member                        contents
                               (float32, (m,)), ``history_lr`` (float64, (m,): the learning rate
                               that trained each snapshot, NaN where none did; optional)
 ``compare.json``              ``{"settings": object or null, "runs": [{"width": w, "mode": m,
-                              "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz"}, ...]}``
+                              "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz"}, ...],
+                              "data": {data.json's keys, "member": "compare/data.npz"}}``:
+                              the grid's settings (:meth:`GridSettings.to_json`) with what
+                              Compare shows (``shown_seed``, ``selected``, ``step``, ``table``),
+                              and the data the grid was trained on (optional: without it, the
+                              session's data)
 ``compare/*.npz``             one finished grid run each, in the run-file layout of
-                              :mod:`relu_studio.core.history_io` (``relu-studio-run`` v1)
+                              :mod:`relu_studio.core.io.run_files` (``relu-studio-run`` v1);
+                              ``compare/data.npz``: ``x``, ``y``, ``x_test``, ``y_test``
 ============================  ================================================================
 
 JSON is UTF-8; floats are written with ``repr`` precision, so they read back exactly (JSON has
@@ -49,10 +56,8 @@ No Qt, no torch.
 """
 from __future__ import annotations
 
-import copy
 import io
 import json
-import math
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -61,31 +66,33 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset, MAX_POINTS, make_dataset
-from .formula import FormulaError
-from .history import History
-from .history_io import HistoryFileError, atomic_write, run_from_npz_bytes, run_to_npz_bytes
-from .network import MAX_WIDTH, Network, init_network
-from .ridge import DEFAULT_LAMBDA
-from .targets import get_target
-from .training import DEFAULT_LR
-from .version import __version__
+from ..arrays import read_only
+from ..dataset import Dataset, make_dataset
+from ..formula import FormulaError
+from ..history import History
+from ..network import Network, init_network
+from ..settings import (
+    MAX_POINTS,
+    MAX_WIDTH,
+    MODES,
+    GridSettings,
+    SettingsError,
+    StudioSettings,
+    check,
+)
+from ..targets import get_target
+from ..version import __version__
+from .atomic import atomic_write
+from .run_files import HistoryFileError, run_from_npz_bytes, run_stem, run_to_npz_bytes
 
-__all__ = ["Session", "SessionFileError", "save_session", "load_session", "session_equal",
-           "session_diff", "session_to_bytes", "FORMAT", "FORMAT_VERSION", "SUFFIX",
-           "DEFAULT_SETTINGS", "default_settings", "check_settings"]
+__all__ = ["Session", "SessionFileError", "save_session", "load_session", "session_to_bytes",
+           "FORMAT", "FORMAT_VERSION", "SUFFIX", "COMPARE_VIEW_KEYS"]
 
 FORMAT = "relu-studio-session"
 FORMAT_VERSION = 1
 SUFFIX = ".relustudio"
-
-#: The notebook's defaults, the keys the parameter panel sets.
-DEFAULT_SETTINGS = {
-    "target": "piecewise_linear", "n": 200, "noise": 0.1, "data_seed": 1, "width": 20,
-    "init_seed": 0, "mode": "all", "lr": dict(DEFAULT_LR), "steps": 150_000, "batch_size": None,
-    "save_every": 1000, "lam": DEFAULT_LAMBDA,
-}
-SESSION_MODES = ("output", "all", "ridge")
+#: What Compare shows, saved beside the grid's settings in ``compare.json``.
+COMPARE_VIEW_KEYS = ("shown_seed", "selected", "step", "table")
 
 #: Refuse archives whose members unpack to more than this (a damaged or hostile file).
 MAX_UNPACKED_BYTES = 8 * 1024**3
@@ -98,12 +105,7 @@ _DATA_ARRAYS = ("data_x", "data_y", "data_x_test", "data_y_test")
 _INITIAL_ARRAYS = ("initial_w1", "initial_b1", "initial_w2", "initial_b2")
 _HISTORY_ARRAYS = {"steps": "iu", "train_error": "f", "full_train_error": "f", "test_error": "f",
                    "w1": "f", "b1": "f", "w2": "f", "b2": "f"}
-_RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
-
-
-def default_settings() -> dict:
-    """A fresh copy of :data:`DEFAULT_SETTINGS`."""
-    return copy.deepcopy(DEFAULT_SETTINGS)
+_COMPARE_DATA = "compare/data.npz"
 
 
 class SessionFileError(ValueError):
@@ -115,18 +117,24 @@ class SessionFileError(ValueError):
 class Session:
     """Everything a studio window holds, as plain core objects.
 
-    ``settings``, ``view`` and ``compare`` must be JSON-able (dicts of str, numbers, bools, None,
-    lists, dicts). ``history`` is the snapshot timeline; its last entry is the current network
-    (:attr:`current`). ``compare_runs`` maps ``(width, mode, seed)`` to finished grid runs.
+    ``history`` is the snapshot timeline; its last entry is the current network
+    (:attr:`current`). ``view`` and ``compare_view`` must be JSON-able (what is shown: toggles,
+    the view range, Compare's seed, cell and step). ``grid`` and ``compare_runs`` (keyed
+    ``(width, mode, seed)``) are the Compare grid and its finished runs, trained on
+    ``compare_data`` (None: on ``data``). ``extra_settings`` holds settings this version does
+    not know (from a newer one), kept as they were.
     """
 
-    settings: dict
+    settings: StudioSettings
     data: Dataset
     initial: Network
     history: History
     view: dict = field(default_factory=dict)
-    compare: dict | None = None
+    grid: GridSettings | None = None
+    compare_view: dict = field(default_factory=dict)
     compare_runs: dict = field(default_factory=dict)
+    compare_data: Dataset | None = None
+    extra_settings: dict = field(default_factory=dict)
 
     @property
     def current(self) -> Network:
@@ -134,17 +142,12 @@ class Session:
         return self.history.last
 
     @classmethod
-    def from_settings(cls, settings: dict | None = None, **overrides) -> "Session":
-        """A fresh session: data, initial network and a one-entry history built from settings.
-
-        Missing keys take :data:`DEFAULT_SETTINGS`; ``overrides`` replace single keys.
-        """
-        s = default_settings()
-        s.update(copy.deepcopy(settings or {}))
-        s.update(overrides)
-        check_settings(s)
-        data = make_dataset(s["target"], s["n"], s["noise"], s["data_seed"])
-        net = init_network(s["width"], s["init_seed"])
+    def from_settings(cls, settings: StudioSettings | None = None, **changes) -> "Session":
+        """A fresh session: data, initial network and a one-entry history built from settings
+        (default: the notebook's; ``changes`` replace single fields)."""
+        s = (settings or StudioSettings()).changed(**changes)
+        data = make_dataset(s.target, s.n, s.noise, s.data_seed)
+        net = init_network(s.width, s.init_seed)
         return cls(settings=s, data=data, initial=net, history=History.start(net, data))
 
 
@@ -153,37 +156,27 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def check_settings(s) -> None:
-    """Check the keys of :data:`DEFAULT_SETTINGS` that ``s`` has (others are kept as they are).
-
-    Raises ``ValueError`` naming the bad key.
-    """
-    if not isinstance(s, dict):
-        raise ValueError(f"the settings must be a JSON object, got {type(s).__name__}")
-
-    def need(key, ok, what):
-        if key in s and not ok(s[key]):
-            raise ValueError(f"setting '{key}' must be {what}, got {s[key]!r}")
-
-    finite = lambda v: _is_number(v) and math.isfinite(v)  # noqa: E731
-    need("target", lambda v: isinstance(v, str), "a preset name or a formula")
-    need("n", lambda v: _is_int(v) and 1 <= v <= MAX_POINTS, f"a whole number in 1..{MAX_POINTS}")
-    need("noise", lambda v: finite(v) and v >= 0, "a finite number >= 0")
-    need("data_seed", lambda v: _is_int(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)")
-    need("width", lambda v: _is_int(v) and 1 <= v <= MAX_WIDTH, f"a whole number in 1..{MAX_WIDTH}")
-    need("init_seed", lambda v: _is_int(v) and 0 <= v < 2**32, "a whole number in [0, 2**32)")
-    need("mode", lambda v: v in SESSION_MODES, f"one of {', '.join(SESSION_MODES)}")
-    need("lr", lambda v: isinstance(v, dict) and all(
-        isinstance(k, str) and finite(x) and x > 0 for k, x in v.items()),
-        "an object of finite learning rates > 0 per mode")
-    need("steps", lambda v: _is_int(v) and v >= 1, "a whole number >= 1")
-    need("batch_size", lambda v: v is None or (_is_int(v) and v >= 1), "null or a whole number >= 1")
-    need("save_every", lambda v: _is_int(v) and v >= 1, "a whole number >= 1")
-    need("lam", lambda v: finite(v) and v >= 0, "a finite number >= 0")
+def _check_compare_view(view) -> dict:
+    """Compare's shown seed, selected cell, step and table kind (each optional)."""
+    if not isinstance(view, dict):
+        raise ValueError("Compare's view must be an object")
+    out = {}
+    if view.get("shown_seed") is not None:
+        out["shown_seed"] = check("seed", view["shown_seed"], "'shown_seed'")
+    sel = view.get("selected")
+    if sel is not None:
+        if not (isinstance(sel, (list, tuple)) and len(sel) == 2 and sel[1] in MODES):
+            raise ValueError(f"'selected' must be [width, mode] or null, got {sel!r}")
+        out["selected"] = [check("width", sel[0], "the selected width"), sel[1]]
+    if view.get("step") is not None:
+        if not (_is_int(view["step"]) and view["step"] >= 0):
+            raise ValueError(f"'step' must be a whole number >= 0 or null, got {view['step']!r}")
+        out["step"] = view["step"]
+    if view.get("table") is not None:
+        if view["table"] not in ("final", "best"):
+            raise ValueError(f"'table' must be 'final' or 'best', got {view['table']!r}")
+        out["table"] = view["table"]
+    return out
 
 
 def _json_bytes(obj, what: str) -> bytes:
@@ -198,11 +191,6 @@ def _data_meta(data: Dataset) -> dict:
     return {"target": None if data.target is None else data.target.spec,
             "noise": float(data.noise), "seed": None if data.seed is None else int(data.seed),
             "source": str(data.source), "extra": dict(data.extra)}
-
-
-def _run_stem(key) -> str:
-    w, m, s = key
-    return f"w{w}_{m}_seed{s}"
 
 
 # --------------------------------------------------------------------------- writing
@@ -232,23 +220,35 @@ def _members(session: Session) -> dict[str, bytes]:
     runs, run_members = [], {}
     for key, run in session.compare_runs.items():
         if not (isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], (int, np.integer))
-                and key[1] in SESSION_MODES and isinstance(key[2], (int, np.integer))
+                and key[1] in MODES and isinstance(key[2], (int, np.integer))
                 and not isinstance(key[0], bool) and not isinstance(key[2], bool)):
             raise ValueError(f"compare run keys must be (width, mode, seed), got {key!r}")
         key = (int(key[0]), key[1], int(key[2]))
-        name = f"compare/{_run_stem(key)}.npz"
+        name = f"compare/{run_stem(*key)}.npz"
         runs.append({"width": key[0], "mode": key[1], "seed": key[2], "member": name})
         run_members[name] = run_to_npz_bytes(run)
+    compare = {"settings": None if session.grid is None else
+               {**session.grid.to_json(), **session.compare_view}, "runs": runs}
+    if session.compare_data is not None:
+        cd = session.compare_data
+        buf_cd = io.BytesIO()
+        np.savez(buf_cd, x=np.asarray(cd.x), y=np.asarray(cd.y), x_test=np.asarray(cd.x_test),
+                 y_test=np.asarray(cd.y_test))
+        run_members[_COMPARE_DATA] = buf_cd.getvalue()
+        compare["data"] = {**_data_meta(cd), "member": _COMPARE_DATA}
 
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if not isinstance(session.settings, StudioSettings):
+        raise TypeError("session.settings must be StudioSettings")
     members = {
         "manifest.json": _json_bytes(manifest, "manifest"),
-        "settings.json": _json_bytes(session.settings, "settings"),
+        "settings.json": _json_bytes({**session.extra_settings, **session.settings.to_json()},
+                                     "settings"),
         "view.json": _json_bytes(session.view, "view settings"),
         "data.json": _json_bytes(_data_meta(data), "data description"),
         "history.json": _json_bytes({"tags": list(h.tags)}, "history tags"),
-        "compare.json": _json_bytes({"settings": session.compare, "runs": runs}, "compare settings"),
+        "compare.json": _json_bytes(compare, "compare settings"),
         "arrays.npz": buf.getvalue(),
     }
     members.update(run_members)
@@ -288,7 +288,7 @@ def save_session(session: Session, path) -> Path:
     """
     members = _members(session)
     _check_before_writing(members)
-    return atomic_write(Path(path), lambda f: _zip_bytes(members, f))
+    return atomic_write(path, lambda f: _zip_bytes(members, f))
 
 
 # --------------------------------------------------------------------------- reading
@@ -382,10 +382,10 @@ def _session_from_members(read, names: set, name: str) -> Session:
         raise bad(f"incomplete session file: missing {', '.join(missing)}")
 
     # -- JSON members
-    settings = json_member("settings.json", dict, "a JSON object of settings")
     try:
-        check_settings(settings)
-    except ValueError as exc:
+        settings, extra_settings = StudioSettings.from_json(
+            json_member("settings.json", dict, "a JSON object of settings"))
+    except SettingsError as exc:
         raise bad(f"settings.json: {exc}") from None
     view = json_member("view.json", dict, "a JSON object of view settings")
     meta = json_member("data.json", dict, "a JSON object describing the data")
@@ -404,15 +404,22 @@ def _session_from_members(read, names: set, name: str) -> Session:
     history = _history(arrays, tags, initial.width, bad)
 
     # -- compare grid
+    grid, compare_view = None, {}
     cmp_settings = compare_doc.get("settings")
+    if cmp_settings is not None:
+        if not isinstance(cmp_settings, dict):
+            raise bad("compare.json: 'settings' must be an object or null")
+        try:
+            grid = GridSettings.from_json(cmp_settings)
+            compare_view = _check_compare_view({k: cmp_settings.get(k) for k in COMPARE_VIEW_KEYS})
+        except (SettingsError, ValueError) as exc:
+            raise bad(f"compare.json: {exc}") from None
     entries = compare_doc.get("runs", [])
-    if cmp_settings is not None and not isinstance(cmp_settings, dict):
-        raise bad("compare.json: 'settings' must be an object or null")
     if not isinstance(entries, list):
         raise bad("compare.json: 'runs' must be a list")
     compare_runs = {}
     for e in entries:
-        if not (isinstance(e, dict) and _is_int(e.get("width")) and e.get("mode") in SESSION_MODES
+        if not (isinstance(e, dict) and _is_int(e.get("width")) and e.get("mode") in MODES
                 and _is_int(e.get("seed")) and isinstance(e.get("member"), str)):
             raise bad(f"compare.json: malformed run entry {e!r}")
         key = (e["width"], e["mode"], e["seed"])
@@ -430,9 +437,22 @@ def _session_from_members(read, names: set, name: str) -> Session:
         if run.settings.mode != key[1]:
             raise bad(f"{member}: the run's mode {run.settings.mode!r} differs from its key's {key[1]!r}")
         compare_runs[key] = run
+    compare_data = None
+    cd_meta = compare_doc.get("data")
+    if cd_meta is not None:
+        if not (isinstance(cd_meta, dict) and cd_meta.get("member") == _COMPARE_DATA):
+            raise bad(f"compare.json: 'data' must name {_COMPARE_DATA}")
+        if _COMPARE_DATA not in names:
+            raise bad(f"incomplete session file: missing {_COMPARE_DATA}")
+        cd = _npz_member(read(_COMPARE_DATA), _COMPARE_DATA, bad)
+        missing = [k for k in ("x", "y", "x_test", "y_test") if k not in cd]
+        if missing:
+            raise bad(f"{_COMPARE_DATA} lacks {', '.join(missing)}")
+        compare_data = _dataset({f"data_{k}": v for k, v in cd.items()}, cd_meta, bad)
 
     return Session(settings=settings, data=data, initial=initial, history=history, view=view,
-                   compare=cmp_settings, compare_runs=compare_runs)
+                   grid=grid, compare_view=compare_view, compare_runs=compare_runs,
+                   compare_data=compare_data, extra_settings=extra_settings)
 
 
 def _npz_member(raw: bytes, member: str, bad) -> dict:
@@ -487,10 +507,12 @@ def _dataset(arrays, meta, bad) -> Dataset:
     source, extra = meta.get("source", "generated"), meta.get("extra", {})
     if spec is not None and not isinstance(spec, str):
         raise bad("data.json: 'target' must be a string or null")
-    if not (_is_number(noise) and math.isfinite(noise) and noise >= 0):
-        raise bad(f"data.json: 'noise' must be a finite number >= 0, got {noise!r}")
-    if seed is not None and not (_is_int(seed) and 0 <= seed < 2**32):
-        raise bad(f"data.json: 'seed' must be null or a whole number in [0, 2**32), got {seed!r}")
+    try:
+        noise = check("noise", noise, "data.json: 'noise'")
+        if seed is not None:
+            seed = check("data_seed", seed, "data.json: 'seed'")
+    except SettingsError as exc:
+        raise bad(str(exc)) from None
     if not isinstance(source, str) or not isinstance(extra, dict):
         raise bad("data.json: 'source' must be a string and 'extra' an object")
     target = None
@@ -499,7 +521,7 @@ def _dataset(arrays, meta, bad) -> Dataset:
             target = get_target(spec)
         except FormulaError as exc:
             raise bad(f"data.json: the target {spec!r} is not valid ({exc})") from None
-    return Dataset(x, y, xt, yt, target=target, noise=float(noise), seed=seed, source=source,
+    return Dataset(x, y, xt, yt, target=target, noise=noise, seed=seed, source=source,
                    extra=extra)
 
 
@@ -543,59 +565,5 @@ def _history(arrays, tags, h, bad) -> History:
     if lrs is not None and (lrs.dtype.kind != "f" or lrs.shape != (m,)):
         raise bad(f"'history_lr' has dtype {lrs.dtype} and shape {lrs.shape}; expected ({m},) floats")
     for v in a.values():
-        v.setflags(write=False)
-    if lrs is not None:
-        lrs.setflags(write=False)
-    return History(tags=tuple(tags), lrs=lrs, **a)
-
-
-# --------------------------------------------------------------------------- comparison
-def _same_array(x, y) -> bool:
-    x, y = np.asarray(x), np.asarray(y)
-    return x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()
-
-
-def _norm_json(obj):
-    return json.dumps(obj, sort_keys=True, allow_nan=True, default=repr)
-
-
-def session_diff(a: Session, b: Session) -> list[str]:
-    """What differs between two sessions (empty: equal). Arrays are compared bit for bit
-    (dtype, shape and bytes); JSON parts after a JSON round trip (tuples equal lists)."""
-    out = []
-    for part in ("settings", "view", "compare"):
-        if _norm_json(getattr(a, part)) != _norm_json(getattr(b, part)):
-            out.append(part)
-    da, db = a.data, b.data
-    for k in ("x", "y", "x_test", "y_test"):
-        if not _same_array(getattr(da, k), getattr(db, k)):
-            out.append(f"data.{k}")
-    if _norm_json(_data_meta(da)) != _norm_json(_data_meta(db)):
-        out.append("data (target, noise, seed, source or extra)")
-    if not a.initial.equals(b.initial):
-        out.append("initial")
-    for k in _HISTORY_ARRAYS:
-        if not _same_array(getattr(a.history, k), getattr(b.history, k)):
-            out.append(f"history.{k}")
-    if tuple(a.history.tags) != tuple(b.history.tags):
-        out.append("history.tags")
-    if not _same_array(a.history.lrs, b.history.lrs):
-        out.append("history.lrs")
-    if set(a.compare_runs) != set(b.compare_runs):
-        out.append("compare_runs (keys)")
-    else:
-        for key, ra in a.compare_runs.items():
-            rb = b.compare_runs[key]
-            same = (all(_same_array(getattr(ra, k), getattr(rb, k)) for k in _RUN_ARRAYS)
-                    and ra.initial.equals(rb.initial) and ra.settings == rb.settings
-                    and ra.diverged_at == rb.diverged_at and ra.message == rb.message
-                    and ra.completed_steps == rb.completed_steps
-                    and _norm_json(ra.extra) == _norm_json(rb.extra))
-            if not same:
-                out.append(f"compare_runs[{key}]")
-    return out
-
-
-def session_equal(a: Session, b: Session) -> bool:
-    """True if the sessions are equal, arrays bit for bit (see :func:`session_diff`)."""
-    return not session_diff(a, b)
+        read_only(v)
+    return History(tags=tuple(tags), lrs=None if lrs is None else read_only(lrs), **a)

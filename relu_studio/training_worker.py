@@ -1,11 +1,15 @@
-"""The one bridge between the GUI and the core: a QObject that trains in its own QThread.
+"""The bridge between the studio and the core's training: a worker that trains in its own QThread.
 
 The worker runs the core's :class:`~relu_studio.core.training.Trainer` one short chunk at a time
-(about 10 ms of work), returning to its thread's event loop between chunks so that commands sent
-from the GUI (pause, step, stop, new learning rate) take effect within one chunk. After each chunk
-it publishes an immutable :class:`Snapshot` in a one-slot mailbox; the GUI takes the newest one on
-its own timer and older ones are simply overwritten, so training speed never floods the GUI's
-event loop. The worker never touches a widget.
+(about 20 ms of work), returning to its thread's event loop between chunks so that commands sent
+from the GUI (pause, step, stop, new learning rate or mode) take effect within one chunk. After
+each chunk it publishes an immutable :class:`Snapshot` in a one-slot mailbox; the GUI takes the
+newest one on its own timer and older ones are simply overwritten, so training speed never floods
+the GUI's event loop. The worker never touches a widget.
+
+:class:`TrainingBridge` is what the studio's controller holds: it owns the worker and its thread,
+turns method calls into queued commands (``start(RunRequest)``, ``pause()``, ...) and shuts both
+down within a bound, also mid-run or during the first kernel compile.
 """
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from .core import training
 from .core.dataset import Dataset
 from .core.network import Network
-from .core.training import Run, Trainer
+from .core.training import Run, Trainer, TrainSettings
 
-__all__ = ["Snapshot", "TrainingWorker", "WorkerThread", "finish_stray_threads", "shutdown_thread"]
+__all__ = ["Snapshot", "RunRequest", "TrainingWorker", "TrainingBridge", "finish_stray_threads",
+           "shutdown_thread", "SwitchInterval", "IDLE", "RUNNING", "PAUSED", "FINISHED",
+           "DIVERGED", "STOPPED", "FAILED"]
 
 IDLE, RUNNING, PAUSED, FINISHED, DIVERGED, STOPPED, FAILED = (
     "idle", "running", "paused", "finished", "diverged", "stopped", "failed")
@@ -34,13 +40,21 @@ CHUNK_SECONDS = 0.020
 FIRST_CHUNK_OPS = 4_000_000
 #: While the kernels are being prepared, the worker looks again this often (ms).
 KERNEL_POLL_MS = 25
-#: How long closing a window waits for its worker thread (ms); a worker is never stuck longer
+#: How long closing a window waits for its worker thread (ms); a worker is never busy longer
 #: than one chunk, so this is only a bound.
 SHUTDOWN_MS = 2000
-#: The interpreter's thread switch interval while a worker exists. Between chunks the worker needs
-#: the GIL briefly; with the default 5 ms it can wait that long each time while the GUI thread
-#: paints, which costs a third of the training speed. 0.5 ms keeps both threads moving.
-SWITCH_INTERVAL = 0.0005
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A run for the worker: train ``network`` on ``data`` with ``settings`` (resolved engine
+    settings), pausing after ``pause_after`` steps if given. ``token`` tags the run's snapshots."""
+
+    network: Network
+    data: Dataset
+    settings: TrainSettings
+    pause_after: int | None = None
+    token: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,13 +72,46 @@ class Snapshot:
     token: int = 0  # the controller's tag for the run this snapshot belongs to
 
 
+class SwitchInterval:
+    """The interpreter's thread switch interval, shortened while a worker thread exists.
+
+    Between chunks the worker needs the GIL briefly; with the default 5 ms it can wait that long
+    each time while the GUI thread paints, which costs a third of the training speed. 0.5 ms keeps
+    both threads moving. The previous value comes back when the last worker is gone.
+    """
+
+    FAST = 0.0005
+    _users = 0
+    _saved: float | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def acquire(cls) -> None:
+        with cls._lock:
+            if cls._users == 0:
+                cls._saved = sys.getswitchinterval()
+                if cls._saved > cls.FAST:
+                    sys.setswitchinterval(cls.FAST)
+            cls._users += 1
+
+    @classmethod
+    def release(cls) -> None:
+        with cls._lock:
+            if cls._users == 0:
+                return
+            cls._users -= 1
+            if cls._users == 0 and cls._saved is not None:
+                sys.setswitchinterval(cls._saved)
+                cls._saved = None
+
+
 class TrainingWorker(QObject):
     """Lives in a QThread; driven by queued calls of its slots."""
 
     stateChanged = Signal(str)
     runEnded = Signal(object)  # the final Snapshot (finished, diverged or stopped)
     failed = Signal(str)
-    warmedUp = Signal(float)  # seconds the JIT warm-up took
+    warmedUp = Signal(float)  # seconds the kernel's preparation took
 
     def __init__(self):
         super().__init__()
@@ -80,13 +127,12 @@ class TrainingWorker(QObject):
         self._rate = 0.0
         self._scheduled = False
         self._token = 0
-        # A zero-interval single-shot timer (a child, so it moves to the worker's thread with it)
-        # drives the loop: QTimer.singleShot(0, callable) leaks a reference to None per call in
-        # PySide6 and crashes the interpreter after enough chunks.
+        # A single-shot timer (a child, so it moves to the worker's thread with it) drives the
+        # loop: QTimer.singleShot(0, callable) leaks a reference to None per call in PySide6 and
+        # crashes the interpreter after enough chunks.
         self._ticker = QTimer(self)
         self._ticker.setObjectName("relu-worker-ticker")
         self._ticker.setSingleShot(True)
-        self._ticker.setInterval(0)
         self._ticker.timeout.connect(self._tick)
         self._warm_timer = QTimer(self)
         self._warm_timer.setObjectName("relu-worker-warm-up")
@@ -103,6 +149,10 @@ class TrainingWorker(QObject):
     @property
     def state(self) -> str:
         return self._state
+
+    def request_halt(self) -> None:
+        """Any thread: from now on the worker drops its run and does no more work."""
+        self._halted.set()
 
     # ------------------------------------------------------------------ commands (worker thread)
     @Slot()
@@ -122,26 +172,23 @@ class TrainingWorker(QObject):
         else:
             self.warmedUp.emit(self._kernels.seconds or 0.0)
 
-    def request_halt(self) -> None:
-        """Any thread: from now on the worker drops its run and does no more work."""
-        self._halted.set()
-
-    @Slot(object, object, dict)
-    def start(self, net: Network, data: Dataset, settings: dict):
-        """Begin a new run from ``net``; ``settings`` are :class:`Trainer` keyword arguments."""
-        settings = dict(settings)
-        pause_after = settings.pop("pause_after", None)
-        self._token = settings.pop("token", 0)
+    @Slot(object)
+    def start(self, request: RunRequest):
+        """Begin a new run (see :class:`RunRequest`)."""
+        self._token = request.token
+        st = request.settings
         try:
-            self._trainer = Trainer(net, data, **settings)
-        except Exception as exc:
+            self._trainer = Trainer(request.network, request.data, mode=st.mode, lr=st.lr,
+                                    steps=st.steps, batch_size=st.batch_size,
+                                    save_every=st.save_every, seed=st.seed)
+        except Exception as exc:  # a bad setting or network: said, never raised
             self._trainer = None
             self.failed.emit(str(exc))
             self._set_state(IDLE)
             return
-        self._pause_after = pause_after
+        self._pause_after = request.pause_after
         self._rate = 0.0
-        width, batch = self._trainer.initial.width, self._trainer.settings.batch_size
+        width, batch = request.network.width, self._trainer.settings.batch_size
         self._chunk = int(max(1, min(500, FIRST_CHUNK_OPS // max(1, width * batch))))
         self._set_state(RUNNING)
         self._publish()
@@ -170,12 +217,12 @@ class TrainingWorker(QObject):
             self._set_state(RUNNING)
             self._schedule()
 
-    @Slot(dict)
-    def set_options(self, options: dict):
-        """Change lr and/or mode of the run in progress (history and network are kept)."""
+    @Slot(str, float)
+    def set_options(self, mode: str, lr: float):
+        """Change the mode and learning rate of the run in progress (history and network kept)."""
         if self._trainer is not None and self._state in (RUNNING, PAUSED):
             try:
-                self._trainer.set_options(**options)
+                self._trainer.set_options(mode=mode, lr=lr)
             except Exception as exc:
                 self.failed.emit(str(exc))
 
@@ -264,6 +311,7 @@ class TrainingWorker(QObject):
             self.stateChanged.emit(state)
 
 
+# --------------------------------------------------------------------------- shutting down
 #: Bridges whose thread did not end within the shutdown bound: kept alive (a QThread destroyed
 #: while it runs aborts the process) until :func:`finish_stray_threads` at the app's exit.
 _STRAYS: set = set()
@@ -302,26 +350,67 @@ def shutdown_thread(bridge, timeout_ms: int, stop) -> bool:
     return False
 
 
-class WorkerThread(QObject):
-    """Owns the worker and its QThread; ``shutdown()`` stops both, within a bound (also mid-run)."""
+# --------------------------------------------------------------------------- the bridge
+class TrainingBridge(QObject):
+    """Owns a :class:`TrainingWorker` and its QThread; its methods are the worker's commands,
+    queued to the worker's thread so they run between chunks."""
 
-    _halt = Signal()
+    _cmd_warm_up = Signal()
+    _cmd_start = Signal(object)
+    _cmd_pause = Signal()
+    _cmd_resume = Signal()
+    _cmd_step = Signal(int)
+    _cmd_stop = Signal()
+    _cmd_options = Signal(str, float)
+    _cmd_halt = Signal()
 
     #: Every bridge ever made (weakly): lets tests prove no training thread outlives its window.
-    instances: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()
+    instances: "weakref.WeakSet" = weakref.WeakSet()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        WorkerThread.instances.add(self)
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
+        TrainingBridge.instances.add(self)
+        SwitchInterval.acquire()
+        self._released = False
         self.thread = QThread()
         self.thread.setObjectName("relu-studio-trainer")
         self.worker = TrainingWorker()
         self.worker.moveToThread(self.thread)
-        self._halt.connect(self.worker.halt)
+        w = self.worker
+        for sig, slot in ((self._cmd_warm_up, w.warm_up), (self._cmd_start, w.start),
+                          (self._cmd_pause, w.pause), (self._cmd_resume, w.resume),
+                          (self._cmd_step, w.step), (self._cmd_stop, w.stop),
+                          (self._cmd_options, w.set_options), (self._cmd_halt, w.halt)):
+            sig.connect(slot)
+        self.thread.finished.connect(self._release)
         self.thread.start()
 
+    # ------------------------------------------------------------------ commands
+    def warm_up(self) -> None:
+        self._cmd_warm_up.emit()
+
+    def start(self, request: RunRequest) -> None:
+        self._cmd_start.emit(request)
+
+    def pause(self) -> None:
+        self._cmd_pause.emit()
+
+    def resume(self) -> None:
+        self._cmd_resume.emit()
+
+    def step(self, n_steps: int) -> None:
+        self._cmd_step.emit(int(n_steps))
+
+    def stop(self) -> None:
+        self._cmd_stop.emit()
+
+    def set_options(self, mode: str, lr: float) -> None:
+        self._cmd_options.emit(str(mode), float(lr))
+
+    def take_latest(self) -> Snapshot | None:
+        return self.worker.take_latest()
+
+    # ------------------------------------------------------------------ shutting down
     def shutdown(self, timeout_ms: int = SHUTDOWN_MS) -> bool:
         """Stop training and the thread; True if the thread ended within ``timeout_ms``.
 
@@ -330,6 +419,11 @@ class WorkerThread(QObject):
         """
         def stop():
             self.worker.request_halt()
-            self._halt.emit()  # queued: the worker stops its timers and its thread itself
+            self._cmd_halt.emit()  # queued: the worker stops its timers and its thread itself
 
         return shutdown_thread(self, timeout_ms, stop)
+
+    def _release(self):
+        if not self._released:
+            self._released = True
+            SwitchInterval.release()

@@ -1,0 +1,183 @@
+"""What each studio view shows, read from the controller when its own signals say so.
+
+One presenter per view: it subscribes to the controller's signals of what that view shows, and
+redraws the view once per change (:class:`~relu_studio.ui.redraw.Redraw`). The views themselves
+stay plain widgets with setters (the offscreen export canvas and Compare reuse them); the
+numbers come from the core (dead units, curves, the ridge reference).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from .redraw import Redraw
+
+__all__ = ["CanvasPresenter", "LossPresenter", "UnitTablePresenter", "TimelinePresenter",
+           "ReadoutPresenter", "LIVE_SLOW_MS", "LIVE_RIDGE_MS"]
+
+#: While training, the loss pane, the unit table and the readouts follow at most this often (ms).
+LIVE_SLOW_MS = 100
+#: While training or dragging, the ridge reference (a solve) is recomputed at most this often.
+LIVE_RIDGE_MS = 250
+
+
+class _Presenter(QObject):
+    def __init__(self, controller, view, live_ms: int = 0):
+        super().__init__(view)
+        self.c = controller
+        self.view = view
+        self.redraw = Redraw(self.draw, self, live_ms)
+
+    def draw(self) -> None:  # pragma: no cover - every presenter defines it
+        raise NotImplementedError
+
+    def _live(self) -> None:
+        self.redraw.request(live=self.c.busy)
+
+    def _now(self) -> None:
+        self.redraw.request()
+
+
+class CanvasPresenter(_Presenter):
+    """The canvas: the data, and the shown (or dragged) network with its dead units."""
+
+    def __init__(self, controller, canvas):
+        super().__init__(controller, canvas)
+        self._data = None
+        c = controller
+        for sig in (c.dataChanged, c.shownChanged, c.previewChanged):
+            sig.connect(self._now)
+
+    def draw(self) -> None:
+        c, canvas = self.c, self.view
+        p = c.preview
+        data = p.data if p is not None else c.data
+        if data is not self._data:
+            # A dragged data point changes the points only; new data change the truth too.
+            canvas.set_dataset(data, points_only=self._data is not None and data.x_test is self._data.x_test
+                               and p is not None)
+            self._data = data
+        if p is not None:
+            canvas.show_network(p.network, p.dead)
+        else:
+            net = c.shown_network
+            canvas.show_network(net, net.dead_units(c.data.x))
+
+
+class LossPresenter(_Presenter):
+    """The loss pane: the curves of the timeline, the cursor at the shown step, the noise floor
+    and the ridge reference of the shown (or dragged) network."""
+
+    def __init__(self, controller, pane):
+        super().__init__(controller, pane, LIVE_SLOW_MS)
+        c = controller
+        c.historyChanged.connect(self._live)
+        c.shownChanged.connect(self._live)
+        c.dataChanged.connect(self._now)
+        c.previewChanged.connect(self._preview)
+        c.settingChanged.connect(lambda name: name == "lam" and self._now())
+        self._ridge = Redraw(self._draw_references, self, LIVE_RIDGE_MS)
+
+    def _preview(self):
+        self._ridge.request(live=self.c.preview is not None)
+
+    def draw(self) -> None:
+        c, pane = self.c, self.view
+        steps, train, full, test = c.history.curves()
+        pane.set_curves(steps, train, full, test)
+        pane.set_cursor(c.shown_step)
+        self._ridge.request(live=c.busy)
+
+    def _draw_references(self) -> None:
+        c = self.c
+        p = c.preview
+        if p is not None and c.ridge_follow:
+            ridge = p.full_train_error  # the preview *is* the ridge fit: no second solve
+        elif p is not None:
+            ridge = c.ridge_best(p.network, p.data)
+        else:
+            ridge = c.ridge_best()
+        self.view.set_references(c.data.noise_floor if c.data.target is not None else None, ridge)
+
+
+class UnitTablePresenter(_Presenter):
+    """The hidden-unit table: the shown network (it catches up with a drag when it ends)."""
+
+    def __init__(self, controller, table):
+        super().__init__(controller, table, LIVE_SLOW_MS)
+        c = controller
+        c.shownChanged.connect(self._live)
+        c.dataChanged.connect(self._now)
+        c.runStateChanged.connect(self._editable)
+
+    def _editable(self, state: str) -> None:
+        self.view.model_.editable = state != "running"
+
+    def draw(self) -> None:
+        c = self.c
+        if c.preview is not None:
+            return
+        net = c.shown_network
+        self.view.model_.set_network(net, net.dead_units(c.data.x))
+
+
+class TimelinePresenter(_Presenter):
+    """The timeline: how many snapshots, which one is shown, and the step it stands for."""
+
+    def __init__(self, controller, timeline):
+        super().__init__(controller, timeline)
+        c = controller
+        c.historyChanged.connect(self._now)
+        c.shownChanged.connect(self._now)
+        timeline.indexChanged.connect(c.show_snapshot)
+
+    def draw(self) -> None:
+        c, t = self.c, self.view
+        hist = c.history
+        count = len(hist)
+        t.set_count(count, index=c.shown_index)
+        total = hist.step(count - 1)
+        snap = c.last_snapshot
+        if c.busy and snap is not None:
+            total = hist.base.last_step + snap.total
+        t.set_label(c.shown_step, total, c.shown_index, count)
+
+
+class ReadoutPresenter(_Presenter):
+    """The status bar's numbers: step and losses of the shown snapshot (or of the drag), the
+    ridge reference, the training speed."""
+
+    def __init__(self, controller, loss_label, rate_label):
+        super().__init__(controller, loss_label, LIVE_SLOW_MS)
+        self.rate_label = rate_label
+        c = controller
+        for sig in (c.historyChanged, c.shownChanged):
+            sig.connect(self._live)
+        # During a drag the numbers follow at most every LIVE_SLOW_MS (the canvas follows every
+        # event); the drag's end is drawn at once.
+        c.previewChanged.connect(lambda: self.redraw.request(live=c.preview is not None))
+        c.runStateChanged.connect(self._now)
+        self._preview_test = float("nan")
+        self._preview_net = None
+
+    def draw(self) -> None:
+        c = self.c
+        p = c.preview
+        if p is not None:
+            if p.network is not self._preview_net:
+                self._preview_test, self._preview_net = p.test_error, p.network
+            ridge = p.full_train_error if c.ridge_follow else c.ridge_best(p.network, p.data)
+            text = f"editing   train {p.full_train_error:.4g}   test {self._preview_test:.4g}"
+        else:
+            hist, i = c.history, c.shown_index
+            steps, train, full, test = hist.curves()
+            parts = [f"step {int(steps[i]):,}"]
+            if not np.isnan(train[i]):
+                parts.append(f"minibatch {train[i]:.4g}")
+            parts += [f"train {full[i]:.4g}", f"test {test[i]:.4g}"]
+            text = "   ".join(parts)
+            ridge = c.ridge_best()
+        if ridge is not None:
+            text += f"   ridge best {ridge:.4g}"
+        self.view.setText(text)
+        self.rate_label.setText(f"{c.steps_per_second:,.0f} steps/s" if c.run_state == "running" else "")
