@@ -22,11 +22,16 @@ _API = {
 }
 
 __all__ = list(_API)
+_SUBMODULES = ("arrays", "dataset", "editing", "experiment", "formula", "geometry", "history", "io",
+               "network", "process", "report", "ridge", "settings", "studio", "summary", "targets",
+               "training", "version")
 
 
 def __getattr__(name: str):
     module = _API.get(name)
     if module is None:
+        if name in _SUBMODULES:  # relu_studio.core.ridge etc. without importing them first
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value  # later lookups skip this function

@@ -204,10 +204,6 @@ class Trainer:
         return self.settings.steps
 
     @property
-    def snapshot_count(self) -> int:
-        return self._count
-
-    @property
     def network(self) -> Network:
         """The current parameters as an immutable network (a copy)."""
         return Network(self._w1, self._b1, self._w2, float(self._b2[0]))

@@ -182,8 +182,8 @@ class StudioController(QObject):
 
     # ------------------------------------------------------------------ changing the state
     def apply(self, change: Change) -> None:
-        """Make ``change`` one undo step (a run in progress is ended first, its history kept)."""
-        self._end_run_for_change()
+        """Make ``change`` one undo step. A change is computed from the state after the run in
+        progress was ended (see :meth:`_run_change`), so there is none here."""
         self.undo_stack.push(StateCommand(self, change.text, self._state, change.state))
         if change.message:
             self.message.emit(change.message, "info")
@@ -204,7 +204,9 @@ class StudioController(QObject):
         self.shownChanged.emit()
 
     def _run_change(self, make, *args) -> str | None:
-        """Apply ``make(state, *args)``; a refusal (bad input) is returned as text."""
+        """End a run in progress (its history is kept), then apply ``make(state, *args)``: the one
+        way the studio's state changes. A refusal (bad input) is returned as text."""
+        self._end_run_for_change()
         try:
             change = make(self._state, *args)
         except (ValueError, ArithmeticError) as exc:
@@ -253,7 +255,6 @@ class StudioController(QObject):
         """Solve the current network's output layer in closed form (a new history entry)."""
         if self.run_state == RUNNING:
             return "Pause or stop training before fitting the output layer."
-        self._end_run_for_change()
         return self._run_change(studio.fit_ridge_now)
 
     def import_network(self, net: Network, as_initial: bool) -> None:
@@ -297,10 +298,8 @@ class StudioController(QObject):
         p = self.preview
         if p is None:
             return
-        self._end_run_for_change()
-        change = studio.commit_edit(self._state, p, text)
         self.preview = None
-        self.apply(change)
+        self._run_change(studio.commit_edit, p, text)
         self.previewChanged.emit()
 
     def cancel_edit(self) -> None:

@@ -68,3 +68,64 @@ def test_evaluate_edit_equals_fit_ridge_and_the_mse_reference(data, width):
     np.testing.assert_array_equal(dead, net.dead_units(data.x))
     same, full2, _ = evaluate_edit(net, data, 1e-5, ridge_follow=False)
     assert same.equals(net) and full2 == pytest.approx(network_errors(net, data)[0], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- the drag gesture
+def test_an_elbow_drag_is_computed_from_its_start_and_snaps_with_shift(data):
+    from relu_studio.core.editing import Drag
+
+    net = rs.init_network(12, 4)
+    j = 5
+    drag = Drag("elbow", j, net, data)
+    assert drag.text == f"Move elbow {j}" and drag.unit == j
+    for x in (0.31, 0.72, 0.55):  # every event from the start: the last one wins, exactly
+        moved, same_data = drag.move(x, 0.9)
+    assert same_data is data
+    assert moved.b1[j] == np.float32(-0.55 * np.float64(net.w1[j])) and moved.w1[j] == net.w1[j]
+    snapped, _ = drag.move(0.5004, 0.0, snap=True)
+    assert snapped.elbows[j] == pytest.approx(snap_to_data(0.5004, data), abs=1e-6)
+
+
+def test_a_handle_drag_keeps_its_anchor_and_sets_the_slope(data):
+    from relu_studio.core.editing import Drag, data_range
+
+    net = rs.init_network(12, 4)
+    j = 2
+    drag = Drag("handle", j, net, data)
+    hx, _hy = handle_positions(net, *data_range(data))
+    assert drag.anchor == hx[j] and drag.text == f"Change slope of unit {j}"
+    moved, _ = drag.move(0.1234, 1.5)  # the pointer's x does not matter: the anchor stays
+    assert moved.w1[j] == pytest.approx(1.5 / (hx[j] - net.elbows[j]), rel=1e-6)
+    assert moved.elbows[j] == pytest.approx(net.elbows[j], abs=1e-6)
+    scaled = Drag("handle", j, net, data, scaled=True)
+    assert scaled.text == f"Change output weight of unit {j}"
+
+
+def test_a_point_drag_moves_one_point_and_refuses_nothing_else(data):
+    from relu_studio.core.editing import Drag
+
+    net = rs.init_network(3, 0)
+    drag = Drag("point", 7, net, data)
+    assert drag.unit is None and drag.text == "Move data point"
+    same_net, moved = drag.move(0.25, 1.75)
+    assert same_net is net and moved.n == data.n and moved.source == "edited"
+    assert np.sum((moved.x == 0.25) & (moved.y == 1.75)) == 1
+    with pytest.raises(ValueError):
+        Drag("sideways", 0, net, data)
+
+
+@pytest.mark.parametrize("kind, button, ctrl, edit_mode, action", [
+    ("elbow", "left", False, False, "select_unit"),
+    ("handle", "left", True, True, "select_unit"),
+    ("point", "left", False, False, "select_point"),
+    ("point", "right", False, True, "delete_point"),
+    ("point", "right", False, False, None),  # outside edit-data mode a right click deletes nothing
+    (None, "left", True, False, "add_point"),
+    (None, "left", False, True, "add_point"),
+    (None, "left", False, False, "clear_selection"),
+    (None, "right", False, True, None),
+])
+def test_what_a_click_means(kind, button, ctrl, edit_mode, action):
+    from relu_studio.core.editing import click_action
+
+    assert click_action(kind, button, ctrl, edit_mode) == action

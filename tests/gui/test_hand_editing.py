@@ -282,3 +282,30 @@ def test_reinitialise_regenerate_and_ridge_fit_are_undoable(studio):
         c.undo_stack.undo()
     assert c.network.equals(net0) and c.data is data0
     assert studio.units_table.model_.rowCount() == 20
+
+
+def test_one_drag_commit_redraws_each_view_once_and_an_lr_change_redraws_none(studio, qtbot):
+    """A drag's end changes the history, the shown network and the preview: each view is redrawn
+    once for it. A new learning rate changes nothing on screen: no view is redrawn and the panel
+    field it came from is not written back."""
+    c, cv = studio.c, studio.canvas
+    qtbot.wait(50)
+    studio.flush_views()
+    counts = {name: p.redraw.count for name, p in studio.presenters.items()}
+    j = alive_unit_in_view(c.network)
+    start = mouse.to_pixel(cv, c.network.elbows[j], 0.0)
+    mouse.drag(cv, start, start + QPointF(40, 0))
+    qtbot.wait(50)  # the event loop turns: the redraws asked for by the commit run
+    per_commit = {name: p.redraw.count - counts[name] for name, p in studio.presenters.items()}
+    # The canvas follows every drag event (6 moves + the start); the others only the commit.
+    assert per_commit["units"] == 1 and per_commit["timeline"] == 1 and per_commit["loss"] == 1
+    assert per_commit["canvas"] <= 1 + 7
+    print(f"\nredraws for one drag (7 events and the commit): {per_commit}")
+    counts = {name: p.redraw.count for name, p in studio.presenters.items()}
+    writes = []
+    studio.panel.lr.set_value = lambda v: writes.append(v)  # the field the value came from
+    studio.panel.lr.editor.setText("0.05")
+    studio.panel.lr.validate()
+    qtbot.wait(50)
+    assert c.settings.lr_all == 0.05 and writes == []
+    assert {name: p.redraw.count - counts[name] for name, p in studio.presenters.items()} == dict.fromkeys(counts, 0)

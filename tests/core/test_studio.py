@@ -1,0 +1,126 @@
+"""The studio's state and its undoable operations, without Qt: each is a function of the state
+that returns a new state (the old one is untouched), an undo step's name and a message."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import relu_studio as rs
+from relu_studio.core import studio
+from relu_studio.core.dataset import DataError
+from relu_studio.core.history import History
+from relu_studio.core.settings import SettingsError, StudioSettings
+from relu_studio.core.studio import StudioState
+
+
+@pytest.fixture
+def state():
+    return StudioState.start(StudioSettings(width=6, steps=400, save_every=100))
+
+
+def test_the_start_is_the_notebooks(state):
+    assert state.data.n == 200 and state.data.target.spec == "piecewise_linear"
+    assert state.initial.equals(rs.init_network(6, 0)) and state.network.equals(state.initial)
+    assert len(state.history) == 1 and state.history.tags == ("init",)
+
+
+def test_regenerate_restarts_the_history_from_the_current_network(state):
+    run = rs.train(state.network, state.data, steps=400, save_every=100)
+    trained = studio.record_run(state, run, run.final, 400).state
+    change = studio.regenerate(trained, target="abs", n=50, noise=0.0, seed=3)
+    new = change.state
+    assert change.text == "Regenerate data" and "n = 50" in change.message
+    assert new.data.n == 50 and new.data.target.spec == "abs" and new.settings.n == 50
+    assert new.history.last.equals(run.final) and len(new.history) == 1  # from the current network
+    assert new.initial is trained.initial
+    assert trained.data.n == 200  # the old state is untouched
+    with pytest.raises(SettingsError):
+        studio.regenerate(state, n=0)
+    with pytest.raises(DataError):
+        studio.regenerate(state, target="1/x")  # not finite on [0, 1]
+
+
+def test_reinitialise_and_reset(state):
+    change = studio.reinitialise(state, width=9, seed=4)
+    assert change.state.initial.equals(rs.init_network(9, 4))
+    assert change.state.settings.width == 9 and change.state.settings.init_seed == 4
+    assert change.text == "Re-initialise (width 9, seed 4)"
+    run = rs.train(state.network, state.data, steps=400, save_every=100)
+    trained = studio.record_run(state, run, run.final, 400).state
+    back = studio.reset_to_initial(trained).state
+    assert back.network.equals(state.initial) and len(back.history) == 1
+
+
+def test_fit_ridge_now_is_the_cores_fit(state):
+    change = studio.fit_ridge_now(state)
+    assert change.state.network.equals(rs.fit_ridge(state.network, state.data, state.settings.lam))
+    assert change.state.history.tags[-1] == "ridge" and change.text == "Fit output layer by ridge"
+
+
+def test_record_run_keeps_each_snapshots_mode_and_where_the_run_stopped(state):
+    trainer = rs.Trainer(state.network, state.data, mode="all", steps=400, save_every=100)
+    trainer.advance(250)  # stopped between snapshots (200 and 300)
+    change = studio.record_run(state, trainer.result(), trainer.network, trainer.step)
+    hist = change.state.history
+    assert hist.steps.tolist() == [0, 1, 100, 200, 250] and hist.last.equals(trainer.network)
+    assert hist.tags == ("init", "all", "all", "all", "all")
+    assert change.text == "Train 250 steps (all layers)"
+
+
+def test_run_settings_use_a_new_seed_per_run_and_refuse_bad_ones(state):
+    assert studio.run_settings(state, 0).seed == 0 and studio.run_settings(state, 3).seed == 3
+    assert studio.run_settings(state).batch_size == 40 and studio.run_settings(state).lr == 0.02
+    tiny = StudioState(state.settings, rs.make_dataset(n=3), state.initial, state.history)
+    with pytest.raises(rs.TrainingError, match="n // 5"):
+        studio.run_settings(tiny)
+
+
+def test_imports(state):
+    other = rs.init_network(6, 9)
+    as_current = studio.import_network(state, other, as_initial=False).state
+    assert as_current.network.equals(other) and as_current.initial is state.initial
+    assert as_current.history.tags[-1] == "import"
+    wider = studio.import_network(state, rs.init_network(8, 1), as_initial=False).state
+    assert wider.initial.width == 8 and len(wider.history) == 1  # another width: a new timeline
+    assert wider.settings.width == 8
+    data = rs.make_dataset("sin(20x)", n=30)
+    moved = studio.import_data(state, data, "Import data from x.csv")
+    assert moved.text == "Import data from x.csv" and moved.state.data is data
+    hist = History.start(other, state.data, "notebook").extended_with(History.start(other, state.data, "notebook", 5))
+    imported = studio.import_history(state, hist).state
+    assert imported.initial is state.initial and imported.history.steps.tolist() == [0, 0, 5]
+
+
+def test_open_grid_cell_uses_the_cells_data_network_and_seed(state):
+    data = rs.make_dataset("abs", n=60, seed=2)
+    initial = rs.init_network(4, 2**31 + 5)
+    run = rs.train(initial, data, mode="output", steps=200, save_every=100, seed=7)
+    change = studio.open_grid_cell(state, initial, run, "output", 2**31 + 5, data)
+    new = change.state
+    assert new.data is data and new.initial is initial and new.network.equals(run.final)
+    assert new.settings.init_seed == 2**31 + 5 and new.settings.mode == "output" and new.settings.width == 4
+    ridge = studio.open_grid_cell(state, initial, rs.core.experiment.ridge_run(initial, data), "ridge", 0, data)
+    assert ridge.state.history.tags == ("init", "ridge")
+
+
+def test_edits_become_the_newest_entry(state):
+    edited = state.network.with_elbow(2, 0.33)
+    preview = studio.preview_edit(edited, state.data, state.settings.lam, ridge_follow=True)
+    assert preview.network.equals(rs.fit_ridge(edited, state.data, state.settings.lam))
+    change = studio.commit_edit(state, preview, "Move elbow 2")
+    assert change.state.network.equals(preview.network) and change.state.history.tags[-1] == "edit"
+    net = studio.unit_with_value(state.network, 1, "out", 0.5)
+    assert net.w2[1] == np.float32(0.5)
+    with pytest.raises(ValueError):
+        studio.unit_with_value(state.network, 1, "depth", 1.0)
+
+
+def test_the_ridge_reference_is_recomputed_for_new_data_or_features(state):
+    ref = studio.RidgeReference()
+    net, data = state.network, state.data
+    first = ref.value(net, data, 1e-5)
+    assert first == pytest.approx(rs.core.ridge.ridge_mse(net, data, 1e-5))
+    other = rs.make_dataset(n=200, seed=8)
+    assert ref.value(net, other, 1e-5) == rs.core.ridge.ridge_mse(net, other, 1e-5)
+    assert ref.value(net.with_elbow(0, 0.5), other, 1e-5) == rs.core.ridge.ridge_mse(
+        net.with_elbow(0, 0.5), other, 1e-5)
