@@ -340,6 +340,11 @@ class KernelPreparation:
         self.start()
         return self.ready.wait(timeout)
 
+    @property
+    def running(self) -> bool:
+        """True while the preparation runs (started, not ended)."""
+        return self._thread is not None and not self.ready.is_set()
+
     def finish(self, timeout: float | None = None) -> bool:
         """At exit: wait up to ``timeout`` for a preparation in progress (never starts one), so
         that the process does not end inside a compile; True if none is running."""

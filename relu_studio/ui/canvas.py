@@ -305,6 +305,14 @@ class Canvas(pg.PlotWidget):
         """(xs, ys) of the prediction polyline as drawn."""
         return self.prediction.getData()
 
+    def dead_units_drawn(self) -> np.ndarray:
+        """The indices of the units drawn as dead (hollow red elbows), sorted."""
+        return np.sort(np.asarray(self.dead_elbows.data["data"], dtype=int))
+
+    def unit_lines(self):
+        """(xs, ys) of the hidden units' polyline as drawn (NaN-separated, the selected one apart)."""
+        return self.units.getData()
+
     def elbow_positions(self) -> np.ndarray:
         """The x of every drawn elbow (alive, dead and the selected one)."""
         xs = [self.elbows.getData()[0], self.dead_elbows.getData()[0], self.selected_elbow.getData()[0]]

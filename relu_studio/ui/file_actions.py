@@ -214,6 +214,9 @@ class FileActions(QObject):
         self.recent_menu.addAction("Clear list", lambda: app_settings().setValue("recent", []))
 
     # ------------------------------------------------------------------ autosave
+    def set_autosave_interval(self, seconds: float) -> None:
+        self._timer.setInterval(max(100, int(seconds * 1000)))
+
     def autosave_now(self, force: bool = False) -> bool:
         """Write the session to the autosave file in a background thread, if anything changed."""
         if not self.autosave_enabled:

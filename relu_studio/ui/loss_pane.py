@@ -66,6 +66,12 @@ class LossPane(LogLossPlot):
         self.full.setData(x, pos(full))
         self.test.setData(x, pos(test))
 
+    def curves(self) -> dict:
+        """name -> (steps, MSE) of the curves drawn ("train", "full", "test"), in data units (the
+        plot shows them on a log axis)."""
+        return {name: (item.xData, item.yData) for name, item in
+                (("train", self.train), ("full", self.full), ("test", self.test))}
+
     def set_references(self, noise_floor: float | None, ridge: float | None):
         for line, v in ((self.floor, noise_floor), (self.ridge, ridge)):
             if v is not None and v > 0 and np.isfinite(v):

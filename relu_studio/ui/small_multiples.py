@@ -154,6 +154,10 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(30 + MIN_ROW_HEIGHT * max(1, len(self.widths)))
         self.reset_view()
 
+    def column_titles(self) -> list[str]:
+        """The column titles as shown (HTML)."""
+        return [label.text for label in self._column_labels]
+
     def set_dataset(self, data: Dataset | None):
         self.data = data
         for cell in self.cells.values():

@@ -28,7 +28,8 @@ CHILD = textwrap.dedent("""
     w = MainWindow(ask_to_save=False)
     w.show()
     c = w.c
-    c.update_settings(steps=2_000_000_000, save_every=1000)
+    c.set_setting("steps", 1_000_000_000)
+    c.set_setting("save_every", 1000)
     c.start()
     t0 = time.time()
     while True:

@@ -66,9 +66,10 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    from relu_studio.ui.compare_controller import CompareController
     from relu_studio.ui.compare_view import CompareView
 
-    view = CompareView(lambda: data)
+    view = CompareView(CompareController(lambda: data))
     view.resize(1400, 900)
     view.show()
     app.processEvents()
@@ -78,7 +79,7 @@ def main() -> int:
         view.seeds.setValue(seeds)
         view.steps.setValue(150_000)
         done = []
-        view.gridFinished.connect(done.append)
+        view.c.gridFinished.connect(done.append)
         t0 = time.perf_counter()
         assert view.run_grid() is None
         while not done:
@@ -86,8 +87,8 @@ def main() -> int:
             time.sleep(0.002)
         app.processEvents()  # the last cells drawn
         dt = time.perf_counter() - t0
-        view.gridFinished.disconnect(done.append)
-        assert not view.result.cancelled
+        view.c.gridFinished.disconnect(done.append)
+        assert not view.c.result.cancelled
         return dt
 
     for seeds in (1, 10):
@@ -98,21 +99,21 @@ def main() -> int:
 
     # Scrubbing: 5 widths x 3 modes of small multiples.
     gui_grid(1, widths="5 10 20 40 80")
-    n = len(view.steps_timeline)
+    n = len(view.c.steps)
     order = list(range(n - 1, -1, -1))
     t0 = time.perf_counter()
     for i in order:
-        view.set_step_index(i)
+        view.c.set_step_index(i)
     update = (time.perf_counter() - t0) / n
     vp = view.small.viewport()
     t0 = time.perf_counter()
     for i in order:
-        view.set_step_index(i)
+        view.c.set_step_index(i)
         vp.repaint()  # paint now, synchronously
     painted = (time.perf_counter() - t0) / n
     print(f"scrubbing 5 widths x 3 modes ({n} snapshots): update every cell {1000 * update:.2f} ms, "
           f"update + paint {1000 * painted:.2f} ms per step  (~{1 / painted:.0f} steps/s)")
-    view.shutdown()
+    view.c.shutdown()
     view.close()
     return 0
 

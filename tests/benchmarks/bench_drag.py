@@ -36,9 +36,9 @@ def main() -> int:
     win.show()
     c, cv = win.c, win.canvas
     mouse.prepare(cv)
-    win.act_follow.setChecked(True)
+    win.action("follow").setChecked(True)
     warmed = []
-    c.worker.warmedUp.connect(warmed.append)
+    c.bridge.worker.warmedUp.connect(warmed.append)
     t0 = time.perf_counter()
     while not warmed and time.perf_counter() - t0 < 60:  # the kernel warm-up would compete
         app.processEvents()

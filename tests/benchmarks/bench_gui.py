@@ -51,17 +51,7 @@ def main() -> int:
     c = win.c
     c.reinitialise(args.width, 0)
 
-    frames = [0]
-    orig = win._refresh
-
-    def counting_refresh(live, follow=None):
-        if live:
-            frames[0] += 1
-        return orig(live, follow)
-
-    win._refresh = counting_refresh
-    c.frame.disconnect()
-    c.frame.connect(lambda: win._refresh(live=True))
+    canvas_redraws = win.presenters["canvas"].redraw  # a frame: the canvas redrawn
 
     delays: list[float] = []
 
@@ -73,7 +63,8 @@ def main() -> int:
     probe_timer.setInterval(10)
     probe_timer.timeout.connect(probe)
 
-    c.update_settings(steps=500_000_000, save_every=1000)
+    c.set_setting("steps", 500_000_000)
+    c.set_setting("save_every", 1000)
     c.start()
     while c.last_snapshot is None:
         app.processEvents()
@@ -81,7 +72,7 @@ def main() -> int:
     t_settle = time.perf_counter()
     while time.perf_counter() - t_settle < 1.0:
         app.processEvents()
-    frames[0] = 0
+    frames0 = canvas_redraws.count
     step0 = c.last_snapshot.step
     probe_timer.start()
     t0 = time.perf_counter()
@@ -92,14 +83,14 @@ def main() -> int:
     probe_timer.stop()
     step1 = c.last_snapshot.step
     c.stop()
-    while c.state != "idle":
+    while c.run_state != "idle":
         app.processEvents()
     win.close()
 
     gui_rate = (step1 - step0) / elapsed
     head = headless_rate(net, data, max(50_000, int(gui_rate * 2)))
     d = np.array(delays) * 1000
-    fps = frames[0] / elapsed
+    fps = (canvas_redraws.count - frames0) / elapsed
     print(f"width {args.width}, {elapsed:.1f} s of training with the window open")
     print(f"frames drawn per second : {fps:7.1f}   (bar >= 30)")
     print(f"UI latency p50 / p95 / max: {np.percentile(d, 50):.2f} / {np.percentile(d, 95):.2f} / "

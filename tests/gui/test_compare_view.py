@@ -336,5 +336,5 @@ def test_a_second_grid_replaces_the_first(view, qtbot):
         assert cell.plot is plots[(w, m)]  # same layout: the cells are reused
         assert cell.run is second.runs[(w, m, 0)]
     assert second.runs[(3, "all", 0)].settings.lr == 0.05
-    assert "lr 0.05" in view.small._column_labels[1].text
+    assert "lr 0.05" in view.small.column_titles()[1]
     assert view.c.steps[-1] == 2000 and view.table.model().rowCount() == 3

@@ -162,7 +162,7 @@ CHILD = textwrap.dedent("""
     app = QApplication([])
     from relu_studio.ui.main_window import MainWindow
     w = MainWindow(ask_to_save=False)
-    w.files._timer.setInterval(1000)
+    w.files.set_autosave_interval(1.0)
     w.show()
     c = w.c
     c.set_setting("steps", 500_000_000)

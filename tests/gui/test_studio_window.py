@@ -33,8 +33,9 @@ def test_training_streams_snapshots_and_finishes_like_the_core(window, qtbot):
     np.testing.assert_array_equal(test[1:], ref.test_error)
     # The loss pane shows the same curves.
     window.flush_views()
-    np.testing.assert_allclose(window.loss.test.yData, test)
-    np.testing.assert_array_equal(window.loss.test.xData, steps)
+    drawn_steps, drawn_test = window.loss.curves()["test"]
+    np.testing.assert_allclose(drawn_test, test)
+    np.testing.assert_array_equal(drawn_steps, steps)
 
 
 def test_pause_holds_and_resume_continues(window, qtbot):
@@ -84,9 +85,8 @@ def test_scrubbing_shows_that_snapshot_and_keeps_the_network(window, qtbot):
         # (like torch), so they agree to float32 round-off on values of order 1.
         np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
         np.testing.assert_allclose(window.canvas.elbow_positions(), np.sort(net.elbows[np.isfinite(net.elbows)]))
-        dead_shown = np.sort(window.canvas.dead_elbows.data["data"].astype(int))
-        np.testing.assert_array_equal(dead_shown, np.nonzero(net.dead_units(c.data.x))[0])
-        ux, uy = window.canvas.units.getData()
+        np.testing.assert_array_equal(window.canvas.dead_units_drawn(), np.nonzero(net.dead_units(c.data.x))[0])
+        ux, uy = window.canvas.unit_lines()
         (x0, x1), _ = window.canvas.getPlotItem().vb.viewRange()
         rx, ry = unit_polylines(net, x0, x1)
         np.testing.assert_allclose(uy, ry, equal_nan=True)
@@ -166,7 +166,7 @@ def test_closing_during_the_first_kernel_compile_does_not_wait_for_it(qtbot, mon
         c.start()
         wait_state(qtbot, c, "running")  # waiting for the kernel, not training
         qtbot.wait(100)
-        assert slow._thread is not None and slow._thread.is_alive()
+        assert slow.running
         assert c.last_snapshot is None or c.last_snapshot.step == 0
         win.close()
         assert c.bridge.thread.isFinished() and not gate.is_set()
