@@ -22,6 +22,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .budget import BudgetError, check_run
+
 __all__ = [
     "SettingsError", "Limit", "LIMITS", "Mode", "MODE_INFO", "MODES", "SGD_MODES", "DEFAULT_LR",
     "DEFAULT_LAMBDA", "SEED_LIMIT", "MAX_SEED", "MAX_POINTS", "MAX_WIDTH", "MAX_STEPS",
@@ -265,6 +267,11 @@ class StudioSettings:
                 values[f.name] = check_mode(v)
             else:
                 values[f.name] = check(f.name, v)
+        try:  # what a run of these settings would hold in memory
+            check_run(values["steps"], values["save_every"], values["width"],
+                      values["batch_size"] or max(1, values["n"] // 5))
+        except BudgetError as exc:
+            raise SettingsError("steps", str(exc)) from None
         return StudioSettings(**values)
 
     def to_json(self) -> dict:
@@ -358,12 +365,18 @@ class GridSettings:
         return replace(self, **changes).validated()
 
     def validated(self) -> "GridSettings":
-        return GridSettings(
+        g = GridSettings(
             widths=self.check_widths(self.widths), modes=self.check_modes(self.modes),
             seeds=check("seeds", self.seeds), steps=check("steps", self.steps),
             save_every=check("save_every", self.save_every),
             lr_output=check("lr_output", self.lr_output), lr_all=check("lr_all", self.lr_all),
             batch_size=check("batch_size", self.batch_size), lam=check("lam", self.lam))
+        if g.sgd_modes:
+            try:  # every run of the widest network (the batch is known once the data are)
+                check_run(g.steps, g.save_every, max(g.widths), g.batch_size or 1)
+            except BudgetError as exc:
+                raise SettingsError("steps", str(exc)) from None
+        return g
 
     def to_json(self) -> dict:
         d = asdict(self)

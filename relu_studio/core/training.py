@@ -15,17 +15,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .arrays import read_only
+from .budget import BudgetError, check_buffer, check_history, snapshot_count
 from .dataset import Dataset
 from .network import Network
 from .settings import DEFAULT_LR, SGD_MODES, SettingsError, check, check_mode
 
-__all__ = ["TrainSettings", "Trainer", "Run", "train", "train_chunks", "snapshot_steps",
+__all__ = ["TrainSettings", "Trainer", "Run", "train", "train_chunks", "snapshot_steps", "snapshot_count",
            "DEFAULT_LR", "MODES", "TrainingError", "KernelPreparation", "KERNELS"]
 
 #: The modes that train by SGD, and the notebook's learning rate of each (core.settings).
 MODES = SGD_MODES
 #: Steps drawn and run per kernel call when no chunk size is asked for (bounds index memory).
 INTERNAL_CHUNK = 16_384
+#: At most this many minibatch indices are drawn at once (a batch of 10^6 points: 4 steps).
+MAX_INDEX_ELEMENTS = 2**22
 #: A minibatch loss above this many times (mean y² + 1) counts as divergence.
 DIVERGENCE_FACTOR = 1e6
 
@@ -181,6 +184,11 @@ class Trainer:
         self._b1 = np.array(net.b1, dtype=np.float32)
         self._w2 = np.array(net.w2, dtype=np.float32)
         self._b2 = np.array([net.b2], dtype=np.float32)
+        try:
+            check_history(snapshot_count(st.steps, st.save_every), net.width)
+            check_buffer(st.batch_size, net.width)
+        except BudgetError as exc:
+            raise TrainingError(str(exc)) from None
         self._snap_steps = snapshot_steps(st.steps, st.save_every)
         m, h = self._snap_steps.size, net.width
         self._h = {
@@ -229,8 +237,9 @@ class Trainer:
         todo = remaining if max_steps is None else max(0, min(int(max_steps), remaining))
         ran = 0
         h = self._h
+        rows = max(1, min(INTERNAL_CHUNK, MAX_INDEX_ELEMENTS // st.batch_size))
         while ran < todo and self.diverged_at is None:
-            k = min(todo - ran, INTERNAL_CHUNK)
+            k = min(todo - ran, rows)
             if self._indices is not None:
                 idx = self._indices[self.step : self.step + k]
             else:

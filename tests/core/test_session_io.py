@@ -332,7 +332,7 @@ BROKEN_MEMBERS = {
                     "format_version '1' is invalid"),
     "manifest not json": (lambda m: {**m, "manifest.json": b"{nope"}, "'manifest.json' is not valid JSON"),
     "object arrays": (lambda m: with_arrays(m, _object_array),
-                      "'data_x' in arrays.npz holds pickled Python objects"),
+                      "'arrays.npz': 'data_x' holds pickled Python objects"),
     "x and y lengths": (lambda m: with_arrays(m, lambda a: a.update(data_y=a["data_y"][:-1])),
                         "the data have 200 x values but 199 y values"),
     "NaN data": (lambda m: with_arrays(m, _nan_data), "'data_y' contains NaN"),
@@ -344,7 +344,7 @@ BROKEN_MEMBERS = {
     "missing array": (lambda m: with_arrays(m, lambda a: a.pop("history_b2")),
                       "arrays.npz lacks history_b2"),
     "decreasing steps": (lambda m: with_arrays(m, lambda a: a.update(
-        history_steps=a["history_steps"][::-1].copy())), "negative or decreasing"),
+        history_steps=a["history_steps"][::-1].copy())), "negative, decreasing"),
     "tags count": (lambda m: with_json(m, "history.json", lambda d: d.update(tags=["init"])),
                    "'tags' must list one string per snapshot \\(6\\)"),
     "bad setting": (lambda m: with_json(m, "settings.json", lambda d: d.update(mode="sideways")),
@@ -403,7 +403,7 @@ def test_unreadable_and_foreign_files_are_refused(tmp_path, small_members):
     np.savez(npz, a=np.arange(3))
     with pytest.raises(SessionFileError, match="no manifest.json"):
         load_session(npz)
-    with pytest.raises(SessionFileError, match="cannot read the file"):
+    with pytest.raises(SessionFileError, match="a folder, not a file"):
         load_session(tmp_path)  # a folder
 
 

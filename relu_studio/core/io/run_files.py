@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,9 @@ from ..arrays import read_only
 from ..network import Network
 from ..settings import MODES
 from ..training import MODE_DTYPE, Run, TrainSettings
+from ..budget import BudgetError, check_regular_file
 from .atomic import atomic_write, atomic_write_text
+from .npz import NpzError, read_npz
 
 __all__ = ["HistoryFileError", "save_run_npz", "load_run_npz", "run_to_csv", "write_run",
            "run_to_npz_bytes", "run_from_npz_bytes", "export_history_csv", "run_stem",
@@ -91,7 +92,10 @@ def load_run_npz(path) -> Run:
     """Load a run saved by :func:`save_run_npz`; raises :class:`HistoryFileError` (a ValueError)."""
     path = Path(path)
     try:
+        check_regular_file(path, "the run file")
         raw = path.read_bytes()
+    except BudgetError as exc:
+        raise HistoryFileError(f"{path.name}: {exc}") from None
     except OSError as exc:
         raise HistoryFileError(f"{path.name}: cannot read the file: {exc.strerror or exc}") from None
     return run_from_npz_bytes(raw, path.name)
@@ -105,29 +109,19 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
 
     if not raw.startswith(b"PK"):
         raise bad("not a ReLU Studio run file (.npz)")
-    arrays = {}
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            missing = [k for k in _REQUIRED if k not in npz.files]
-            if missing:
-                raise bad(f"not a ReLU Studio run file: missing {', '.join(missing)}")
-            for k in (*_REQUIRED, *(o for o in _OPTIONAL if o in npz.files)):
-                try:
-                    arrays[k] = npz[k]
-                except ValueError as exc:
-                    if "allow_pickle" in str(exc):
-                        raise bad(f"'{k}' holds pickled Python objects, which are never loaded") from None
-                    raise
-    except HistoryFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, MemoryError) as exc:
-        raise bad(f"the file is truncated or damaged ({exc})") from None
+        arrays = read_npz(raw, (*_REQUIRED, *_OPTIONAL))
+    except NpzError as exc:
+        raise bad(f"the file is {exc}" if exc.damaged else str(exc)) from None
+    missing = [k for k in _REQUIRED if k not in arrays]
+    if missing:
+        raise bad(f"not a ReLU Studio run file: missing {', '.join(missing)}")
 
     try:
         meta = json.loads(_one_string(arrays["meta"]))
         settings = json.loads(_one_string(arrays["settings"]))
-    except (TypeError, ValueError) as exc:
-        raise bad(f"the settings are unreadable ({exc})") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise bad(f"the settings are unreadable ({type(exc).__name__}: {exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise bad("not a ReLU Studio run file")
     version = meta.get("version")
@@ -159,6 +153,8 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
             raise bad(f"'{k}' has shape {hist[k].shape}; expected {shape}")
     if m > 1 and np.any(np.diff(hist["steps"]) <= 0):
         raise bad("the snapshot steps are not increasing")
+    if m and (hist["steps"].min() < 0 or hist["steps"].max() > 2**53):
+        raise bad("the snapshot steps are negative or beyond 2**53")
     d = arrays["diverged_at"]
     if d.shape != () or d.dtype.kind not in "iu":
         raise bad("'diverged_at' is not a single integer")

@@ -67,6 +67,8 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays import read_only
+from ..budget import (MAX_JSON_BYTES, MAX_UNPACKED_BYTES, BudgetError, check_history,
+                      check_regular_file, human)
 from ..dataset import Dataset, make_dataset
 from ..formula import FormulaError
 from ..history import History
@@ -83,6 +85,7 @@ from ..settings import (
 from ..targets import get_target
 from ..version import __version__
 from .atomic import atomic_write
+from .npz import NpzError, read_npz
 from .run_files import HistoryFileError, run_from_npz_bytes, run_stem, run_to_npz_bytes
 
 __all__ = ["Session", "SessionFileError", "save_session", "load_session", "session_to_bytes",
@@ -94,9 +97,7 @@ SUFFIX = ".relustudio"
 #: What Compare shows, saved beside the grid's settings in ``compare.json``.
 COMPARE_VIEW_KEYS = ("shown_seed", "selected", "step", "table")
 
-#: Refuse archives whose members unpack to more than this (a damaged or hostile file).
-MAX_UNPACKED_BYTES = 8 * 1024**3
-MAX_JSON_BYTES = 64 * 1024**2
+#: Refuse archives with more members than this (a damaged or hostile file).
 MAX_MEMBERS = 100_000
 
 _REQUIRED_MEMBERS = ("manifest.json", "settings.json", "view.json", "data.json", "history.json",
@@ -274,7 +275,7 @@ def session_to_bytes(session: Session) -> bytes:
 
 def _check_before_writing(members: dict[str, bytes]) -> None:
     try:
-        _session_from_members(lambda name: members[name], set(members), "the session")
+        _session_from_members(lambda member, limit=None: members[member], set(members), "the session")
     except SessionFileError as exc:
         raise ValueError(f"cannot save: {str(exc).removeprefix('the session: ')}") from None
 
@@ -309,11 +310,14 @@ def load_session(path) -> Session:
         return SessionFileError(f"{name}: {why}")
 
     try:
+        check_regular_file(path, "the session")
         with open(path, "rb") as f:
             head = f.read(4)
             size = f.seek(0, 2)
             f.seek(max(0, size - 22))
             tail = f.read(22)
+    except BudgetError as exc:
+        raise bad(str(exc)) from None
     except OSError as exc:
         raise bad(f"cannot read the file: {exc.strerror or exc}") from None
     if size == 0:
@@ -334,33 +338,38 @@ def load_session(path) -> Session:
             raise bad(f"the archive has too many members ({len(infos)})")
         total = sum(i.file_size for i in infos)
         if total > MAX_UNPACKED_BYTES:
-            raise bad(f"the archive unpacks to {total / 1024**3:.1f} GiB, more than a session can hold")
-        names = {i.filename for i in infos}
+            raise bad(f"the archive unpacks to {human(total)}, more than a session can hold "
+                      f"({human(MAX_UNPACKED_BYTES)})")
+        sizes = {i.filename: i.file_size for i in infos}
 
-        def read(member):
+        def read(member, limit=None):
+            if limit is not None and sizes[member] > limit:  # checked before it is unpacked
+                raise bad(f"'{member}' unpacks to {human(sizes[member])}, more than it can hold "
+                          f"({human(limit)})")
             try:
                 return zf.read(member)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                     NotImplementedError, RuntimeError) as exc:
                 raise bad(f"the member '{member}' is damaged ({exc})") from None
 
-        return _session_from_members(read, names, name)
+        return _session_from_members(read, set(sizes), name)
 
 
 def _session_from_members(read, names: set, name: str) -> Session:
-    """Build and check a session from archive members; ``read(member) -> bytes``."""
+    """Build and check a session from archive members; ``read(member, limit=None) -> bytes``
+    refuses a member that unpacks to more than ``limit`` bytes before unpacking it."""
 
     def bad(why):
         return SessionFileError(f"{name}: {why}")
 
     def json_member(member, kinds, what):
-        raw = read(member)
-        if len(raw) > MAX_JSON_BYTES:
-            raise bad(f"'{member}' is too large")
+        raw = read(member, MAX_JSON_BYTES)
         try:
             obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise bad(f"'{member}' is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise bad(f"'{member}' is nested too deeply to be a session's JSON") from None
         if not isinstance(obj, kinds):
             raise bad(f"'{member}' does not hold {what}")
         return obj
@@ -393,8 +402,8 @@ def _session_from_members(read, names: set, name: str) -> Session:
     compare_doc = json_member("compare.json", dict, "a JSON object")
 
     # -- arrays
-    arrays = _npz_member(read("arrays.npz"), "arrays.npz", bad)
     need = [*_DATA_ARRAYS, *_INITIAL_ARRAYS, *(f"history_{k}" for k in _HISTORY_ARRAYS)]
+    arrays = _npz_member(read("arrays.npz"), "arrays.npz", bad, [*need, "history_lr"])
     missing = [k for k in need if k not in arrays]
     if missing:
         raise bad(f"arrays.npz lacks {', '.join(missing)}")
@@ -444,7 +453,7 @@ def _session_from_members(read, names: set, name: str) -> Session:
             raise bad(f"compare.json: 'data' must name {_COMPARE_DATA}")
         if _COMPARE_DATA not in names:
             raise bad(f"incomplete session file: missing {_COMPARE_DATA}")
-        cd = _npz_member(read(_COMPARE_DATA), _COMPARE_DATA, bad)
+        cd = _npz_member(read(_COMPARE_DATA), _COMPARE_DATA, bad, ("x", "y", "x_test", "y_test"))
         missing = [k for k in ("x", "y", "x_test", "y_test") if k not in cd]
         if missing:
             raise bad(f"{_COMPARE_DATA} lacks {', '.join(missing)}")
@@ -455,30 +464,12 @@ def _session_from_members(read, names: set, name: str) -> Session:
                    compare_data=compare_data, extra_settings=extra_settings)
 
 
-def _npz_member(raw: bytes, member: str, bad) -> dict:
-    if not raw.startswith(b"PK"):
-        raise bad(f"'{member}' is not a NumPy .npz archive")
-    out = {}
+def _npz_member(raw: bytes, member: str, bad, keys) -> dict:
+    """The arrays ``keys`` of an ``.npz`` member (never a pickle; sizes checked from the headers)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as inner:  # bound what the arrays unpack to
-            unpacked = sum(i.file_size for i in inner.infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise bad(f"'{member}' unpacks to {unpacked / 1024**3:.1f} GiB, more than a session can hold")
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            for k in npz.files:
-                try:
-                    out[k] = npz[k]
-                except ValueError as exc:
-                    if "allow_pickle" in str(exc):
-                        raise bad(f"'{k}' in {member} holds pickled Python objects, which are "
-                                  "never loaded") from None
-                    raise
-    except SessionFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error,
-            MemoryError) as exc:
-        raise bad(f"'{member}' is truncated or damaged ({type(exc).__name__}: {exc})") from None
-    return out
+        return read_npz(raw, keys)
+    except NpzError as exc:
+        raise bad(f"'{member}' is {exc}" if exc.damaged else f"'{member}': {exc}") from None
 
 
 def _float_array(arrays, key, bad, ndim):
@@ -557,8 +548,8 @@ def _history(arrays, tags, h, bad) -> History:
             extra = (f" (the history's width {a[k].shape[1]} differs from the initial network's {h})"
                      if a[k].ndim == 2 and a[k].shape[0] == m and len(shape) == 2 else "")
             raise bad(f"'history_{k}' has shape {a[k].shape}; expected {shape}{extra}")
-    if np.any(steps < 0) or (m > 1 and np.any(np.diff(steps) < 0)):
-        raise bad("the history's steps are negative or decreasing")
+    if np.any(steps < 0) or (m > 1 and np.any(np.diff(steps) < 0)) or np.any(steps > 2**53):
+        raise bad("the history's steps are negative, decreasing or beyond 2**53")
     if not (isinstance(tags, list) and len(tags) == m and all(isinstance(t, str) for t in tags)):
         raise bad(f"history.json: 'tags' must list one string per snapshot ({m})")
     lrs = arrays.get("history_lr")  # added in 0.2; older files: unknown (NaN)
