@@ -12,5 +12,5 @@ from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_all
 from .core.experiment import ExperimentResult, run_experiment, results_table
 
-__version__ = "0.1.0"
+from ._version import __version__
 __all__ = [*_core_all, "ExperimentResult", "run_experiment", "results_table", "__version__"]
