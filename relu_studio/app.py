@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check-torch", action="store_true",
                    help="save and load a small state dict with torch (weights_only=True); exit 0 on success")
     p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--install-desktop-entry", action="store_true",
+                   help="add ReLU Studio to the application menu and let it open .relustudio files "
+                        "(writes under $XDG_DATA_HOME, default ~/.local/share), then exit")
+    p.add_argument("--uninstall-desktop-entry", action="store_true",
+                   help="remove what --install-desktop-entry wrote, then exit")
     return p
 
 
@@ -148,6 +153,15 @@ def main(argv=None) -> int:
         from . import __version__
 
         print(f"relu-studio {__version__}")
+        return 0
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        from . import desktop_entry
+
+        try:
+            desktop_entry.install() if args.install_desktop_entry else desktop_entry.uninstall()
+        except (OSError, ValueError) as exc:
+            print(f"relu-studio: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.check_torch:
         return check_torch()
