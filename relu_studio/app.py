@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                         "(writes under $XDG_DATA_HOME, default ~/.local/share), then exit")
     p.add_argument("--uninstall-desktop-entry", action="store_true",
                    help="remove what --install-desktop-entry wrote, then exit")
+    p.add_argument("file", nargs="?", metavar="FILE.relustudio", help="a session to open")
     return p
 
 
@@ -123,7 +124,8 @@ def _report_first_paint(app, win) -> None:
         try:
             print(f"startup: first paint {t:.3f} s (since {_T0_ORIGIN})\n"
                   f"startup: modules loaded at first paint: {loaded}\n"
-                  f"startup: window icon sizes: {icon}", flush=True)
+                  f"startup: window icon sizes: {icon}\n"
+                  f"startup: window title: {win.windowTitle()}", flush=True)
         finally:  # quit even if stdout is gone (e.g. piped into head)
             win.close()
             app.quit()
@@ -179,6 +181,8 @@ def main(argv=None) -> int:
     from .ui.main_window import MainWindow
 
     win = MainWindow()
+    if args.file:  # e.g. from the desktop entry's %f; a file that cannot be opened is reported in the window
+        win.files.open_path(os.path.abspath(args.file))
     if args.startup_report:
         _report_first_paint(app, win)
     win.show()
