@@ -6,12 +6,13 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QScrollArea,
                                QSplitter, QStyle, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from ..core.experiment import experiment_from_runs
 from ..core.network import Network
 from ..worker import IDLE, PAUSED, RUNNING
+from .about import about_qt, show_about
 from .canvas import Canvas
 from .compare_view import CompareView
 from .controller import StudioController
@@ -219,15 +220,10 @@ class MainWindow(QMainWindow):
         m.addAction(act("Compare", "Ctrl+2", "The Compare view", lambda: self.tabs.setCurrentIndex(1)))
         m = mb.addMenu("&Help")
         m.addAction(act("About ReLU Studio", None, "About", self._about))
+        m.addAction(act("About Qt", None, "About the Qt toolkit and its licence", lambda: about_qt(self)))
 
     def _about(self):
-        from .. import __version__
-
-        QMessageBox.about(self, "About ReLU Studio",
-                          f"<b>ReLU Studio {__version__}</b><p>See and touch how a one-hidden-layer ReLU "
-                          "network fits a 1-D function.</p><p>Drag an elbow to move it (Shift snaps to "
-                          "data), a diamond handle to change a slope; Ctrl+click adds a data point. "
-                          "Everything is undoable.</p>")
+        show_about(self)
 
     def _fit_ridge(self):
         err = self.c.fit_ridge_now()
