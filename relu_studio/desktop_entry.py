@@ -40,13 +40,20 @@ def data_home(environ=None) -> Path:
 
 def _resources() -> Path:
     """resources/ in the bundle or next to the package (source checkout, editable install), else
-    ``<prefix>/share/relu-studio`` (where a wheel puts them, see pyproject's data-files)."""
+    ``<prefix>/share/relu-studio`` where a wheel install puts them (pyproject's data-files): the
+    environment's prefix, or the user's base for ``pip install --user``."""
+    import site
+
     from .app import resource_path
 
-    here = Path(resource_path())
-    if (here / "relu-studio.desktop").is_file():
-        return here
-    return Path(sys.prefix) / "share" / APP
+    candidates = [Path(resource_path())]
+    for base in (sys.prefix, sysconfig.get_path("data"), getattr(site, "USER_BASE", None)):
+        if base:
+            candidates.append(Path(base) / "share" / APP)
+    for folder in candidates:
+        if (folder / "relu-studio.desktop").is_file():
+            return folder
+    return candidates[0]
 
 
 def launcher() -> list[str]:

@@ -180,3 +180,34 @@ def test_a_broken_mime_file_is_refused_before_anything_is_written(tmp_path, monk
     with pytest.raises(ValueError, match="not valid XML"):
         de.install(tmp_path / "share", command=["/x/relu-studio"], say=lambda _m: None)
     assert not (tmp_path / "share").exists()
+
+
+def test_install_works_from_a_wheel_install(tmp_path):
+    """pip install (not editable) puts the icons, desktop file and MIME type under
+    <prefix>/share/relu-studio (pyproject's data-files); the installer finds them there."""
+    wheels = tmp_path / "wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = wheels.glob("relu_studio-*.whl")
+    prefix = tmp_path / "prefix"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    # --python: pip works on that environment only (with --prefix it would uninstall this one's copy).
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python"), "install",
+                                "-q", "--no-deps", "--ignore-installed", str(wheel)],
+                               capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    assert (prefix / "share" / "relu-studio" / "icons" / "hicolor" / "256x256" / "apps" / "relu-studio.png").is_file()
+    import numpy
+
+    deps = os.path.dirname(os.path.dirname(numpy.__file__))  # this environment's site-packages, for numpy & co
+    site_packages = next(prefix.glob("lib/python*/site-packages"))
+    home = tmp_path / "share"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(XDG_DATA_HOME=str(home), PYTHONPATH=os.pathsep.join([str(site_packages), deps]))
+    proc = subprocess.run([str(prefix / "bin" / "python"), "-c",
+                           "import relu_studio, sys; assert relu_studio.__file__.startswith(sys.prefix), relu_studio.__file__;"
+                           "from relu_studio.app import main; sys.exit(main(['--install-desktop-entry']))"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    check_installed_entry(home, want_command=[str(prefix / "bin" / "relu-studio")])
