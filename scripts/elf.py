@@ -108,6 +108,16 @@ class Elf:
                 off += nxt
         return out
 
+    @property
+    def build_id(self) -> str | None:
+        """The linker's ``.note.gnu.build-id`` (hex), which strip keeps: the same build of a file."""
+        sec = self.section(".note.gnu.build-id")
+        if sec is None:
+            return None
+        namesz, descsz, _type = struct.unpack_from("<III", self.data, sec.offset)
+        start = sec.offset + 12 + ((namesz + 3) & ~3)
+        return self.data[start:start + descsz].hex()
+
     def symbol_bytes(self, name: str) -> tuple[int, int]:
         """``(file offset, size)`` of a defined symbol of ``.dynsym``."""
         sec = next((s for s in self.sections if s.type == SHT_DYNSYM), None)
