@@ -196,6 +196,33 @@ class Tracer:
             comp.contents.add(dest)
 
 
+def rewrap(text: str, width: int = 98) -> str:
+    """Refill each indented paragraph that has a line longer than ``width`` (after placeholders were
+    filled in); other paragraphs, e.g. aligned columns, are left as they are."""
+    import textwrap
+
+    out, para = [], []
+
+    def flush():
+        if para and max(len(line) for line in para) > width:
+            indent = para[0][:len(para[0]) - len(para[0].lstrip())]
+            out.extend(textwrap.wrap(" ".join(line.strip() for line in para), width, initial_indent=indent,
+                                     subsequent_indent=indent, break_on_hyphens=False))
+        else:
+            out.extend(para)
+        para.clear()
+
+    for line in text.splitlines():
+        if not line.strip() or (para and len(line) - len(line.lstrip()) != len(para[0]) - len(para[0].lstrip())):
+            flush()
+        if line.strip():
+            para.append(line)
+        else:
+            out.append(line)
+    flush()
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
 def qt_texts(vendor: Path, out: Path, qt_version: str, pyside_version: str, shiboken_version: str,
              qt_modules: str, icu_version: str, icu_trim: str) -> list[tuple[Path, str]]:
     """Qt's licence files (resources/licenses/Qt), with NOTICE.txt's versions filled in into ``out``."""
@@ -204,7 +231,7 @@ def qt_texts(vendor: Path, out: Path, qt_version: str, pyside_version: str, shib
     notice = (vendor / "NOTICE.txt").read_text(encoding="utf-8").format(
         qt_version=qt_version, qt_series=".".join(qt_version.split(".")[:2]), pyside_version=pyside_version,
         shiboken_version=shiboken_version, qt_modules=qt_modules, icu_version=icu_version, icu_trim=icu_trim)
-    (out / "NOTICE.txt").write_text(notice, encoding="utf-8")
+    (out / "NOTICE.txt").write_text(rewrap(notice), encoding="utf-8")
     return [(out / "NOTICE.txt", "NOTICE.txt")] + [(vendor / n, n) for n in
                                                   ("LGPL-3.0.txt", "GPL-3.0.txt", "ICU-LICENSE.txt")]
 

@@ -84,3 +84,15 @@ def test_icu_trim_writes_a_loadable_library_that_still_collates(tmp_path):
     assert result["upper(tr)"] == [0, "İSTANBUL"] and result["collation ä < b"] < 0, result
     assert result["zone name"] == [0, "Central European Standard Time"], result
     assert result["word breaks"] > 0 and result["codec Shift_JIS"] > 0, result
+
+
+def test_rewrap_refills_only_overlong_paragraphs():
+    import bundle_notices
+
+    aligned = "Source\n  Qt 6.11:   https://example.org/a\n             (later: https://example.org/b)\n"
+    assert bundle_notices.rewrap(aligned) == aligned
+    long = "Title\n  " + " ".join(["word"] * 40) + "\n  tail.\n\nNext\n"
+    out = bundle_notices.rewrap(long, width=40)
+    assert all(len(line) <= 40 for line in out.splitlines())
+    assert out.split() == long.split() and out.endswith("\n\nNext\n")
+    assert all(line.startswith("  ") for line in out.splitlines()[1:-2])
