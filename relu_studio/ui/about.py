@@ -126,20 +126,31 @@ def _installed_components() -> list[Component]:
     return list(seen.values())
 
 
+#: Named first in the About text, in this order; the rest follow as listed.
+MAIN_COMPONENTS = ("PySide6_Essentials", "pyqtgraph", "numpy", "numba", "llvmlite", "torch", "pillow",
+                   "platformdirs", "shiboken6", "CPython")
+
+
+def _main_first(components: list[Component]) -> list[Component]:
+    rank = {re.sub(r"[-_.]+", "-", n).lower(): i for i, n in enumerate(MAIN_COMPONENTS)}
+    key = lambda c: rank.get(re.sub(r"[-_.]+", "-", c.name).lower(), len(rank))  # noqa: E731
+    return sorted(components, key=key)  # stable: the rest keep their order
+
+
 def facts() -> dict:
     """What the About box shows: version, commit, components, and where the licence texts are."""
     folder = bundle_dir()
     if folder is not None and (folder / "VERSION").is_file():
         info = read_version_file(folder)
         try:
-            comps = read_components(folder)
+            comps = _main_first(read_components(folder))
         except (OSError, ValueError, KeyError):
             comps = []
         return {"version": info.get("version", __version__), "commit": info.get("commit", "unknown"),
                 "components": comps, "licenses": folder / "licenses",
                 "notices": folder / "THIRD-PARTY-NOTICES.txt",
                 "qt_lib": Path(getattr(sys, "_MEIPASS", folder)) / "PySide6" / "Qt" / "lib"}
-    return {"version": __version__, "commit": _git_commit(), "components": _installed_components(),
+    return {"version": __version__, "commit": _git_commit(), "components": _main_first(_installed_components()),
             "licenses": None, "notices": None, "qt_lib": None}
 
 

@@ -185,6 +185,8 @@ def test_version_file_and_about_box_read_the_same_facts(bundle, index):
         assert info["commit"].split("+")[0] == head, (info, head)
     comps = about.read_components(bundle)
     assert [c.name for c in comps] == [c["name"] for c in index["components"]]
+    shown = [c.name for c in about._main_first(comps)]
+    assert shown[:3] == ["PySide6_Essentials", "pyqtgraph", "numpy"] and sorted(shown) == sorted(c.name for c in comps)
     readme = (bundle / "README.txt").read_text()
     assert readme.startswith(f"ReLU Studio {__version__}\n=")
     assert "--install-desktop-entry" in readme and "THIRD-PARTY-NOTICES.txt" in readme and "{" not in readme
