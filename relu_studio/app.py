@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check-torch", action="store_true",
                    help="save and load a small state dict with torch (weights_only=True); exit 0 on success")
     p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--install-desktop-entry", action="store_true",
+                   help="add ReLU Studio to the application menu and let it open .relustudio files "
+                        "(writes under $XDG_DATA_HOME, default ~/.local/share), then exit")
+    p.add_argument("--uninstall-desktop-entry", action="store_true",
+                   help="remove what --install-desktop-entry wrote, then exit")
+    p.add_argument("file", nargs="?", metavar="FILE.relustudio", help="a session to open")
     return p
 
 
@@ -108,7 +114,8 @@ def _report_first_paint(app, win) -> None:
             print(f"startup: first paint {t:.3f} s (since {_T0_ORIGIN})\n"
                   f"startup: modules loaded at first paint: {loaded}\n"
                   f"startup: window icon sizes: {icon}\n"
-                  f"startup: platform {app.platformName()}, BLAS threads: {_blas_threads()}", flush=True)
+                  f"startup: platform {app.platformName()}, BLAS threads: {_blas_threads()}\n"
+                  f"startup: window title: {win.windowTitle()}", flush=True)
         finally:  # quit even if stdout is gone (e.g. piped into head)
             win.close()
             app.quit()
@@ -149,6 +156,15 @@ def main(argv=None) -> int:
 
         print(f"relu-studio {__version__}")
         return 0
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        from . import desktop_entry
+
+        try:
+            desktop_entry.install() if args.install_desktop_entry else desktop_entry.uninstall()
+        except (OSError, ValueError) as exc:
+            print(f"relu-studio: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.check_torch:
         return check_torch()
     from .display_check import check_display, has_display
@@ -174,6 +190,8 @@ def main(argv=None) -> int:
     from .ui.main_window import MainWindow
 
     win = MainWindow()
+    if args.file:  # e.g. from the desktop entry's %f; a file that cannot be opened is reported in the window
+        win.files.open_path(os.path.abspath(args.file))
     if args.startup_report:
         _report_first_paint(app, win)
     win.show()

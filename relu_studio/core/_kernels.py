@@ -1,4 +1,4 @@
-"""Compiled SGD kernels (numba, nogil, cached per user).
+"""Compiled SGD kernels (numba, nogil, cached per user when a folder allows it).
 
 The kernels mirror, operation for operation, what the course notebook's torch loop computes for
 ``nn.Sequential(Linear(1, H), ReLU(), Linear(H, 1))`` with ``MSELoss`` and plain SGD, in float32:
@@ -11,19 +11,20 @@ holds the GIL, so independent runs use several cores from plain Python threads.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .jit_cache import configure_numba_cache
 
-configure_numba_cache()
-
-import numba  # noqa: E402  (the cache folder must be set first)
+#: Where the compiled kernels are cached, chosen before they are decorated: with ``cache=True`` and
+#: no writable folder numba would refuse to define them (see jit_cache).
+CACHE = configure_numba_cache()
 
 # No "contract": the pre-activation is rounded as product, then sum (``float32(float32(x * w1) +
 # b1)``), the documented rule, the same on every CPU. A fused multiply-add rounds once and decides
 # differently the ReLU gate of an input that lies within an ulp of an elbow (init seed 1 with data
 # seed 1 puts every elbow on a training input); tests/core/test_training_exact.py checks the rule.
-_FLAGS = dict(nogil=True, cache=True, fastmath={"reassoc"})
+_FLAGS = dict(nogil=True, cache=CACHE.enabled, fastmath={"reassoc"})
 
 #: Status codes returned by :func:`sgd_chunk`.
 RUNNING, DIVERGED = 0, 1

@@ -1,15 +1,59 @@
-"""Where the compiled training kernels are cached.
+"""Where the compiled training kernels are cached, decided before they are compiled.
 
-numba writes its cache next to the module by default, which is read-only in site-packages and in
-a frozen bundle. Before numba is imported we point ``NUMBA_CACHE_DIR`` at a per-user cache folder
-(unless the user already chose one), so the kernels compile once per machine, not once per start.
+numba caches a compiled function next to its module by default, which is read-only in
+site-packages and in the bundle. With ``cache=True`` and no writable folder numba refuses to
+define the function at all ("cannot cache function 'mse': no locator available"), so the folder
+has to be chosen before the kernels are decorated. :func:`configure_numba_cache` tries, in order:
+
+1. ``NUMBA_CACHE_DIR``, if the user set it and it is writable;
+2. the per-user cache folder, ``<user cache dir>/relu-studio/numba`` (``~/.cache/...`` on Linux);
+3. a private folder in the temporary directory, ``<tmp>/relu-studio-<uid>/numba``, used only if
+   this user owns it and nobody else can write to it: numba's cache index is a pickle, and a
+   folder that another user can write to would let them run code in this process;
+4. no cache: the kernels compile on every start (a few seconds).
+
+It sets ``numba.config.CACHE_DIR`` (not ``os.environ``, so child processes make their own
+choice), logs one line on the ``relu_studio`` logger (a warning for the last two choices) and
+returns the choice; ``_kernels`` passes ``choice.enabled`` as the decorators' ``cache=``.
 """
 from __future__ import annotations
 
+import logging
 import os
+import stat
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "relu-studio"
+ENV_VAR = "NUMBA_CACHE_DIR"
+
+log = logging.getLogger("relu_studio")
+
+#: Kinds of choice, in the order they are tried.
+ENV, USER, TEMP, NONE = "NUMBA_CACHE_DIR", "per-user cache folder", "temporary folder", "none"
+
+_current: "CacheChoice | None" = None
+
+
+@dataclass(frozen=True)
+class CacheChoice:
+    kind: str  # ENV, USER, TEMP or NONE
+    folder: Path | None  # None: no caching
+    skipped: tuple[str, ...] = ()  # why the earlier options were not taken
+
+    @property
+    def enabled(self) -> bool:
+        return self.folder is not None
+
+    def describe(self) -> str:
+        """One line: ``JIT cache: <where> (<why not the earlier options>)``."""
+        if self.folder is None:
+            where = "none, the training kernels compile on every start"
+        else:
+            where = f"{self.kind} {self.folder}"
+        why = f" ({'; '.join(self.skipped)})" if self.skipped else ""
+        return f"JIT cache: {where}{why}"
 
 
 def user_cache_dir() -> Path:
@@ -23,14 +67,74 @@ def user_cache_dir() -> Path:
         return Path(base) / APP_NAME
 
 
-def configure_numba_cache() -> Path | None:
-    """Set NUMBA_CACHE_DIR to a writable folder; returns it (None if it cannot be created)."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return Path(os.environ["NUMBA_CACHE_DIR"])
-    folder = user_cache_dir() / "numba"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+def _writable(folder: Path) -> None:
+    """Create ``folder`` if needed and check that a file can be created in it, as numba's own
+    cache locators do; raises OSError otherwise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.TemporaryFile(dir=folder).close()
+
+
+def _private_temp_folder(temp_root: Path) -> Path:
+    """``<temp_root>/relu-studio-<user>/numba``, created private to this user; raises OSError if
+    it exists but is not a real folder of this user's that only they can write to."""
+    if hasattr(os, "getuid"):
+        uid = os.getuid()
+        base = temp_root / f"{APP_NAME}-{uid}"
+        try:
+            base.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(base)
+        if not stat.S_ISDIR(st.st_mode):
+            raise OSError(f"{base} is not a folder")
+        if st.st_uid != uid:
+            raise OSError(f"{base} belongs to another user")
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise OSError(f"{base} is writable by other users")
+    else:  # pragma: no cover - Windows: the temporary directory is already per user
+        base = temp_root / APP_NAME
+    folder = base / "numba"
+    _writable(folder)
     return folder
+
+
+def choose_cache_folder(environ=None, temp_root: Path | str | None = None) -> CacheChoice:
+    """Pick the cache folder (see the module's docstring); creates it, never raises."""
+    environ = os.environ if environ is None else environ
+    skipped: list[str] = []
+    given = environ.get(ENV_VAR)
+    if given:
+        try:
+            _writable(Path(given))
+            return CacheChoice(ENV, Path(given))
+        except OSError as exc:
+            skipped.append(f"{ENV_VAR}={given} is not writable: {exc}")
+    user = user_cache_dir() / "numba"
+    try:
+        _writable(user)
+        return CacheChoice(USER, user, tuple(skipped))
+    except OSError as exc:
+        skipped.append(f"the per-user cache folder {user} is not writable: {exc}")
+    try:
+        root = Path(temp_root) if temp_root is not None else Path(tempfile.gettempdir())
+        return CacheChoice(TEMP, _private_temp_folder(root), tuple(skipped))
+    except OSError as exc:
+        skipped.append(f"no private temporary folder: {exc}")
+    return CacheChoice(NONE, None, tuple(skipped))
+
+
+def configure_numba_cache() -> CacheChoice:
+    """Choose the folder, point numba at it (``numba.config.CACHE_DIR``) and log the choice."""
+    global _current
+    from numba.core import config
+
+    choice = choose_cache_folder()
+    config.CACHE_DIR = str(choice.folder) if choice.folder is not None else ""
+    (log.info if choice.kind in (ENV, USER) else log.warning)(choice.describe())
+    _current = choice
+    return choice
+
+
+def current() -> CacheChoice | None:
+    """The choice made when the kernels were defined (None before that)."""
+    return _current

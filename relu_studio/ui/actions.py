@@ -81,7 +81,8 @@ ACTIONS = (
     ActionSpec("export_current_pt", "Current network (.pt)…"),
     ActionSpec("export_shown_pt", "Shown snapshot's network (.pt)…"),
     ActionSpec("quit", "Quit", K.Quit, "Quit ReLU Studio"),
-    ActionSpec("about", "About ReLU Studio", None, "About"),
+    ActionSpec("about", "About ReLU Studio", None, "Version, licences and the components inside"),
+    ActionSpec("about_qt", "About Qt", None, "Qt's version and licence"),
 )
 
 #: Menu title -> entries: an action's name, None for a separator, "@name" for a submenu (its
@@ -93,7 +94,7 @@ MENUS = {
     "&Training": ("train", "step", "stop"),
     "&View": ("units", "scaled", None, "fit_view", "default_view", None, "play", "previous", "next",
               "newest", None, "@docks", None, "studio_tab", "compare_tab"),
-    "&Help": ("about",),
+    "&Help": ("about", "about_qt"),
 }
 SUBMENUS = {
     "import": ("&Import", ("import_initial", "import_current", "import_history", "import_csv")),

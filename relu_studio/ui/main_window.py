@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QSplitter,
     QStyle,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..training_worker import IDLE, PAUSED, RUNNING
+from .about import about_qt, show_about
 from .actions import build_actions, build_menus, build_toolbar
 from .canvas import Canvas
 from .compare_controller import CompareController
@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
             "studio_tab": lambda: self.tabs.setCurrentIndex(0),
             "compare_tab": lambda: self.tabs.setCurrentIndex(1),
-            "quit": self.close, "about": self._about,
+            "quit": self.close, "about": lambda: show_about(self), "about_qt": lambda: about_qt(self),
         }
 
     def _dock(self, title, name, widget, area, scroll=False):
@@ -201,15 +201,6 @@ class MainWindow(QMainWindow):
         return self.actions_[name]
 
     # ------------------------------------------------------------------ intent
-    def _about(self):
-        from ..core.version import __version__
-
-        QMessageBox.about(self, "About ReLU Studio",
-                          f"<b>ReLU Studio {__version__}</b><p>See and touch how a one-hidden-layer ReLU "
-                          "network fits a 1-D function.</p><p>Drag an elbow to move it (Shift snaps to "
-                          "data), a diamond handle to change a slope; Ctrl+click adds a data point. "
-                          "Everything is undoable.</p>")
-
     def _fit_ridge(self):
         err = self.c.fit_ridge_now()
         if err:

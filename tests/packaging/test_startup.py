@@ -1,7 +1,9 @@
 """From source, quickly (no bundle): what the executable relies on.
 
 The window paints before torch is imported, ``--check-torch`` exercises the torch calls that the
-bundle must carry, and the icon and desktop file are where app.py and build.spec look for them.
+bundle must carry, the icon and desktop file are where app.py and build.spec look for them, a
+session given on the command line (the desktop entry's ``%f``) is opened, and ``--self-test`` stops
+at once, with the reason, when the training kernel cannot be prepared.
 """
 from __future__ import annotations
 
@@ -49,5 +51,39 @@ def test_desktop_file_is_a_launcher_for_the_app():
     entry.read(ROOT / "resources" / "relu-studio.desktop", encoding="utf-8")
     d = entry["Desktop Entry"]
     assert d["Type"] == "Application" and d["Name"] == "ReLU Studio"
-    assert d["Exec"].split()[0] == "relu-studio" and d["Icon"] == "relu-studio"
+    assert d["Exec"].split() == ["relu-studio", "%f"] and d["TryExec"] == "relu-studio"
+    assert d["Icon"] == "relu-studio" and d["MimeType"] == "application/x-relustudio;"
     assert d["Terminal"] == "false" and d["Categories"].endswith(";")
+
+
+def _app(env, *args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "relu_studio", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_a_session_given_on_the_command_line_is_open_at_first_paint(app_env, tmp_path):
+    from relu_studio.core.io.session import Session, save_session
+
+    path = tmp_path / "lesson one.relustudio"
+    save_session(Session.from_settings(), path)
+    proc = _app(app_env, "--startup-report", str(path))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "startup: window title: lesson one.relustudio" in proc.stdout, proc.stdout
+
+    missing = _app(app_env, "--startup-report", str(tmp_path / "gone.relustudio"))
+    assert missing.returncode == 0, missing.stderr[-4000:]  # said in the window; the app still starts
+    assert "startup: window title: Untitled" in missing.stdout, missing.stdout
+
+
+def test_self_test_fails_fast_with_the_reason_when_the_kernel_cannot_be_prepared(app_env, tmp_path):
+    """Before: the window waited 120 s for a run that could not start and failed without a reason.
+    The timeout below is shorter than that wait, so waiting it out fails this test."""
+    broken = tmp_path / "broken"
+    (broken / "numba").mkdir(parents=True)
+    (broken / "numba" / "__init__.py").write_text('raise ImportError("numba is broken on purpose (test)")\n')
+    proc = _app({**app_env, "PYTHONPATH": str(broken)}, "--self-test", timeout=100)
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
+    assert ("[FAIL] training kernel ready: Could not prepare the training kernel: "
+            "numba is broken on purpose (test)") in proc.stdout, proc.stdout
+    assert "trained 20,000 steps" not in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "self-test FAILED: training kernel ready"

@@ -1,0 +1,147 @@
+"""The JIT cache folder is chosen before the kernels are compiled, and training works whatever it is.
+
+Unwritable folders are made with paths that cannot be created by anyone (below a regular file),
+not with file modes, so these tests mean the same as root and as a user.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from relu_studio.core import jit_cache
+from relu_studio.core.jit_cache import ENV, NONE, TEMP, USER, choose_cache_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def blocked(tmp_path) -> Path:
+    """A regular file: no folder can be created below it, whoever asks."""
+    f = tmp_path / "a-file"
+    f.write_text("not a folder")
+    return f
+
+
+def user_cache_at(monkeypatch, folder: Path):
+    """platformdirs' per-user cache folder is ``$XDG_CACHE_HOME`` (else ``$HOME/.cache``)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.setenv("HOME", str(folder))
+
+
+def test_the_per_user_cache_folder_comes_first(tmp_path, monkeypatch):
+    user_cache_at(monkeypatch, tmp_path / "cache")
+    choice = choose_cache_folder({}, temp_root=tmp_path / "tmp")
+    assert choice.kind == USER and choice.enabled and choice.skipped == ()
+    assert choice.folder == tmp_path / "cache" / "relu-studio" / "numba" and choice.folder.is_dir()
+    assert choice.describe() == f"JIT cache: per-user cache folder {choice.folder}"
+
+
+def test_numba_cache_dir_wins_when_writable_and_is_skipped_with_the_reason_when_not(tmp_path, monkeypatch, blocked):
+    user_cache_at(monkeypatch, tmp_path / "cache")
+    given = tmp_path / "mine"
+    choice = choose_cache_folder({"NUMBA_CACHE_DIR": str(given)}, temp_root=tmp_path / "tmp")
+    assert choice.kind == ENV and choice.folder == given and given.is_dir()
+
+    choice = choose_cache_folder({"NUMBA_CACHE_DIR": str(blocked / "x")}, temp_root=tmp_path / "tmp")
+    assert choice.kind == USER
+    assert len(choice.skipped) == 1 and choice.skipped[0].startswith(f"NUMBA_CACHE_DIR={blocked / 'x'} is not writable")
+
+
+def test_an_unwritable_user_cache_falls_back_to_a_private_temporary_folder(tmp_path, monkeypatch, blocked):
+    user_cache_at(monkeypatch, blocked)
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    choice = choose_cache_folder({}, temp_root=temp_root)
+    assert choice.kind == TEMP and choice.enabled
+    assert choice.folder.parent == temp_root / f"relu-studio-{os.getuid()}" and choice.folder.is_dir()
+    base = os.lstat(choice.folder.parent)
+    assert base.st_uid == os.getuid() and stat.S_IMODE(base.st_mode) & 0o077 == 0, oct(base.st_mode)
+    assert "the per-user cache folder" in choice.describe() and "is not writable" in choice.describe()
+    # The next start finds the same folder (so the kernels compiled now are reused).
+    assert choose_cache_folder({}, temp_root=temp_root).folder == choice.folder
+
+
+@pytest.mark.parametrize("plant", ["writable by others", "a symlink", "a file"])
+def test_a_temporary_folder_that_others_could_have_planted_is_refused(tmp_path, monkeypatch, blocked, plant):
+    """numba's cache index is a pickle: never load one from a folder another user can write."""
+    user_cache_at(monkeypatch, blocked)
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    base = temp_root / f"relu-studio-{os.getuid()}"
+    if plant == "writable by others":
+        base.mkdir()
+        base.chmod(0o777)
+    elif plant == "a symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        base.symlink_to(tmp_path / "elsewhere")
+    else:
+        base.write_text("")
+    choice = choose_cache_folder({}, temp_root=temp_root)
+    assert choice.kind == NONE and not choice.enabled and choice.folder is None
+    assert choice.describe().startswith("JIT cache: none, the training kernels compile on every start (")
+    assert "no private temporary folder" in choice.skipped[-1]
+
+
+def _run(code: str, extra_env: dict, *args) -> subprocess.CompletedProcess:
+    e = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONPATH")}
+    e.update(extra_env)
+    return subprocess.run([sys.executable, *(["-c", code] if code else []), *args], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+
+
+TRAIN = """
+import os
+import relu_studio as rs
+from relu_studio.core import jit_cache
+run = rs.train(rs.init_network(4, 0), rs.make_dataset("abs", n=20, noise=0.0), steps=200, save_every=100)
+print(jit_cache.current().kind, "|", os.environ.get("NUMBA_CACHE_DIR"), "|", run.steps.tolist())
+"""
+
+
+@pytest.mark.parametrize("temp", ["private", "refused"])
+def test_training_works_when_the_user_cache_cannot_be_written(tmp_path, blocked, temp):
+    """The issue's failure ("cannot cache function 'mse': no locator available"), from source: the
+    kernels compile with the fallback, one log line says which, and nothing leaks into os.environ."""
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    if temp == "refused":
+        (temp_root / f"relu-studio-{os.getuid()}").write_text("")
+    proc = _run(TRAIN, {"XDG_CACHE_HOME": str(blocked), "HOME": str(blocked), "TMPDIR": str(temp_root)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kind = TEMP if temp == "private" else NONE
+    assert proc.stdout.strip() == f"{kind} | None | [1, 100, 200]", proc.stdout
+    logged = [line for line in proc.stderr.splitlines() if line.startswith("JIT cache: ")]
+    assert len(logged) == 1, proc.stderr
+    if temp == "private":
+        cached = list((temp_root / f"relu-studio-{os.getuid()}" / "numba").rglob("*.nbi"))
+        assert len(cached) == 2, cached  # mse and sgd_chunk
+
+
+def test_the_headless_command_runs_when_the_user_cache_cannot_be_written(tmp_path, blocked):
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    (temp_root / f"relu-studio-{os.getuid()}").write_text("")  # and no temporary folder either
+    proc = _run("", {"XDG_CACHE_HOME": str(blocked), "HOME": str(blocked), "TMPDIR": str(temp_root)},
+                "-m", "relu_studio", "run", "--widths", "3", "--modes", "all", "--steps", "300",
+                "--save-every", "100", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert "JIT cache: none, the training kernels compile on every start" in proc.stderr
+
+
+def test_the_kernels_are_cached_where_the_recorded_choice_says():
+    from relu_studio.core import _kernels
+
+    choice = _kernels.CACHE
+    assert jit_cache.current() is choice
+    for kernel in (_kernels.mse, _kernels.sgd_chunk):
+        path = kernel._cache.cache_path
+        if choice.enabled:
+            assert Path(path).is_relative_to(choice.folder), (path, choice)
+        else:
+            assert path is None, path
