@@ -144,6 +144,15 @@ def _small_blas_for_the_gui() -> None:
 
 
 def main(argv=None) -> int:
+    """``relu-studio``: the window (or ``run ...``, ``--self-test``, ...); returns the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl+C while starting up: no traceback
+        print("\nrelu-studio: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":
         from .cli import main as cli_main
@@ -190,6 +199,9 @@ def main(argv=None) -> int:
     from .ui.main_window import MainWindow
 
     win = MainWindow()
+    from .ui.error_dialog import install_excepthook
+
+    install_excepthook(lambda: win)
     if args.file:  # e.g. from the desktop entry's %f; a file that cannot be opened is reported in the window
         win.files.open_path(os.path.abspath(args.file))
     if args.startup_report:

@@ -9,8 +9,9 @@ run's history is saved (``.npz``, lossless, and ``.csv``) with the table and the
 
 The defaults are the notebook's experiment. ``relu-studio run ...`` is the same command.
 
-Exit status: 0 done, 1 the results could not be written, 2 bad arguments or data, 130 cancelled
-with Ctrl+C (the runs finished so far are still reported).
+Exit status: 0 done, 1 the results could not be written (or memory ran out), 2 bad arguments or
+data, 130 cancelled with Ctrl+C, 143 ended by SIGTERM (in both cases the runs finished so far are
+still written and reported).
 """
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                     "the errors (median [25%, 75%] over seeds). The defaults are the notebook's "
                     "experiment.",
         epilog="Exit status: 0 done, 1 the results could not be written, 2 bad arguments or data, "
-               "130 cancelled with Ctrl+C (finished runs are still reported and saved).",
+               "130 cancelled with Ctrl+C, 143 ended by SIGTERM (finished runs are still written "
+               "and reported).",
     )
     data = p.add_argument_group("data")
     src = data.add_mutually_exclusive_group()
@@ -137,7 +139,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                       help="runs trained in parallel (default: all cores)")
 
     out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, metavar="FOLDER",
+    out.add_argument("--out", type=_folder, metavar="FOLDER",
                      help="save every run's history as w{width}_{mode}_seed{seed}.npz/.csv, the "
                           "table as results.csv and the settings as settings.json")
     out.add_argument("--table", choices=KINDS, default="final",
@@ -151,7 +153,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                          "Linear(1,H), ReLU(), Linear(H,1)), read with weights_only=True) instead "
                          "of the notebook's initialisation; the width is the file's H, and the "
                          "seeds then only change the minibatches")
-    pt.add_argument("--export-pt", type=Path, metavar="FOLDER",
+    pt.add_argument("--export-pt", type=_folder, metavar="FOLDER",
                     help="save every run's final network as w{width}_{mode}_seed{seed}.pt, a "
                          "state_dict that nn.Sequential(...).load_state_dict accepts")
     from .core.version import __version__
@@ -302,12 +304,16 @@ class ProgressBar:
 
 
 # --------------------------------------------------------------------------- Ctrl+C
-class _SigintCancels:
-    """While active, the first Ctrl+C sets ``cancel``; a second one quits at once (exit 130)."""
+class _SignalsCancel:
+    """While active, Ctrl+C (SIGINT) or SIGTERM sets ``cancel``: the grid stops after the current
+    chunk and the runs finished so far are reported and written. A second signal quits at once."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __init__(self, cancel: threading.Event, err, prog: str):
         self.cancel, self.err, self.prog = cancel, err, prog
-        self._old = None
+        self._old = {}
+        self.received: int | None = None
 
     def _handler(self, signum, frame):
         if self.cancel.is_set():
@@ -316,24 +322,47 @@ class _SigintCancels:
                 self.err.write(f"\n{self.prog}: interrupted\n")
                 self.err.flush()
             finally:
-                os._exit(130)
+                os._exit(128 + signum)
+        self.received = signum
         self.cancel.set()
+        key = "press Ctrl+C again" if signum == signal.SIGINT else "send it again"
         try:
-            self.err.write(f"\n{self.prog}: cancelling after the current chunk "
-                           "(press Ctrl+C again to quit at once)\n")
+            self.err.write(f"\n{self.prog}: cancelling after the current chunk; the finished runs "
+                           f"are kept ({key} to quit at once)\n")
             self.err.flush()
         except (OSError, ValueError, RuntimeError):
             pass
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handler)
+            for name in self.SIGNALS:
+                sig = getattr(signal, name, None)
+                if sig is not None:
+                    self._old[sig] = signal.signal(sig, self._handler)
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
         return False
+
+
+def _print(text: str = "") -> None:
+    """Print to stdout; a reader that went away (``| head``, ``| true``) is not an error."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it at nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _folder(text: str) -> Path:
+    """A folder argument; an empty one is refused (it would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name (use . for the current folder)")
+    return Path(text)
 
 
 # --------------------------------------------------------------------------- results
@@ -481,7 +510,8 @@ def _run(args, prog: str, argv: list) -> int:
 
     # The grid runs in a helper thread; the main thread wakes every 0.1 s, so Ctrl+C is handled
     # promptly on every platform (a lock wait without timeout is not interruptible everywhere).
-    with _SigintCancels(cancel, out_err, prog):
+    signals = _SignalsCancel(cancel, out_err, prog)
+    with signals:
         t0 = time.perf_counter()
         bar.start()
         thread = threading.Thread(target=work, name="relu-experiment", daemon=True)
@@ -498,6 +528,10 @@ def _run(args, prog: str, argv: list) -> int:
         exc = box["error"]
         if isinstance(exc, (TrainingError, ValueError)):
             raise UsageError(str(exc)) from None
+        if isinstance(exc, MemoryError):
+            print(f"{prog}: error: out of memory while training the grid; try fewer or narrower "
+                  "widths, fewer snapshots or fewer jobs", file=out_err)
+            return 1
         raise exc
     result = box["result"]
 
@@ -506,18 +540,17 @@ def _run(args, prog: str, argv: list) -> int:
         if run.diverged:
             print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: {run.message}",
                   file=out_err)
+    for key, why in result.failures.items():
+        print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: no run ({why})",
+              file=out_err)
     if result.cancelled:
         print(f"{prog}: cancelled: {len(result.runs)} of {n_runs} runs finished; the table shows "
               "those only", file=out_err)
 
     rows = results_table(result)
     model_steps = bar.done
-    print(format_table(rows, args.table))
     rate = model_steps / wall if wall > 0 else 0.0
-    print(f"total wall time {wall:.2f} s; {model_steps:,} model-steps, {rate:,.0f} model-steps/s "
-          f"on {jobs} thread{'s' if jobs != 1 else ''}")
-    sys.stdout.flush()
-
+    # The files first: a reader of the table that goes away must not cost the results.
     if out is not None:
         try:
             _write_outputs(out, result, rows, grid, args, data, batch, jobs, wall, model_steps,
@@ -530,11 +563,16 @@ def _run(args, prog: str, argv: list) -> int:
     if args.export_pt is not None:
         try:
             n_pt = _export_pt(args.export_pt, result, grid, prog, out_err)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
             print(f"{prog}: error: cannot write the networks to {args.export_pt}: "
-                  f"{exc.strerror or exc}", file=out_err)
+                  f"{getattr(exc, 'strerror', None) or exc}", file=out_err)
             return 1
         say(f"{prog}: wrote {n_pt} .pt file{'s' if n_pt != 1 else ''} to {args.export_pt}")
+    _print(format_table(rows, args.table))
+    _print(f"total wall time {wall:.2f} s; {model_steps:,} model-steps, {rate:,.0f} model-steps/s "
+           f"on {jobs} thread{'s' if jobs != 1 else ''}")
+    if signals.received == signal.SIGTERM:
+        return 128 + signal.SIGTERM
     return 130 if result.cancelled else 0
 
 

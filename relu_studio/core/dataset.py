@@ -9,7 +9,11 @@ from .formula import FormulaError
 from .settings import MAX_POINTS, SettingsError, check
 from .targets import Target, get_target
 
-__all__ = ["Dataset", "DataError", "make_dataset", "validated_points", "MAX_POINTS", "TEST_GRID"]
+__all__ = ["Dataset", "DataError", "make_dataset", "validated_points", "MAX_POINTS", "TEST_GRID",
+           "FLOAT32_MAX"]
+
+#: The largest magnitude a float32 holds: the network computes in float32.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: The notebook's extra test inputs: ``linspace(0, 1, 1000)``.
 TEST_GRID = 1000
@@ -80,6 +84,9 @@ def validated_points(x, y):
         raise DataError(f"too many points ({x.size}; at most {MAX_POINTS})")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise DataError("the data contain NaN or infinite values")
+    if np.abs(x).max() > FLOAT32_MAX or np.abs(y).max() > FLOAT32_MAX:
+        raise DataError(f"the data contain values beyond float32's range (±{FLOAT32_MAX:.3g}), "
+                        "where the network computes")
     return x, y
 
 
@@ -102,11 +109,20 @@ def make_dataset(target="piecewise_linear", n: int = 200, noise: float = 0.1, se
     rng = np.random.RandomState(int(seed))
     x = np.sort(rng.rand(int(n), 1), axis=0).ravel()
     fx = target(x)
-    y = fx + noise * rng.randn(int(n))
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = fx + noise * rng.randn(int(n))
     x_test = np.sort(np.concatenate([x, np.linspace(0, 1, TEST_GRID)]))
     y_test = target(x_test)
     if not (np.all(np.isfinite(fx)) and np.all(np.isfinite(y_test))):
         bad = x_test[~np.isfinite(y_test)]
         where = f" (e.g. at x = {bad[0]:.4g})" if bad.size else ""
         raise DataError(f"the target '{target.spec}' is not finite everywhere on [0, 1]{where}")
+    if np.abs(y_test).max() > FLOAT32_MAX:
+        raise DataError(f"the target '{target.spec}' goes beyond float32's range "
+                        f"(±{FLOAT32_MAX:.3g}) on [0, 1], where the network computes")
+    with np.errstate(over="ignore"):
+        too_big = not np.all(np.isfinite(y)) or np.abs(y).max() > FLOAT32_MAX
+    if too_big:
+        raise DataError(f"with noise σ = {noise:g} the targets go beyond float32's range "
+                        f"(±{FLOAT32_MAX:.3g}); choose a smaller σ")
     return Dataset(x, y, x_test, y_test, target=target, noise=noise, seed=int(seed))

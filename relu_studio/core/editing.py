@@ -13,7 +13,7 @@ import numpy as np
 from .arrays import mse
 from .dataset import Dataset
 from .network import Network
-from .ridge import features_of_hidden, ridge_coefficients
+from .ridge import features_of_hidden, ridge_coefficients, with_output_layer
 
 __all__ = ["handle_anchors", "handle_positions", "slope_from_handle", "output_weight_from_handle",
            "evaluate_edit", "snap_to_data", "nearest_index", "data_range", "Drag", "click_action"]
@@ -85,10 +85,7 @@ def evaluate_edit(net: Network, data: Dataset, lam: float, ridge_follow: bool):
     dead = ~(h > 0).any(axis=0)
     f = features_of_hidden(h)
     if ridge_follow:
-        coeffs = ridge_coefficients(f, data.y, lam)
-        if not np.all(np.isfinite(coeffs)):
-            raise ValueError("the ridge solution is not finite; increase λ")
-        net = net.replace(w2=coeffs[:-1].astype(np.float32), b2=float(np.float32(coeffs[-1])))
+        net = with_output_layer(net, ridge_coefficients(f, data.y, lam))
     pred = f[:, :-1] @ net.w2.astype(np.float64) + net.b2
     return net, mse(pred, data.y), dead
 

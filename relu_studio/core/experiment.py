@@ -67,6 +67,7 @@ class ExperimentResult:
     initial: dict = field(default_factory=dict)  # (width, seed) -> Network
     cancelled: bool = False
     settings: GridSettings | None = None
+    failures: dict = field(default_factory=dict)  # (width, mode, seed) -> why that cell has no run
 
     def cell(self, width: int, mode: str) -> list[Run]:
         return [self.runs[(width, mode, s)] for s in self.seeds if (width, mode, s) in self.runs]
@@ -78,7 +79,8 @@ class ExperimentResult:
             initial.setdefault((w, s), run.initial)
         return ExperimentResult(self.data, self.widths, self.modes, self.seeds,
                                 {**self.runs, **runs}, initial,
-                                self.cancelled if cancelled is None else cancelled, self.settings)
+                                self.cancelled if cancelled is None else cancelled, self.settings,
+                                dict(self.failures))
 
     @property
     def complete(self) -> bool:
@@ -150,7 +152,11 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
     for w in widths:
         for s in seeds:
             if "ridge" in modes:
-                run = ridge_run(result.initial[(w, s)], data, lam, s)
+                try:
+                    run = ridge_run(result.initial[(w, s)], data, lam, s)
+                except (ValueError, MemoryError) as exc:  # that cell only; the grid goes on
+                    result.failures[(w, "ridge", s)] = f"{type(exc).__name__}: {exc}"
+                    continue
                 result.runs[(w, "ridge", s)] = run
                 if on_run:
                     on_run((w, "ridge", s), run)

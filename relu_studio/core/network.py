@@ -98,15 +98,20 @@ class Network:
         arrays = {}
         for name, value in (("w1", w1), ("b1", b1), ("w2", w2)):
             if value is not None:
+                with np.errstate(over="ignore"):
+                    v = np.float32(value)
+                if not np.isfinite(v):
+                    raise ValueError(f"{value!r} is beyond float32's range (±3.4e38), where the "
+                                     "network computes")
                 a = np.array(getattr(self, name))
-                a[j] = value
+                a[j] = v
                 arrays[name] = a
         return self.replace(**arrays)
 
     def with_elbow(self, j: int, elbow: float) -> "Network":
         """Unit ``j`` moved so its elbow is at ``elbow``: ``b = -elbow * w`` (``w`` kept)."""
         w = float(self.w1[j])
-        return self.with_unit(j, b1=np.float32(-float(elbow) * w))
+        return self.with_unit(j, b1=-float(elbow) * w)
 
     def with_slope(self, j: int, slope: float) -> "Network":
         """Unit ``j`` with slope ``w = slope``, its elbow kept where it is (``b = -elbow * w``).

@@ -17,6 +17,7 @@ from .network import Network
 from .settings import DEFAULT_LAMBDA
 
 __all__ = ["fit_ridge", "ridge_coefficients", "ridge_features", "features_of_hidden", "ridge_mse",
+           "with_output_layer",
            "DEFAULT_LAMBDA"]
 
 
@@ -58,10 +59,18 @@ def ridge_coefficients(features: np.ndarray, y, lam: float) -> np.ndarray:
 
 def fit_ridge(net: Network, data: Dataset, lam: float = DEFAULT_LAMBDA) -> Network:
     """A new network with the hidden layer of ``net`` and the ridge-optimal output layer."""
-    coeffs = ridge_coefficients(ridge_features(net, data.x), data.y, lam)
-    if not np.all(np.isfinite(coeffs)):
-        raise ValueError("the ridge solution is not finite; increase λ")
-    return net.replace(w2=coeffs[:-1].astype(np.float32), b2=float(np.float32(coeffs[-1])))
+    return with_output_layer(net, ridge_coefficients(ridge_features(net, data.x), data.y, lam))
+
+
+def with_output_layer(net: Network, coeffs) -> Network:
+    """``net`` with the output layer ``coeffs`` (weights, then bias), as float32; a solution that
+    is not finite in float32 (huge targets, a tiny λ on collinear features) is refused."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        c32 = np.asarray(coeffs, dtype=np.float64).astype(np.float32)
+    if not np.all(np.isfinite(c32)):
+        raise ValueError("the ridge solution is not finite in float32 (where the network "
+                         "computes); increase λ or rescale the data")
+    return net.replace(w2=c32[:-1], b2=float(c32[-1]))
 
 
 def ridge_mse(net: Network, data: Dataset, lam: float = DEFAULT_LAMBDA) -> float:

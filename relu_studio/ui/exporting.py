@@ -27,6 +27,7 @@ from ..core.io.animation import (
     write_gif,
     write_mp4,
 )
+from ..core.io.atomic import replacing
 from .canvas import Canvas
 from .fields import add_ok_cancel, spin_box
 
@@ -42,8 +43,9 @@ def export_png(plot_widget: pg.PlotWidget, path, width: int, dpi: int = 96) -> P
     img.setDotsPerMeterX(dpm)
     img.setDotsPerMeterY(dpm)
     path = Path(path)
-    if not img.save(str(path), "PNG"):
-        raise OSError(f"cannot write {path}")
+    with replacing(path) as tmp:
+        if not img.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {path}")
     return path
 
 
@@ -60,22 +62,23 @@ def export_svg(plot_widget: pg.PlotWidget, path) -> Path:
     for it in items:
         it.setCacheMode(QGraphicsItem.CacheMode.NoCache)
     try:
-        size = plot_widget.viewport().size()
-        gen = QSvgGenerator()
-        gen.setFileName(str(path))
-        gen.setSize(size)
-        gen.setViewBox(QRect(0, 0, size.width(), size.height()))
-        gen.setTitle("ReLU Studio")
-        painter = QPainter(gen)
-        try:
-            plot_widget.render(painter)
-        finally:
-            painter.end()
+        with replacing(path) as tmp:  # written whole, then renamed: never half an SVG
+            size = plot_widget.viewport().size()
+            gen = QSvgGenerator()
+            gen.setFileName(str(tmp))
+            gen.setSize(size)
+            gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+            gen.setTitle("ReLU Studio")
+            painter = QPainter(gen)
+            try:
+                plot_widget.render(painter)
+            finally:
+                painter.end()
+            if tmp.stat().st_size == 0:
+                raise OSError(f"cannot write {path}")
     finally:
         for it, mode in zip(items, modes):
             it.setCacheMode(mode)
-    if not path.exists() or path.stat().st_size == 0:
-        raise OSError(f"cannot write {path}")
     return path
 
 

@@ -9,6 +9,7 @@ The actions themselves are declared in :mod:`.actions`; :meth:`FileActions.handl
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from ..core.io.session import (
 )
 
 MAX_RECENT = 8
+#: Seconds between autosaves while a run trains.
+RUN_AUTOSAVE_INTERVAL = 1.0
 SESSION_FILTER = f"ReLU Studio sessions (*{SUFFIX})"
 PT_FILTER = "PyTorch state dicts (*.pt *.pth)"
 
@@ -50,6 +53,10 @@ class FileActions(QObject):
         self.autosave_enabled = autosave_enabled
         self._autosaved_index = None
         self._autosave_thread: threading.Thread | None = None
+        self._autosave_error: str | None = None  # set by the writer thread
+        self._reported_error: str | None = None
+        self._write_seconds = 0.0  # how long the last autosave took
+        self._compare_unsaved = False  # a Compare grid finished since the last save
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.c.undo_stack.cleanChanged.connect(self._stack_changed)
@@ -60,6 +67,8 @@ class FileActions(QObject):
         self._timer.timeout.connect(self.autosave_now)
         if autosave_enabled:
             self._timer.start()
+        self.c.runStateChanged.connect(self._run_state_changed)
+        window.compare_controller.gridFinished.connect(self._grid_finished)
         self.update_title()
 
     def handlers(self) -> dict:
@@ -84,7 +93,21 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ title and state
     @property
     def modified(self) -> bool:
-        return not self.c.undo_stack.isClean()
+        """Unsaved work: an undo step since the last save, a run in progress or paused (not yet
+        an undo step), or a Compare grid run since the last save."""
+        return not self.c.undo_stack.isClean() or self.c.busy or self._compare_unsaved
+
+    def _grid_finished(self, result):
+        if result is not None and result.runs:
+            self._compare_unsaved = True
+            self.update_title()
+
+    def _run_state_changed(self, state: str):
+        self.update_title()
+        # While a run trains, autosave every second (a crash loses at most about that much),
+        # unless writing takes long: then at most a tenth of the time goes to it.
+        fast = max(RUN_AUTOSAVE_INTERVAL, 10 * self._write_seconds)
+        self.set_autosave_interval(fast if state == "running" else autosave.AUTOSAVE_INTERVAL)
 
     def _stack_changed(self, *_):
         if shiboken6.isValid(self.w):  # the stack also reports while the window is being destroyed
@@ -131,6 +154,7 @@ class FileActions(QObject):
         if not self.maybe_save():
             return
         self.apply_session(Session.from_settings())
+        self._compare_unsaved = False
         self.path = None
         self.c.undo_stack.setClean()
         self.update_title()
@@ -150,6 +174,7 @@ class FileActions(QObject):
             self._error(f"Could not open the session: {exc}")
             return False
         self.apply_session(session)
+        self._compare_unsaved = False
         self.path = Path(path)
         self.c.undo_stack.setClean()
         if remember:
@@ -177,6 +202,7 @@ class FileActions(QObject):
             self._error(f"Could not save {Path(path).name}: {exc}")
             return False
         self.path = Path(path)
+        self._compare_unsaved = False
         self.c.undo_stack.setClean()
         self._remember(self.path)
         self.update_title()
@@ -218,9 +244,15 @@ class FileActions(QObject):
         self._timer.setInterval(max(100, int(seconds * 1000)))
 
     def autosave_now(self, force: bool = False) -> bool:
-        """Write the session to the autosave file in a background thread, if anything changed."""
+        """Write the session to the autosave file in a background thread, if anything changed.
+        A write that failed is reported once (the reason, and what to do)."""
         if not self.autosave_enabled:
             return False
+        err = self._autosave_error
+        if err is not None and err != self._reported_error:
+            self._reported_error = err
+            self.c.say(f"Autosave failed: {err}. Your work is not being saved automatically: "
+                       "save it yourself (Ctrl+S).", "warning")
         snap = self.c.last_snapshot
         key = (self.c.undo_stack.index(), snap.serial if self.c.busy and snap else None)
         if not force and key == self._autosaved_index:
@@ -231,10 +263,16 @@ class FileActions(QObject):
         self._autosaved_index = key
 
         def write():
+            t0 = time.perf_counter()
             try:
                 autosave.write_autosave(session)
-            except (OSError, ValueError, TypeError):
-                pass  # autosave is best effort; the next interval tries again
+            except OSError as exc:  # the next interval tries again; the GUI says so once
+                self._autosave_error = f"{exc.strerror or exc} ({autosave.autosave_dir()})"
+            except (ValueError, TypeError) as exc:
+                self._autosave_error = str(exc)
+            else:
+                self._autosave_error = self._reported_error = None
+            self._write_seconds = time.perf_counter() - t0
 
         self._autosave_thread = threading.Thread(target=write, name="relu-autosave", daemon=True)
         self._autosave_thread.start()
@@ -261,21 +299,26 @@ class FileActions(QObject):
             "ReLU Studio did not close properly last time. Restore the session autosaved at "
             f"{when:%H:%M:%S} on {when:%d %b %Y}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
-        restored = False
-        if answer == QMessageBox.StandardButton.Yes:
-            try:
-                session = load_session(path)
-            except (SessionFileError, OSError) as exc:
-                self._error(f"The autosaved session could not be restored: {exc}")
-            else:
-                self.apply_session(session)
-                self.path = None
-                self.c.undo_stack.resetClean()  # restored work is not saved anywhere yet
-                self.update_title()
-                self.c.say("Restored the autosaved session. Save it to keep it.")
-                restored = True
+        if answer != QMessageBox.StandardButton.Yes:
+            autosave.discard_recovery(path)  # declined: an explicit discard
+            return False
+        try:
+            session = load_session(path)
+        except (SessionFileError, OSError) as exc:
+            try:  # never deleted: a newer version (or a repair) may still read it
+                kept = autosave.set_aside(path)
+                where = f" It is kept as {kept}."
+            except (OSError, ValueError):
+                where = f" It is still at {path}."
+            self._error(f"The autosaved session could not be restored: {exc}.{where}")
+            return False
         autosave.discard_recovery(path)
-        return restored
+        self.apply_session(session)
+        self.path = None
+        self.c.undo_stack.resetClean()  # restored work is not saved anywhere yet
+        self.update_title()
+        self.c.say("Restored the autosaved session. Save it to keep it.")
+        return True
 
     # ------------------------------------------------------------------ imports
     def _open_name(self, title, filt):

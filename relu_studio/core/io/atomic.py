@@ -4,6 +4,7 @@ user after a crash, a full disk or a kill -- sees the old file or the new one, n
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -17,8 +18,16 @@ def replacing(path):
     """Yield a temporary path beside ``path`` (``.<name>.<random>.tmp``) for a writer that needs
     a file name (ffmpeg, Qt's image writers); when the block ends without an exception the file
     is fsynced and renamed over ``path``. On any failure it is removed and ``path`` is untouched.
+
+    A symbolic link is followed (the file it points to is replaced, the link stays), and a
+    read-only file is not replaced (PermissionError), as an editor would not overwrite it.
     """
     path = Path(path)
+    if path.is_symlink():  # write where the link points; the link stays a link
+        path = Path(os.path.realpath(path))
+    if path.exists() and not os.access(path, os.W_OK):
+        # A rename would replace it anyway (the folder allows it): respect the file's mode.
+        raise PermissionError(errno.EACCES, "the file is read-only", str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp)

@@ -25,7 +25,8 @@ Semantics:
   are those written on another host (their PID cannot be checked from here).
 - If the user restores it (``load_session(path)``) or declines, the GUI calls
   :func:`discard_recovery(path) <discard_recovery>`; from then on the session is autosaved under
-  the new instance. If ``load_session`` refuses the file, discard it too (and say so).
+  the new instance. If ``load_session`` refuses the file, :func:`set_aside` keeps it under
+  another name (and the GUI says where): a file from a newer version is never deleted.
 
 No Qt, no torch.
 """
@@ -45,7 +46,8 @@ from .atomic import atomic_write_text
 from .session import SUFFIX, Session, save_session
 
 __all__ = ["autosave_dir", "autosave_path", "write_autosave", "find_recovery", "list_recoveries",
-           "mark_clean_exit", "discard_recovery", "instance_id", "AUTOSAVE_INTERVAL", "ENV_VAR"]
+           "mark_clean_exit", "discard_recovery", "set_aside", "instance_id", "AUTOSAVE_INTERVAL",
+           "ENV_VAR"]
 
 #: Seconds between autosaves while there are unsaved changes ("a crash loses seconds of work").
 AUTOSAVE_INTERVAL = 5.0
@@ -258,3 +260,21 @@ def discard_recovery(path=None) -> None:
     _remove(path)
     _remove(marker)
     _remove_temporaries(iid)
+
+
+def set_aside(path) -> Path:
+    """Keep a recovery autosave that this version cannot read (e.g. written by a newer one): it is
+    renamed ``unreadable-<id>-<time>.relustudio`` in the same folder, where it is no longer
+    offered but nothing is lost, and its marker is removed. Returns the new path."""
+    path = Path(path)
+    folder = autosave_dir()
+    name = path.name
+    if (path.parent.resolve() != folder.resolve() or not name.startswith(PREFIX)
+            or not name.endswith(SUFFIX)):
+        raise ValueError(f"{path} is not an autosave in {folder}")
+    iid = name[len(PREFIX):-len(SUFFIX)]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    kept = folder / f"unreadable-{iid}-{stamp}{SUFFIX}"
+    os.replace(path, kept)
+    _remove(folder / f"{PREFIX}{iid}{MARKER_SUFFIX}")
+    return kept

@@ -19,8 +19,12 @@ torch is imported inside the functions only (the rest of the core never needs it
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import warnings
+import zipfile
+import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +35,7 @@ from ..arrays import read_only
 from ..dataset import Dataset
 from ..history import History, network_errors
 from ..network import STATE_DICT_SHAPES, Network
+from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file, human
 from ..settings import MAX_WIDTH
 from .atomic import atomic_write
 
@@ -73,11 +78,64 @@ def export_state_dict(net: Network, path) -> Path:
     import torch
 
     sd = state_dict_tensors(net)
-    return atomic_write(path, lambda f: torch.save(sd, f))
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    raw = _with_checksum(buf.getvalue())
+    try:
+        return atomic_write(path, lambda f: f.write(raw))
+    except RuntimeError as exc:  # torch and some writers report a full disk so
+        raise OSError(str(exc)) from None
+
+
+#: The member that holds a SHA-256 of every other member of a ``.pt`` this app writes. torch
+#: ignores it; :func:`load_network_pt` checks it, so a damaged file is refused, not misread.
+CHECKSUM_MEMBER = ".relu_studio_sha256"
+
+
+def _members_digest(zf: zipfile.ZipFile, skip: str | None = None) -> str:
+    h = hashlib.sha256()
+    for info in zf.infolist():
+        if info.filename != skip:
+            h.update(info.filename.encode())
+            h.update(zf.read(info))
+    return h.hexdigest()
+
+
+def _with_checksum(raw: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        top = zf.namelist()[0].split("/")[0]
+        digest = _members_digest(zf)
+    out = io.BytesIO(raw)
+    with zipfile.ZipFile(out, "a") as zf:
+        zf.writestr(f"{top}/{CHECKSUM_MEMBER}", digest)
+    return out.getvalue()
+
+
+def _verify_checksum(path) -> bool | None:
+    """True if the file carries this app's checksum and it matches, None if it carries none;
+    raises ValueError if it does not match (or the archive cannot be read)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith("/" + CHECKSUM_MEMBER)]
+            if not names:
+                return None
+            stored = zf.read(names[0]).decode("ascii", "replace").strip()
+            actual = _members_digest(zf, skip=names[0])
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, UnicodeDecodeError, ValueError,
+            NotImplementedError, RuntimeError, KeyError, IndexError) as exc:
+        raise ValueError(f"the file is truncated or damaged ({type(exc).__name__}: {exc})") from None
+    if stored != actual:
+        raise ValueError("the file is damaged: its contents differ from the checksum it was saved "
+                         "with")
+    return True
 
 
 # --------------------------------------------------------------------------- safe loading
-def _load(path) -> tuple[object, str]:
+#: What a single network's tensors can take: 3 H + 1 values of at most 8 bytes, H <= MAX_WIDTH.
+MAX_NETWORK_BYTES = 8 * (3 * MAX_WIDTH + 1)
+
+
+def _load(path, max_tensor_bytes: int = MAX_HISTORY_BYTES) -> tuple[object, str]:
     """``torch.load(path, map_location="cpu", weights_only=True)`` with every failure translated."""
     path = Path(path)
     name = path.name
@@ -86,19 +144,32 @@ def _load(path) -> tuple[object, str]:
         return TorchFileError(f"{name}: {why}")
 
     try:
+        size = check_regular_file(path, "the file", MAX_PT_BYTES)
         with open(path, "rb") as f:
             head = f.read(4)
-            size = f.seek(0, 2)
+    except BudgetError as exc:
+        raise bad(str(exc)) from None
     except OSError as exc:
         raise bad(f"cannot read the file: {exc.strerror or exc}") from None
     if size == 0:
         raise bad("the file is empty")
-    if size > MAX_PT_BYTES:
-        raise bad(f"the file is too large ({size / 1024**3:.1f} GiB) for a network or history")
     is_zip = head.startswith(b"PK\x03\x04")
     is_pickle = head.startswith(b"\x80")  # torch's legacy format starts with a pickle (protocol 2)
     if not (is_zip or is_pickle):
         raise bad("not a PyTorch file (.pt): it is neither a torch zip archive nor a torch pickle")
+    if is_pickle:
+        # The legacy format's loader allocates every storage at the size the file declares
+        # before reading it: a 2 kB file could ask for gigabytes. Read the declarations first.
+        declared = _legacy_declared_bytes(path)
+        if declared > max_tensor_bytes:
+            raise bad(f"the file declares {human(declared)} of tensors (at most "
+                      f"{human(max_tensor_bytes)} here)")
+
+    if is_zip:
+        try:
+            _verify_checksum(path)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
 
     import pickle
 
@@ -107,7 +178,9 @@ def _load(path) -> tuple[object, str]:
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the refusal says it
             warnings.simplefilter("ignore", UserWarning)
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            # A zip file's tensors are mapped from the file, not allocated: what a file declares
+            # cannot exceed what it holds. (The legacy format cannot be mapped; see above.)
+            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
     except pickle.UnpicklingError as exc:
         msg = str(exc)
         found = re.search(r"GLOBAL ([\w.]+)", msg)
@@ -140,6 +213,52 @@ def _load(path) -> tuple[object, str]:
     return obj, name
 
 
+#: Bytes per element of the storages a legacy file can name (an unknown type counts as 8).
+_ELEMENT_BYTES = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2,
+                  "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1,
+                  "ByteStorage": 1, "BoolStorage": 1}
+
+
+def _legacy_declared_bytes(path) -> int:
+    """What the storages of a legacy-format ``.pt`` declare, read from its pickles' opcodes
+    without running them: each storage is a persistent id ``('storage', type, key, location,
+    numel, ...)``."""
+    import pickletools
+
+    total = 0
+    with open(path, "rb") as f:
+        for _ in range(5):  # magic number, protocol, system info, the objects, the storage keys
+            stack: list = []
+            try:
+                for op, arg, _pos in pickletools.genops(f):
+                    if op.name == "MARK":
+                        stack.append([])
+                    elif op.name in ("TUPLE", "LIST", "DICT", "SETITEMS", "APPENDS") and stack:
+                        items = stack.pop()
+                        if stack and op.name == "TUPLE":
+                            stack[-1].append(tuple(items))
+                        elif op.name == "TUPLE":
+                            stack.append([tuple(items)])
+                    elif op.name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE", "PROTO", "FRAME"):
+                        pass  # bookkeeping, not values
+                    elif stack and op.name in ("BINGET", "LONG_BINGET", "GET"):
+                        stack[-1].append(None)  # a value seen before: not a size
+                    elif stack and arg is not None:
+                        stack[-1].append(arg)
+                    elif op.name == "BINPERSID" and stack and stack[-1] and isinstance(stack[-1][-1], tuple):
+                        pid = stack[-1][-1]
+                        # The type name and class may be memo references (None) after the
+                        # first storage; an unknown element size counts as 8 bytes.
+                        if len(pid) >= 5 and pid[0] in ("storage", None) and isinstance(pid[4], int):
+                            kind = str(pid[1]).split()[-1]
+                            total += int(pid[4]) * _ELEMENT_BYTES.get(kind, 8)
+                    if op.name == "STOP":
+                        break
+            except (ValueError, EOFError, IndexError):
+                break
+    return total
+
+
 def _first_line(msg: str) -> str:
     return msg.strip().splitlines()[0][:200] if msg.strip() else ""
 
@@ -161,6 +280,9 @@ def _network(sd, where: str, expected_width: int | None) -> Network:
 
             if v.layout != torch.strided or v.is_quantized or v.is_complex():
                 raise ValueError(f"{where}'{k}' is not a dense real floating-point tensor")
+    width = declared_width(sd)
+    if width is not None and width > MAX_WIDTH:  # before any tensor is converted
+        raise ValueError(f"{where}width {width:,} is larger than {MAX_WIDTH:,}")
     try:
         net = Network.from_state_dict(sd)
     except (RuntimeError, TypeError) as exc:  # tensors torch cannot convert
@@ -175,6 +297,16 @@ def _network(sd, where: str, expected_width: int | None) -> Network:
     return net
 
 
+def declared_width(sd) -> int | None:
+    """The width a state dict's shapes declare (its first layer's bias length), read without
+    converting anything; None if it does not tell."""
+    try:
+        shape = tuple(sd["0.bias"].shape)
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return int(shape[0]) if len(shape) == 1 else None
+
+
 def load_network_pt(path, expected_width: int | None = None) -> Network:
     """Read a notebook ``state_dict`` ``.pt`` file (as written by :func:`export_state_dict` or
     ``torch.save(net.state_dict(), path)``).
@@ -184,7 +316,7 @@ def load_network_pt(path, expected_width: int | None = None) -> Network:
     float32, the model's dtype); with ``expected_width`` the width must be that.
     Raises :class:`TorchFileError`.
     """
-    obj, name = _load(path)
+    obj, name = _load(path, MAX_NETWORK_BYTES)
     if _looks_like_history(obj):
         raise TorchFileError(f"{name}: this is a training history (a dict of steps), not one "
                              "network's state dict; import it as a history")
@@ -239,6 +371,13 @@ def load_notebook_history(path, data: Dataset | None = None,
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise bad(f"the history's keys must be step numbers (whole numbers >= 0); found {k!r}")
     steps = sorted(obj)
+    first = obj[steps[0]]
+    width = declared_width(first.get("state")) if isinstance(first, Mapping) else None
+    if width is not None:  # every entry becomes a network of its own: count before converting
+        try:
+            check_history(len(steps), width, "the history")
+        except BudgetError as exc:
+            raise bad(str(exc)) from None
     nets, train, test = [], [], []
     width = None if expected_width is None else int(expected_width)
     for s in steps:
