@@ -37,6 +37,13 @@ SESSION_FILTER = f"ReLU Studio sessions (*{SUFFIX})"
 PT_FILTER = "PyTorch state dicts (*.pt *.pth)"
 
 
+def reason(exc: BaseException) -> str:
+    """An error as a user reads it: an OS error's words and the file, without its errno."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    return str(exc)
+
+
 def app_settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "relu-studio", "relu-studio")
 
@@ -171,7 +178,7 @@ class FileActions(QObject):
         try:
             session = load_session(path)
         except (SessionFileError, OSError) as exc:
-            self._error(f"Could not open the session: {exc}")
+            self._error(f"Could not open the session: {reason(exc)}")
             return False
         self.apply_session(session)
         self._compare_unsaved = False
@@ -199,7 +206,7 @@ class FileActions(QObject):
         try:
             save_session(self.session(), path)
         except (OSError, ValueError, TypeError) as exc:
-            self._error(f"Could not save {Path(path).name}: {exc}")
+            self._error(f"Could not save {Path(path).name}: {reason(exc)}")
             return False
         self.path = Path(path)
         self._compare_unsaved = False
@@ -337,7 +344,7 @@ class FileActions(QObject):
         try:
             net = load_network_pt(path)
         except (TorchFileError, OSError) as exc:
-            self._error(f"Could not import the network: {exc}")
+            self._error(f"Could not import the network: {reason(exc)}")
             return
         self.c.import_network(net, as_initial)
         self.c.say(f"Imported a width-{net.width} network from {Path(path).name}.")
@@ -351,7 +358,7 @@ class FileActions(QObject):
         try:
             hist = load_notebook_history(path, data=self.c.data)
         except (TorchFileError, OSError) as exc:
-            self._error(f"Could not import the history: {exc}")
+            self._error(f"Could not import the history: {reason(exc)}")
             return
         self.c.import_history(hist)
         self.c.say(f"Imported {len(hist)} snapshots from {Path(path).name}.")
@@ -387,7 +394,7 @@ class FileActions(QObject):
         try:
             out = export_png(plot, path, width, dpi) if fmt == "png" else export_svg(plot, path)
         except OSError as exc:
-            self._error(f"Could not export: {exc}")
+            self._error(f"Could not export {Path(path).name}: {reason(exc)}")
             return
         self.c.say(f"Exported {Path(out).name}.")
 
@@ -432,7 +439,7 @@ class FileActions(QObject):
         try:
             export_state_dict(net, path)
         except OSError as exc:
-            self._error(f"Could not export: {exc}")
+            self._error(f"Could not export {Path(path).name}: {reason(exc)}")
             return
         self.c.say(f"Exported the network to {Path(path).name} (load it with "
                    "net.load_state_dict(torch.load(path, weights_only=True))).")
@@ -441,7 +448,7 @@ class FileActions(QObject):
         try:
             atomic_write_text(path, text)
         except OSError as exc:
-            self._error(f"Could not write {Path(path).name}: {exc.strerror or exc}")
+            self._error(f"Could not write {Path(path).name}: {reason(exc)}")
             return
         self.c.say(f"Exported {Path(path).name}.")
 

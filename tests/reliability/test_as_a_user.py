@@ -77,3 +77,26 @@ def test_training_works_when_no_cache_folder_can_be_written(tmp_path):
                         "NUMBA_CACHE_DIR": str(home / "numba"), "PYTHONPATH": str(pkg)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "all" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_exporting_over_a_read_only_figure_says_so_and_keeps_it(tmp_path):
+    """Item 14: an SVG export over a read-only file used to say "Exported" (and replace it)."""
+    target = tmp_path / "canvas.svg"
+    target.write_text("the user's own figure")
+    os.chmod(target, 0o444)
+    proc = as_nobody(f"""
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from relu_studio.ui.main_window import MainWindow
+        win = MainWindow(ask_to_save=False, autosave=False)
+        win.show()
+        said = []
+        win.c.message.connect(lambda text, level: said.append((level, text)))
+        win.files.export_figure(win.canvas, "svg", r"{target}")
+        print(said)
+        win.close()
+    """, tmp_path, env={"RELU_STUDIO_DATA_DIR": str(tmp_path / "data")})
+    assert proc.returncode == 0, proc.stderr
+    assert "('error', 'Could not export canvas.svg: the file is read-only (" in proc.stdout, proc.stdout
+    assert "Exported" not in proc.stdout
+    assert target.read_text() == "the user's own figure"
