@@ -20,7 +20,7 @@ import numpy as np
 from .settings import MODE_INFO, SGD_MODES
 
 __all__ = ["RunStart", "step_span", "log_step_position", "log_step_ticks", "run_starts",
-           "point_marks", "previous_label", "spread_labels", "MARK_KINDS", "RUN_TAGS"]
+           "point_marks", "previous_label", "spread_labels", "short_step", "MARK_KINDS", "RUN_TAGS"]
 
 #: Tags of the snapshots that runs made (the notebook's imported history counts as one run).
 RUN_TAGS = SGD_MODES + ("notebook",)
@@ -47,7 +47,8 @@ def log_step_position(steps) -> np.ndarray:
     return np.log10(1.0 + np.asarray(steps, dtype=np.float64))
 
 
-def _short(step: int) -> str:
+def short_step(step: int) -> str:
+    """``150000`` -> ``"150k"`` (a whole thousand, million...), else ``"1,500"``."""
     for div, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
         if step >= div and step % div == 0:
             return f"{step // div:,}{suffix}"
@@ -62,7 +63,7 @@ def log_step_ticks(span: int) -> tuple[list[tuple[float, str]], list[tuple[float
     minor = [(float(log_step_position(1)), "")]
     k = 1
     while 10 ** k <= span:
-        major.append((float(log_step_position(10 ** k)), _short(10 ** k)))
+        major.append((float(log_step_position(10 ** k)), short_step(10 ** k)))
         k += 1
     for k in range(0, k):
         for m in (2, 5):

@@ -38,7 +38,8 @@ class TrainedWith:
     lr: float
 
     def describe(self) -> str:
-        return f"{MODE_INFO[self.mode].short} at lr {self.lr:g}"
+        """``"all layers at lr 0.02"``, ``"the output layer only at lr 0.2"``."""
+        return f"{MODE_INFO[self.mode].phrase} at lr {self.lr:g}"
 
 
 def last_trained(history: History) -> TrainedWith | None:
@@ -61,9 +62,12 @@ class StartQuestion:
 
     @property
     def text(self) -> str:
-        """One sentence for the question."""
-        return (f"The network was last trained with {self.before.describe()}; the next run uses "
-                f"{self.after.describe()} ({'; '.join(self.changes)}).")
+        """What changed, in a sentence or two, for the question."""
+        text = (f"The network was last trained with {self.before.describe()}; this run trains "
+                f"{self.after.describe()}.")
+        if not self.can_continue:
+            text += f" The width changed: {self.changes[-1].split(': ', 1)[1]}."
+        return text
 
 
 def start_question(state: StudioState) -> StartQuestion | None:

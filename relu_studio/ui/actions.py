@@ -34,6 +34,14 @@ ACTIONS = (
     ActionSpec("train", "Train", Qt.Key.Key_Space, "Start training, pause or resume", "SP_MediaPlay"),
     ActionSpec("step", "Step", "S", "Train one snapshot interval, then pause", "SP_MediaSeekForward"),
     ActionSpec("stop", "Stop", "Ctrl+.", "End the run; its history is kept", "SP_MediaStop"),
+    ActionSpec("start_ask", "Ask", None, "When the mode, learning rate or width changed since the last run, "
+               "ask whether Train starts from the initial network or continues", checkable=True, checked=True),
+    ActionSpec("start_initial", "Start from the initial network", None,
+               "After a change of mode, learning rate or width, Train starts from the initial network "
+               "(the notebook's comparison: every mode from the same start)", checkable=True),
+    ActionSpec("start_continue", "Continue from here", None,
+               "After a change of mode, learning rate or width, Train continues from the network "
+               "trained so far", checkable=True),
     # ---- edit
     ActionSpec("reset", "Reset", "Ctrl+R", "Back to the initial network (undoable)", "SP_MediaSkipBackward"),
     ActionSpec("ridge", "Fit ridge now", "Ctrl+F", "Solve the output layer in closed form on the current features",
@@ -91,12 +99,13 @@ MENUS = {
     "&File": ("new", "open", "@recent", None, "save", "save_as", None, "@import", "@export", None, "quit"),
     "&Edit": ("undo", "redo", None, "edit_data", "delete_point", None, "follow", "ridge", None,
               "regenerate", "reinit", "reset"),
-    "&Training": ("train", "step", "stop"),
+    "&Training": ("train", "step", "stop", None, "@start_choice"),
     "&View": ("units", "scaled", None, "fit_view", "default_view", None, "play", "previous", "next",
               "newest", None, "@docks", None, "studio_tab", "compare_tab"),
     "&Help": ("about", "about_qt"),
 }
 SUBMENUS = {
+    "start_choice": ("When settings &changed", ("start_ask", "start_initial", "start_continue")),
     "import": ("&Import", ("import_initial", "import_current", "import_history", "import_csv")),
     "export": ("&Export", ("export_canvas_png", "export_canvas_svg", "export_loss_png", "export_loss_svg",
                            None, "export_animation", None, "export_data_csv", "export_history_csv", None,

@@ -38,6 +38,7 @@ from .presenters import (
     TimelinePresenter,
     UnitTablePresenter,
 )
+from .run_start import RunStartChoice
 from .studio_controller import StudioController
 from .timeline import Timeline
 from .unit_table import UnitTable
@@ -107,14 +108,17 @@ class MainWindow(QMainWindow):
 
         # ---- actions, menus, toolbar: one table
         self.files = FileActions(self, ask_to_save=ask_to_save, autosave_enabled=autosave)
+        self.run_start = RunStartChoice(self, c)  # where Train starts after a change of settings
         undo = c.undo_stack.createUndoAction(self, "Undo")
         undo.setShortcut("Ctrl+Z")
         undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
         redo = c.undo_stack.createRedoAction(self, "Redo")
         redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
         redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
-        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers()},
+        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(),
+                                             **self.run_start.handlers()},
                                       extra={"undo": undo, "redo": redo})
+        self.run_start.bind(self.actions_)
         build_menus(self, self.actions_, {"recent": self.files.recent_menu,
                                           "docks": [self.param_dock.toggleViewAction(),
                                                     self.units_dock.toggleViewAction()]})

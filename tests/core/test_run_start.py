@@ -46,7 +46,8 @@ def test_a_new_mode_lr_or_width_asks_and_each_preference_answers(start):
     q = run_start.start_question(after.with_settings(after.settings.changed(mode="output")))
     assert q.changes == ("mode: all layers → output layer", "learning rate: 0.02 → 0.2")
     assert q.can_continue and q.before.mode == "all" and q.after.mode == "output"
-    assert "all layers at lr 0.02" in q.text and "output layer at lr 0.2" in q.text
+    assert q.text == ("The network was last trained with all layers at lr 0.02; this run trains "
+                      "the output layer only at lr 0.2.")
     assert {p: run_start.start_plan(q, p) for p in RUN_START_CHOICES} == {
         "ask": "ask", "initial": "initial", "continue": "continue"}
     with pytest.raises(SettingsError, match="run start"):
@@ -54,7 +55,7 @@ def test_a_new_mode_lr_or_width_asks_and_each_preference_answers(start):
     q = run_start.start_question(after.with_settings(after.settings.with_lr(0.05)))
     assert q.changes == ("learning rate: 0.02 → 0.05",)
     q = run_start.start_question(after.with_settings(after.settings.changed(width=9)))
-    assert q.changes == ("width: 6 → 9",) and not q.can_continue
+    assert q.changes == ("width: 6 → 9",) and not q.can_continue and q.text.endswith("The width changed: 6 → 9.")
     assert run_start.start_plan(q, "continue") == "initial"  # another width cannot continue
 
 
