@@ -135,7 +135,8 @@ class FlowLegend(QGraphicsWidget):
         self._height = self.ROW
 
     def set_entries(self, entries) -> None:
-        """``[(plot item, name), ...]``: each drawn as its item's line (and symbol) and name."""
+        """``[(plot item, name, short name), ...]``: each drawn as its item's line (and symbol) and
+        name; the short names are used when they save a row."""
         entries = list(entries)
         while len(self._pool) < len(entries):
             sample = pg.ItemSample(entries[len(self._pool)][0])
@@ -160,19 +161,38 @@ class FlowLegend(QGraphicsWidget):
             sample.update()
 
     def names(self) -> list[str]:
-        return [name for _item, name in self._shown]
+        """The entries' (full) names."""
+        return [entry[1] for entry in self._shown]
+
+    def shown_names(self) -> list[str]:
+        """The names as drawn (short ones where they save a row)."""
+        return [text.text() for _s, text in self._pool[:len(self._shown)]]
+
+    def _rows(self, widths, width: float) -> int:
+        rows, x = 1, 0.0
+        for w in widths:
+            if x > 0 and x + w > width:
+                rows, x = rows + 1, 0.0
+            x += w + self.GAP
+        return rows
 
     def flow(self, width: float) -> float:
-        """Place the entries in rows no wider than ``width``; returns the height they take."""
+        """Place the entries in rows no wider than ``width`` (with the short names if that takes
+        fewer rows); returns the height they take."""
+        fm = QFontMetricsF(_font())
+        full = [22 + fm.horizontalAdvance(e[1]) for e in self._shown]
+        short = [22 + fm.horizontalAdvance(e[2]) for e in self._shown]
+        use_short = self._rows(short, width) < self._rows(full, width)
         x = y = 0.0
-        for sample, text in self._pool[:len(self._shown)]:
+        for (sample, text), entry in zip(self._pool, self._shown):
+            text.setText(entry[2] if use_short else entry[1])
             w = 22 + text.boundingRect().width()
             if x > 0 and x + w > width:
                 x, y = 0.0, y + self.ROW
             sample.setPos(x, y - 2)  # the sample's line is at 11 of its 20 pixels
             text.setPos(x + 22, y + (self.ROW - text.boundingRect().height()) / 2)
             x += w + self.GAP
-        self._height = y + self.ROW
+        self._height = y + self.ROW + 2  # the last row's samples reach 2 pixels lower
         self.update()
         return self._height
 
@@ -250,6 +270,7 @@ class LossPane(LogLossPlot):
         p.showAxis("right")
         self.ref_axis = p.getAxis("right")
         self.ref_axis.setStyle(showValues=False, tickLength=0)
+        self.ref_axis.setTicks([[]])  # only the plot's right edge and the labels
         self.ref_axis.setPen(self._fg)
         self.ref_labels = {
             "floor": self._text("noise floor σ²", style.NOISE_FLOOR, self.ref_axis),
@@ -422,13 +443,14 @@ class LossPane(LogLossPlot):
             item.setData(self.x_of(self._mark_steps[kind]), self._mark_values[kind])
 
     def _update_legend(self):
-        entries = [(self.train, "minibatch train MSE"), (self.full, "full train MSE"), (self.test, "test MSE")]
+        entries = [(self.train, "minibatch train MSE", "minibatch"), (self.full, "full train MSE", "full train"),
+                   (self.test, "test MSE", "test")]
         if self.previous_label:
-            entries.append((self.previous_full, self.previous_label))
+            entries.append((self.previous_full, self.previous_label, self.previous_label))
         for kind, (name, _s, _c) in MARKS.items():
             if self._mark_steps[kind].size:
-                entries.append((self.marks[kind], name))
-        key = tuple((id(item), name) for item, name in entries)
+                entries.append((self.marks[kind], name, name))
+        key = tuple((id(e[0]), e[1]) for e in entries)
         if key == self._legend_entries:
             return
         self._legend_entries = key

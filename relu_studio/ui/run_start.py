@@ -54,9 +54,9 @@ class StartChoiceDialog(QDialog):
         self.choice: str | None = None
         after = MODE_INFO[question.after.mode].phrase
         lay = QVBoxLayout(self)
-        head = QLabel(f"<b>Settings changed since the last run</b><br>{question.text}")
-        head.setWordWrap(True)
-        lay.addWidget(head)
+        self.question_label = QLabel(f"<b>Settings changed since the last run</b><br>{question.text}")
+        self.question_label.setWordWrap(True)
+        lay.addWidget(self.question_label)
         hint = QLabel(
             f"To compare modes as the notebook does, train {after} from the <i>same initial network</i> "
             "as the run before: its loss curves stay in the loss pane, faint, for comparison. "
