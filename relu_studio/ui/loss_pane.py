@@ -215,6 +215,7 @@ class LossPane(LogLossPlot):
         self.vb = p.vb
         self._log_steps = False
         self._span = 1
+        self._zoomed = False  # the user zoomed or panned: keep their range
         self._steps = np.zeros(0)
         self._prev_steps = np.zeros(0)
         self._mark_steps: dict[str, np.ndarray] = {k: np.zeros(0) for k in MARKS}
@@ -281,6 +282,8 @@ class LossPane(LogLossPlot):
         for t in self.ref_labels.values():
             t.hide()
         self._update_legend()
+        self.vb.sigRangeChangedManually.connect(self._user_zoomed)
+        p.autoBtn.clicked.connect(self._auto_range)
         self.vb.sigResized.connect(self._place)
         self.vb.sigRangeChanged.connect(self._place)
         self.footer.geometryChanged.connect(self._place_footer)
@@ -295,8 +298,20 @@ class LossPane(LogLossPlot):
         self._draw_curves()
 
     def set_span(self, last_step: int) -> None:
-        """The step axis runs from 0 to ``last_step`` (the planned end of the run)."""
-        self._span = max(int(last_step), 1)
+        """The step axis runs from 0 to ``last_step`` (the planned end of the run); a new span
+        (a new run, a reset) ends a zoom of the user's."""
+        span = max(int(last_step), 1)
+        if span != self._span:
+            self._zoomed = False
+        self._span = span
+        self._apply()
+
+    def _user_zoomed(self, *_):
+        self._zoomed = True
+
+    def _auto_range(self):
+        """The plot's "A" button: back to the whole frame."""
+        self._zoomed = False
         self._apply()
 
     def set_runs(self, starts) -> None:
@@ -366,6 +381,7 @@ class LossPane(LogLossPlot):
         if on == self._log_steps:
             return
         self._log_steps = self.step_axis.log_steps = on
+        self._zoomed = False  # a zoom in the other axis's coordinates means nothing here
         self.step_axis.picture = None
         self._draw_curves()
         self._draw_previous()
@@ -464,10 +480,12 @@ class LossPane(LogLossPlot):
 
     def _apply_x(self):
         self.step_axis.span = self._span
-        x0, x1 = (0.0, float(log_step_position(self._span))) if self._log_steps else (0.0, float(self._span))
-        self.vb.setXRange(x0, x1, padding=0.02)
         for (step, _label, _mode), line in zip(self._runs, self.run_lines):
             line.setValue(float(self.x_of(step)))
+        if self._zoomed:  # the user's zoom holds until a new span or the "A" button
+            return
+        x0, x1 = (0.0, float(log_step_position(self._span))) if self._log_steps else (0.0, float(self._span))
+        self.vb.setXRange(x0, x1, padding=0.02)
 
     def _apply_y(self):
         """The y range spans every curve, mark and reference line (log10 of the values)."""
@@ -475,7 +493,9 @@ class LossPane(LogLossPlot):
         vals += [np.array([v]) for v in self._refs.values() if v is not None]
         logs = np.concatenate([np.log10(np.asarray(v, dtype=np.float64)) for v in vals]) if vals else np.zeros(0)
         logs = logs[np.isfinite(logs)]
-        if logs.size:
+        if self._zoomed:
+            pass
+        elif logs.size:
             lo, hi = float(logs.min()), float(logs.max())
             pad = 0.09 * max(hi - lo, 0.3)  # room for a dot at either end
             self.vb.setYRange(lo - pad, hi + pad, padding=0)

@@ -125,6 +125,16 @@ def test_the_frame_runs_to_the_planned_steps_and_a_single_point_is_a_dot(window,
     window.flush_views()
     reached = c.history.step(len(c.history) - 1)
     assert reached <= _x_range(pane)[1] <= 1.05 * reached
+    # A zoom of the user's holds while scrubbing, until a new frame (here: Reset).
+    vb = pane.getPlotItem().vb
+    vb.setXRange(0, 1000, padding=0)
+    vb.sigRangeChangedManually.emit([True, True])  # what a wheel or a drag in the plot sends
+    c.show_snapshot(1)
+    window.flush_views()
+    assert _x_range(pane)[1] == pytest.approx(1000)
+    c.reset_to_initial()
+    window.flush_views()
+    assert _x_range(pane)[1] >= c.settings.steps
 
 
 def test_each_run_start_is_marked_with_its_mode_and_each_edit_with_a_mark(window, qtbot):
