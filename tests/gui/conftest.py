@@ -1,10 +1,13 @@
 """GUI tests run offscreen, with their own settings and autosave folders; every test must leave
 no training thread or timer running."""
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _TMP = tempfile.mkdtemp(prefix="relu-studio-gui-tests-")
+atexit.register(shutil.rmtree, _TMP, True)
 os.environ["RELU_STUDIO_DATA_DIR"] = os.path.join(_TMP, "data")  # autosaves
 
 import pytest  # noqa: E402

@@ -1,10 +1,13 @@
 """Reliability tests: bad files, huge declarations, faults and interruptions. Each case gets a
 clear message and loses nothing; GUI cases run offscreen with their own data and settings folders."""
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _TMP = tempfile.mkdtemp(prefix="relu-studio-reliability-")
+atexit.register(shutil.rmtree, _TMP, True)
 os.environ["RELU_STUDIO_DATA_DIR"] = os.path.join(_TMP, "data")
 
 import pytest  # noqa: E402
