@@ -19,6 +19,8 @@ def full_speed_preference():
     """Windows open at full speed (the app's default is a watchable pace, which would make every
     run here take seconds); a test of the pace sets its own."""
     prefs = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "relu-studio", "relu-studio")
+    for group in ("pace", "playback"):  # nothing left over from an earlier test
+        prefs.remove(group)
     prefs.setValue("pace/rate", "full")
     prefs.sync()
 
