@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
 
 from ..core.pace import DEFAULT_PACE, Pace, nearest_rung, pace_ladder
 from ..core.settings import (DEFAULT_PLAYBACK_RATE, PACE_LOG_KNEE, PACE_MAX, PACE_MIN, PLAYBACK_RATES,
@@ -57,6 +57,7 @@ class PaceControl(QWidget):
         lay.addWidget(self.slider)
         lay.addWidget(self.value)
         lay.addWidget(self.log)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)  # no gaps in a toolbar
         self._pace = None
         self.slider.valueChanged.connect(self._changed)
         self.log.toggled.connect(self._changed)
