@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.pace import Pace
+from ..core.settings import SettingsError
 from ..training_worker import IDLE, PAUSED, RUNNING
 from .about import about_qt, show_about
 from .actions import build_actions, build_menus, build_toolbar
@@ -28,8 +30,9 @@ from .canvas import Canvas
 from .compare_controller import CompareController
 from .compare_view import CompareView
 from .edit_tool import EditTool
-from .file_actions import FileActions
+from .file_actions import FileActions, app_settings
 from .loss_pane import LossPane
+from .pace_control import PaceControl, load_pace, load_playback, save_pace, save_playback
 from .parameter_panel import ParameterPanel
 from .presenters import (
     CanvasPresenter,
@@ -55,6 +58,7 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.loss = LossPane()
         self.timeline = Timeline()
+        self.pace_control = PaceControl()
         self.panel = ParameterPanel(c)
         self.units_table = UnitTable()
         self.edit_tool = EditTool(c, self.canvas, self)
@@ -118,12 +122,13 @@ class MainWindow(QMainWindow):
         build_menus(self, self.actions_, {"recent": self.files.recent_menu,
                                           "docks": [self.param_dock.toggleViewAction(),
                                                     self.units_dock.toggleViewAction()]})
-        self.toolbar = build_toolbar(self, self.actions_)
+        self.toolbar = build_toolbar(self, self.actions_, widgets={"pace": self.pace_control})
         a = self.actions_
         self.panel.show_units.toggled.connect(a["units"].setChecked)
         self.panel.scaled.toggled.connect(a["scaled"].setChecked)
         a["units"].toggled.connect(self.panel.show_units.setChecked)
         a["scaled"].toggled.connect(self.panel.scaled.setChecked)
+        self.pace_control.log.toggled.connect(a["pace_log"].setChecked)
 
         self.status_state = QLabel("idle")
         self.status_rate = QLabel("")
@@ -156,6 +161,13 @@ class MainWindow(QMainWindow):
         self.edit_tool.pointSelected.connect(self._select_point)
         self.units_table.unitSelected.connect(self.canvas.select_unit)
         self.units_table.model_.edited.connect(c.set_unit_value)
+        # the pace and the playback: the user's preferences
+        self.pace_control.paceChanged.connect(self._pace_changed)
+        self.pace_control.set_pace(load_pace(app_settings()))
+        self._pace_changed(self.pace_control.pace(), save=False)
+        self.timeline.set_steps_source(lambda: self.c.history.curves()[0])
+        self.timeline.set_playback(*load_playback(app_settings()))
+        self.timeline.playbackChanged.connect(lambda rate, log: save_playback(app_settings(), rate, log))
         self._run_state_changed(IDLE)
 
     def _handlers(self) -> dict:
@@ -167,7 +179,10 @@ class MainWindow(QMainWindow):
             "regenerate": self.panel.regenerate_data, "reinit": self.panel.reinitialise_network,
             "fit_view": self.canvas.fit_view, "default_view": self.canvas.reset_view,
             "units": self.canvas.set_units_visible, "scaled": self.canvas.set_scaled,
-            "play": t.toggle_play,
+            "play": t.toggle_play, "log_steps": self._set_log_steps,
+            "pace_slower": lambda: self.pace_control.slower(),
+            "pace_faster": lambda: self.pace_control.faster(),
+            "pace_log": lambda on: self.pace_control.set_log_time(on),
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
@@ -212,6 +227,18 @@ class MainWindow(QMainWindow):
             self._show_message("Edit data: click adds a point, drag moves one, right-click or Delete "
                                "removes it; drag empty space to pan. Press D to leave this mode.", "info")
 
+    def _pace_changed(self, pace: Pace, save: bool = True):
+        self.c.set_pace(pace)
+        self.action("pace_log").setChecked(pace.log_time)
+        if save:
+            save_pace(app_settings(), pace)
+
+    def _set_log_steps(self, on: bool):
+        self.timeline.set_log_steps(on)
+        set_loss_axis = getattr(self.loss, "set_log_steps", None)
+        if set_loss_axis is not None:
+            set_loss_axis(on)
+
     def _delete_point(self):
         self.edit_tool.delete_point(self._selected_point)
 
@@ -245,7 +272,8 @@ class MainWindow(QMainWindow):
         (x0, x1), (y0, y1) = self.canvas.vb.viewRange()
         return {"scaled_units": self.canvas.scaled, "show_units": self.canvas.units_visible,
                 "timeline_index": self.c.shown_index, "ridge_follow": self.c.ridge_follow,
-                "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected}
+                "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
+                "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -254,6 +282,12 @@ class MainWindow(QMainWindow):
         self.panel.scaled.setChecked(view.get("scaled_units") is True)
         self.panel.show_units.setChecked(view.get("show_units") is not False)
         self.action("follow").setChecked(view.get("ridge_follow") is True)
+        self.action("log_steps").setChecked(view.get("log_steps") is True)
+        if "pace" in view:  # an older session has none: the user's pace stays
+            try:
+                self.pace_control.set_pace(Pace.from_json(view["pace"]))
+            except (SettingsError, ValueError):
+                pass  # unusable: the user's pace stays
         try:
             (x0, x1), (y0, y1) = view["view_range"]
             x0, x1, y0, y1 = (float(v) for v in (x0, x1, y0, y1))

@@ -18,6 +18,17 @@ QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path
 
 
 @pytest.fixture(autouse=True)
+def full_speed_preference():
+    """Windows open at full speed (the app's default is a watchable pace, which would make every
+    run here take seconds); a test of the pace sets its own."""
+    prefs = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "relu-studio", "relu-studio")
+    for group in ("pace", "playback"):  # nothing left over from an earlier test
+        prefs.remove(group)
+    prefs.setValue("pace/rate", "full")
+    prefs.sync()
+
+
+@pytest.fixture(autouse=True)
 def no_leftover_threads_or_timers(qapp):
     yield
     from relu_studio.training_worker import TrainingBridge

@@ -20,6 +20,18 @@ except ImportError:  # pragma: no cover
     pass
 
 
+@pytest.fixture(autouse=True)
+def full_speed_preference():
+    """Windows open at full speed (the app's default pace is for watching, not for testing)."""
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:  # pragma: no cover
+        return
+    prefs = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "relu-studio", "relu-studio")
+    prefs.setValue("pace/rate", "full")
+    prefs.sync()
+
+
 @pytest.fixture
 def window(qtbot):
     from relu_studio.ui.main_window import MainWindow
