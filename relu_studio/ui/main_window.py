@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtCore import QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -180,8 +180,11 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.param_dock, self.units_dock)
             self.param_dock.raise_()
         if saved is not None:
-            window_geometry, state = saved
-            self.restoreGeometry(window_geometry)
+            frame, client, maximized, state = saved
+            geometry.place(self, frame, QSize(frame.width() - client.width(),
+                                              frame.height() - client.height()))
+            if maximized:
+                self.setWindowState(Qt.WindowState.WindowMaximized)
             if state is not None:
                 self.restoreState(state)
         else:
@@ -209,23 +212,32 @@ class MainWindow(QMainWindow):
                                                                        fill=self._fill_screen))
 
     def _saved_geometry(self):
-        """The geometry and dock layout saved at the last close (``saveGeometry``,
-        ``saveState``), if the window's frame then fits this screen."""
+        """The frame, client size, maximised flag and dock layout (``saveState``) saved at the
+        last close, if that frame fits this screen."""
         from .file_actions import app_settings
 
         st = app_settings()
-        frame, saved = st.value("window/frame"), st.value("window/geometry")
-        if not isinstance(frame, QRect) or not saved or not geometry.fits(frame, self._available):
+        frame, client = st.value("window/frame"), st.value("window/client")
+        if not isinstance(frame, QRect) or not isinstance(client, QSize) \
+                or not geometry.fits(frame, self._available) \
+                or not (0 < client.width() <= frame.width() and 0 < client.height() <= frame.height()):
             return None
+        maximized = str(st.value("window/maximized", "false")).lower() == "true"
         state = st.value("window/state")
-        return saved, state if state else None
+        return frame, client, maximized, state if state else None
 
     def _save_geometry(self) -> None:
         from .file_actions import app_settings
 
+        frame, client, normal = self.frameGeometry(), self.geometry(), self.normalGeometry()
+        if self.isMaximized() and normal.isValid():  # remember the size it had before
+            frame = normal.adjusted(frame.left() - client.left(), frame.top() - client.top(),
+                                    frame.right() - client.right(), frame.bottom() - client.bottom())
+            client = normal
         st = app_settings()
-        st.setValue("window/frame", self.frameGeometry())
-        st.setValue("window/geometry", self.saveGeometry())
+        st.setValue("window/frame", frame)
+        st.setValue("window/client", client.size())
+        st.setValue("window/maximized", self.isMaximized())
         if self.tabs.currentIndex() == 0:  # Compare hides the docks: keep the studio's layout
             st.setValue("window/state", self.saveState())
 

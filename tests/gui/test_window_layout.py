@@ -82,7 +82,7 @@ def test_a_saved_geometry_is_used_only_if_it_fits(qtbot):
         assert LAPTOP.contains(laptop.frameGeometry())
         laptop.close()
     finally:
-        for key in ("window/frame", "window/geometry", "window/state"):
+        for key in ("window/frame", "window/client", "window/maximized", "window/state"):
             st.remove(key)
 
 
