@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..training_worker import IDLE, PAUSED, RUNNING
+from . import window_geometry as geometry
 from .about import about_qt, show_about
 from .actions import build_actions, build_menus, build_toolbar
 from .canvas import Canvas
@@ -41,7 +42,6 @@ from .presenters import (
 from .studio_controller import StudioController
 from .timeline import Timeline
 from .unit_table import UnitTable
-from . import window_geometry as geometry
 
 EDIT_BLOCKED = "Training… pause (Space) or stop to edit by hand"
 

@@ -14,9 +14,22 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
 
-__all__ = ["SMALL_SCREEN", "LARGE_FRACTION", "DECORATION", "MIN_FRAME", "available_geometry",
-           "is_small", "default_frame", "fits", "place", "keep_on_screen", "plot_sizes",
-           "LOSS_SHARE", "MIN_LOSS_HEIGHT", "MIN_CANVAS_HEIGHT"]
+__all__ = [
+    "DECORATION",
+    "LARGE_FRACTION",
+    "LOSS_SHARE",
+    "MIN_CANVAS_HEIGHT",
+    "MIN_FRAME",
+    "MIN_LOSS_HEIGHT",
+    "SMALL_SCREEN",
+    "available_geometry",
+    "default_frame",
+    "fits",
+    "is_small",
+    "keep_on_screen",
+    "place",
+    "plot_sizes",
+]
 
 #: An available geometry narrower or lower than this is "small": the window fills it and the
 #: docks share the left side.

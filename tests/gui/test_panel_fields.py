@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from studio_helpers import TIMEOUT, configure, wait_state
 
 import relu_studio as rs
-from studio_helpers import configure, wait_state
 
 
 def line_of(box):
@@ -100,7 +100,7 @@ def test_a_mode_changed_during_a_run_stays_when_the_run_is_recorded(window, qtbo
     p.mode.setCurrentIndex(1)  # output layer only, mid-run
     c.stop()
     qtbot.waitUntil(lambda: c.run_state == "idle" and c.undo_stack.undoText().startswith("Train"),
-                    timeout=60_000)
+                    timeout=TIMEOUT)
     assert c.settings.mode == "output" and p.mode.currentData() == "output"
     assert p.width.text() == "44" and p.pending["width"].pending
 

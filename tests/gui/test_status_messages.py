@@ -2,8 +2,7 @@
 shown or a new run starts, the training speed shows only while a run trains, the readout of the
 shown snapshot is never hidden by a message, and an error is said once, naming its file once."""
 import pytest
-
-from studio_helpers import configure, run_to_end, wait_state
+from studio_helpers import TIMEOUT, configure, run_to_end, wait_state
 
 
 def message(window) -> str:
@@ -29,7 +28,7 @@ def test_the_speed_shows_only_while_training(window, qtbot):
     configure(c, steps=50_000_000, save_every=1000)
     c.start()
     wait_state(qtbot, c, "running")
-    qtbot.waitUntil(lambda: window.status_rate.text().endswith("steps/s"), timeout=10_000)
+    qtbot.waitUntil(lambda: window.status_rate.text().endswith("steps/s"), timeout=TIMEOUT)
     assert not window.status_rate.text().startswith("0 ")
     c.pause()
     wait_state(qtbot, c, "paused")

@@ -113,8 +113,8 @@ def test_plot_sizes_keep_the_loss_pane_readable():
         assert canvas + loss == h and loss >= geometry.MIN_LOSS_HEIGHT
 
 
-def test_unit_table_shows_every_value_whole(window, qtbot):
-    c, table = window.c, window.units_table
+def test_unit_table_shows_every_value_whole(window):
+    table = window.units_table
     model = table.model_
     # The widest values four significant digits can take, and a wide network's last index.
     w1 = np.array([-1.234e-05, -0.0001234, -9.876e+05, 0.5, -8888.8, 1e-30, -0.0009999, 3.0,
