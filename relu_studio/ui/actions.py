@@ -40,8 +40,8 @@ ACTIONS = (
                "takes the same time", checkable=True),
     # ---- edit
     ActionSpec("reset", "Reset", "Ctrl+R", "Back to the initial network (undoable)", "SP_MediaSkipBackward"),
-    ActionSpec("ridge", "Fit ridge now", "Ctrl+F", "Solve the output layer in closed form on the current features",
-               "SP_DialogApplyButton"),
+    # No icon: the style's check mark read as a toggle; this is a one-shot command.
+    ActionSpec("ridge", "Fit ridge now", "Ctrl+F", "Solve the output layer in closed form on the current features"),
     ActionSpec("follow", "Ridge follow", "Ctrl+Shift+F",
                "Re-solve the output layer by ridge on every hand edit", checkable=True),
     ActionSpec("edit_data", "Edit data", "D", "Click adds a point, drag moves one, right-click or Delete "

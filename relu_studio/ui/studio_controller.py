@@ -439,7 +439,9 @@ class StudioController(QObject):
         self.message.emit(text, level)
 
     def _record_run(self, snap: Snapshot) -> None:
-        before = self._run_before or self._state
+        # Settings chosen while the run trained (a mode, a learning rate) stay chosen: recording
+        # the run must not put back those it started with.
+        before = (self._run_before or self._state).with_settings(self._state.settings)
         self._run_before = None
         self._live = None
         change = studio.record_run(before, snap.run, snap.network, snap.step)
