@@ -198,7 +198,7 @@ def _main(argv=None) -> int:
     app.setWindowIcon(_app_icon())
     from .ui.main_window import MainWindow
 
-    win = MainWindow()
+    win = MainWindow(remember_geometry=True)
     from .ui.error_dialog import install_excepthook
 
     install_excepthook(lambda: win)

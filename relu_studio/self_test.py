@@ -23,6 +23,7 @@ def run_self_test(timeout: float = 120.0) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    from .core.pace import FULL_SPEED
     from .core.ridge import fit_ridge
     from .ui.main_window import MainWindow
 
@@ -35,6 +36,7 @@ def run_self_test(timeout: float = 120.0) -> int:
 
     win = MainWindow(ask_to_save=False, autosave=False)
     c = win.c
+    c.set_pace(FULL_SPEED)  # the user's pace preference is for watching, not for checking
     # The worker prepares the kernel once the window is up and reports either signal; a failure
     # (e.g. the kernel cannot be compiled) ends the self-test at once, with the worker's reason.
     ready: list[float] = []

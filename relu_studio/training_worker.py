@@ -2,10 +2,17 @@
 
 The worker runs the core's :class:`~relu_studio.core.training.Trainer` one short chunk at a time
 (about 20 ms of work), returning to its thread's event loop between chunks so that commands sent
-from the GUI (pause, step, stop, new learning rate or mode) take effect within one chunk. After
-each chunk it publishes an immutable :class:`Snapshot` in a one-slot mailbox; the GUI takes the
-newest one on its own timer and older ones are simply overwritten, so training speed never floods
-the GUI's event loop. The worker never touches a widget.
+from the GUI (pause, step, stop, new learning rate, mode or pace) take effect within one chunk.
+
+At a pace below full speed (:mod:`relu_studio.core.pace`, the studio's pace control) the worker
+runs the steps that are due, in groups of about one frame, and waits for the next group on a
+timer of its thread's event loop: it never sleeps, so pause, stop and closing the window are
+handled at once. The pace changes only when steps run, never which: a paced run is bit for bit
+the run at full speed.
+
+After each chunk the worker publishes an immutable :class:`Snapshot` in a one-slot mailbox; the
+GUI takes the newest one on its own timer and older ones are simply overwritten, so training
+speed never floods the GUI's event loop. The worker never touches a widget.
 
 :class:`TrainingBridge` is what the studio's controller holds: it owns the worker and its thread,
 turns method calls into queued commands (``start(RunRequest)``, ``pause()``, ...) and shuts both
@@ -13,6 +20,7 @@ down within a bound, also mid-run or during the first kernel compile.
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -24,6 +32,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from .core import training
 from .core.dataset import Dataset
 from .core.network import Network
+from .core.pace import FULL_SPEED, Pace, PaceSchedule, RateMeter
 from .core.training import Run, Trainer, TrainSettings
 
 __all__ = ["Snapshot", "RunRequest", "TrainingWorker", "TrainingBridge", "finish_stray_threads",
@@ -43,6 +52,9 @@ KERNEL_POLL_MS = 25
 #: How long closing a window waits for its worker thread (ms); a worker is never busy longer
 #: than one chunk, so this is only a bound.
 SHUTDOWN_MS = 2000
+#: A paced worker waiting for its next steps looks again at least this often (ms), so that a
+#: clock that jumps cannot stall it; commands never wait for it.
+MAX_PACE_WAIT_MS = 250
 
 
 @dataclass(frozen=True)
@@ -113,8 +125,13 @@ class TrainingWorker(QObject):
     failed = Signal(str)
     warmedUp = Signal(float)  # seconds the kernel's preparation took
 
-    def __init__(self):
+    def __init__(self, clock=time.monotonic):
         super().__init__()
+        #: The clock the pace is kept by (seconds); tests put a fake one here.
+        self.clock = clock
+        self._pace: Pace = FULL_SPEED
+        self._anchored: PaceSchedule | None = None  # the pace, anchored (made when steps are due)
+        self._meter = RateMeter()
         self._kernels = training.KERNELS
         self._halted = threading.Event()  # set from any thread: drop everything, do nothing more
         self._lock = threading.Lock()
@@ -133,6 +150,7 @@ class TrainingWorker(QObject):
         self._ticker = QTimer(self)
         self._ticker.setObjectName("relu-worker-ticker")
         self._ticker.setSingleShot(True)
+        self._ticker.setTimerType(Qt.TimerType.PreciseTimer)  # a paced wait ends on time
         self._ticker.timeout.connect(self._tick)
         self._warm_timer = QTimer(self)
         self._warm_timer.setObjectName("relu-worker-warm-up")
@@ -188,11 +206,12 @@ class TrainingWorker(QObject):
             return
         self._pause_after = request.pause_after
         self._rate = 0.0
+        self._unanchor()
         width, batch = request.network.width, self._trainer.settings.batch_size
         self._chunk = int(max(1, min(500, FIRST_CHUNK_OPS // max(1, width * batch))))
         self._set_state(RUNNING)
         self._publish()
-        self._schedule()
+        self._schedule(now=True)  # not after a wait left over from an earlier paced run
 
     @Slot()
     def pause(self):
@@ -206,16 +225,30 @@ class TrainingWorker(QObject):
     def resume(self):
         if self._state == PAUSED and self._trainer is not None:
             self._pause_after = None
+            self._unanchor()
             self._set_state(RUNNING)
-            self._schedule()
+            self._schedule(now=True)
 
     @Slot(int)
     def step(self, n_steps: int):
         """Run ``n_steps`` more steps of a paused run, then pause again."""
         if self._state == PAUSED and self._trainer is not None:
             self._pause_after = self._trainer.step + max(1, int(n_steps))
+            self._unanchor()
             self._set_state(RUNNING)
-            self._schedule()
+            self._schedule(now=True)
+
+    @Slot(object)
+    def set_pace(self, pace: Pace):
+        """Train at ``pace`` from now on (also the run in progress, from its current step)."""
+        self._pace = pace if isinstance(pace, Pace) else FULL_SPEED
+        self._unanchor()
+        if self._state == RUNNING:
+            self._schedule(now=True)  # a wait for the old pace is cut short
+
+    @property
+    def pace(self) -> Pace:
+        return self._pace
 
     @Slot(str, float)
     def set_options(self, mode: str, lr: float):
@@ -243,10 +276,19 @@ class TrainingWorker(QObject):
         self.thread().quit()
 
     # ------------------------------------------------------------------ the loop
-    def _schedule(self, delay_ms: int = 0):
+    def _schedule(self, delay_ms: int = 0, now: bool = False):
+        """Run the loop again after ``delay_ms``; ``now``: also if it was waiting longer."""
+        if now and self._scheduled:
+            self._ticker.stop()
+            self._scheduled = False
         if not self._scheduled:
             self._scheduled = True
             self._ticker.start(delay_ms)
+
+    def _unanchor(self):
+        """The pace starts afresh from the run's current step at its next chunk."""
+        self._anchored = None
+        self._meter.reset()
 
     @Slot()
     def _tick(self):
@@ -262,6 +304,13 @@ class TrainingWorker(QObject):
             self._end(FAILED, self._kernels.error)
             return
         k = self._chunk
+        paced = not self._pace.full_speed
+        if paced:
+            due = self._due(tr.step)
+            if due == 0:
+                return
+            if due is not None:
+                k = min(k, due)
         if self._pause_after is not None:
             k = min(k, self._pause_after - tr.step)
         t0 = time.perf_counter()
@@ -271,7 +320,14 @@ class TrainingWorker(QObject):
             self._end(FAILED, f"Training failed: {exc}")
             return
         dt = max(time.perf_counter() - t0, 1e-6)
-        if ran:
+        if paced:
+            # The rate reached on the wall clock (waits included); the chunk adapts only when it
+            # was the limit (when catching up), as at full speed.
+            self._meter.add(self.clock(), tr.step)
+            self._rate = self._meter.rate
+            if ran and ran >= self._chunk:
+                self._chunk = int(min(100_000, max(20, self._chunk * CHUNK_SECONDS / dt)))
+        elif ran:
             rate = ran / dt
             self._rate = rate if self._rate == 0 else 0.8 * self._rate + 0.2 * rate
             self._chunk = int(min(100_000, max(20, self._chunk * CHUNK_SECONDS / dt)))
@@ -289,6 +345,18 @@ class TrainingWorker(QObject):
             return
         self._publish()
         self._schedule()
+
+    def _due(self, step: int) -> int | None:
+        """At a pace: how many steps may run now (None: no limit); 0 means the loop waits, and
+        its next turn is already scheduled."""
+        now = self.clock()
+        if self._anchored is None:
+            self._anchored = PaceSchedule(self._pace, step, now)
+            self._meter.add(now, step)
+        k, wait = self._anchored.plan(step, now)
+        if k == 0:
+            self._schedule(min(MAX_PACE_WAIT_MS, max(1, math.ceil(wait * 1000))))
+        return k
 
     def _end(self, state: str, message: str):
         self._set_state(state)
@@ -362,6 +430,7 @@ class TrainingBridge(QObject):
     _cmd_step = Signal(int)
     _cmd_stop = Signal()
     _cmd_options = Signal(str, float)
+    _cmd_pace = Signal(object)
     _cmd_halt = Signal()
 
     #: Every bridge ever made (weakly): lets tests prove no training thread outlives its window.
@@ -380,7 +449,8 @@ class TrainingBridge(QObject):
         for sig, slot in ((self._cmd_warm_up, w.warm_up), (self._cmd_start, w.start),
                           (self._cmd_pause, w.pause), (self._cmd_resume, w.resume),
                           (self._cmd_step, w.step), (self._cmd_stop, w.stop),
-                          (self._cmd_options, w.set_options), (self._cmd_halt, w.halt)):
+                          (self._cmd_options, w.set_options), (self._cmd_pace, w.set_pace),
+                          (self._cmd_halt, w.halt)):
             sig.connect(slot)
         self.thread.finished.connect(self._release)
         self.thread.start()
@@ -406,6 +476,10 @@ class TrainingBridge(QObject):
 
     def set_options(self, mode: str, lr: float) -> None:
         self._cmd_options.emit(str(mode), float(lr))
+
+    def set_pace(self, pace: Pace) -> None:
+        """Train at ``pace`` (see :mod:`relu_studio.core.pace`); full speed unless told."""
+        self._cmd_pace.emit(pace)
 
     def take_latest(self) -> Snapshot | None:
         return self.worker.take_latest()

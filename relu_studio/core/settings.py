@@ -28,7 +28,9 @@ __all__ = [
     "SettingsError", "Limit", "LIMITS", "Mode", "MODE_INFO", "MODES", "SGD_MODES", "DEFAULT_LR",
     "DEFAULT_LAMBDA", "SEED_LIMIT", "MAX_SEED", "MAX_POINTS", "MAX_WIDTH", "MAX_STEPS",
     "MAX_GRID_WIDTHS", "MAX_GRID_SEEDS", "StudioSettings", "GridSettings", "parse_widths",
-    "mode_phrase", "RUN_START_CHOICES", "DEFAULT_RUN_START", "check_run_start",
+    "mode_phrase", "PACE_MIN", "PACE_MAX", "DEFAULT_PACE_RATE", "DEFAULT_PACE_LOG_TIME",
+    "PACE_LOG_KNEE", "PLAYBACK_RATES", "DEFAULT_PLAYBACK_RATE", "RUN_START_CHOICES", "DEFAULT_RUN_START",
+    "check_run_start",
 ]
 
 # --------------------------------------------------------------------------- limits
@@ -42,6 +44,21 @@ MAX_STEPS = 1_000_000_000
 MAX_GRID_WIDTHS = 12
 MAX_GRID_SEEDS = 1000
 DEFAULT_LAMBDA = 1e-5
+
+# --------------------------------------------------------------------------- pace (studio only)
+#: The studio's training pace in steps per second, below full speed (Compare and the command line
+#: always run at full speed). The pace never changes what is computed, only when.
+PACE_MIN = 100
+PACE_MAX = 200_000
+#: The studio's default pace: log time from 500 steps/s. The notebook's 150 000-step run then
+#: takes about 17 s, of which its first 30 000 steps (where the elbows migrate) take 11 s.
+DEFAULT_PACE_RATE = 500
+DEFAULT_PACE_LOG_TIME = True
+#: Log time: past this many steps of a run, every tenfold of steps takes the same wall time.
+PACE_LOG_KNEE = 2000
+#: Timeline playback: the snapshots per second offered, and the default (25/s: 40 ms each).
+PLAYBACK_RATES = (1, 2, 5, 10, 25, 50)
+DEFAULT_PLAYBACK_RATE = 25
 
 # --------------------------------------------------------------------------- modes
 #: Every mode, in the order grids and files list them.
@@ -180,6 +197,7 @@ LIMITS = MappingProxyType({
     "lam": Limit("float", 0.0),
     "seeds": Limit("int", 1, MAX_GRID_SEEDS),
     "jobs": Limit("int", 1),
+    "pace": Limit("float", PACE_MIN, PACE_MAX),
 })
 
 #: How messages name each setting.
@@ -190,7 +208,7 @@ LABELS = MappingProxyType({
     "lr_output": "the output layer's learning rate", "lr_all": "the all-layers learning rate",
     "steps": "steps", "batch_size": "the batch size", "save_every": "the snapshot interval",
     "lam": "the ridge λ", "seeds": "the number of seeds", "widths": "the widths",
-    "modes": "the modes", "jobs": "jobs",
+    "modes": "the modes", "jobs": "jobs", "pace": "the pace (steps per second)",
 })
 
 

@@ -34,6 +34,10 @@ ACTIONS = (
     ActionSpec("train", "Train", Qt.Key.Key_Space, "Start training, pause or resume", "SP_MediaPlay"),
     ActionSpec("step", "Step", "S", "Train one snapshot interval, then pause", "SP_MediaSeekForward"),
     ActionSpec("stop", "Stop", "Ctrl+.", "End the run; its history is kept", "SP_MediaStop"),
+    ActionSpec("pace_slower", "Slower pace", "[", "Train fewer steps per second (the results do not change)"),
+    ActionSpec("pace_faster", "Faster pace", "]", "Train more steps per second, up to full speed"),
+    ActionSpec("pace_log", "Log-time pace", None, "Early steps slow, later fast: every tenfold of steps "
+               "takes the same time", checkable=True),
     ActionSpec("start_ask", "Ask", None, "When the mode, learning rate or width changed since the last run, "
                "ask whether Train starts from the initial network or continues", checkable=True, checked=True),
     ActionSpec("start_initial", "Start from the initial network", None,
@@ -44,8 +48,8 @@ ACTIONS = (
                "trained so far", checkable=True),
     # ---- edit
     ActionSpec("reset", "Reset", "Ctrl+R", "Back to the initial network (undoable)", "SP_MediaSkipBackward"),
-    ActionSpec("ridge", "Fit ridge now", "Ctrl+F", "Solve the output layer in closed form on the current features",
-               "SP_DialogApplyButton"),
+    # No icon: the style's check mark read as a toggle; this is a one-shot command.
+    ActionSpec("ridge", "Fit ridge now", "Ctrl+F", "Solve the output layer in closed form on the current features"),
     ActionSpec("follow", "Ridge follow", "Ctrl+Shift+F",
                "Re-solve the output layer by ridge on every hand edit", checkable=True),
     ActionSpec("edit_data", "Edit data", "D", "Click adds a point, drag moves one, right-click or Delete "
@@ -62,6 +66,8 @@ ACTIONS = (
     ActionSpec("scaled", "Scale units by output weight", "W", "Draw each unit's share of the prediction",
                checkable=True),
     ActionSpec("play", "Play back", "P", "Play back the snapshots"),
+    ActionSpec("log_steps", "Log step axis", "L", "Timeline and loss pane on a log step scale: the "
+               "early steps, where the elbows migrate, get most of the room", checkable=True),
     ActionSpec("previous", "Previous snapshot", Qt.Key.Key_Left, "Previous snapshot"),
     ActionSpec("next", "Next snapshot", Qt.Key.Key_Right, "Next snapshot"),
     ActionSpec("newest", "Newest snapshot", "End", "Newest snapshot"),
@@ -99,9 +105,10 @@ MENUS = {
     "&File": ("new", "open", "@recent", None, "save", "save_as", None, "@import", "@export", None, "quit"),
     "&Edit": ("undo", "redo", None, "edit_data", "delete_point", None, "follow", "ridge", None,
               "regenerate", "reinit", "reset"),
-    "&Training": ("train", "step", "stop", None, "@start_choice"),
+    "&Training": ("train", "step", "stop", None, "pace_slower", "pace_faster", "pace_log", None,
+                  "@start_choice"),
     "&View": ("units", "scaled", None, "fit_view", "default_view", None, "play", "previous", "next",
-              "newest", None, "@docks", None, "studio_tab", "compare_tab"),
+              "newest", "log_steps", None, "@docks", None, "studio_tab", "compare_tab"),
     "&Help": ("about", "about_qt"),
 }
 SUBMENUS = {
@@ -111,7 +118,8 @@ SUBMENUS = {
                            None, "export_animation", None, "export_data_csv", "export_history_csv", None,
                            "export_current_pt", "export_shown_pt")),
 }
-TOOLBAR = ("train", "step", "stop", None, "reset", "ridge", "follow", None, "undo", "redo", None,
+#: Toolbar entries: an action's name, None for a separator, "@name" for a widget made elsewhere.
+TOOLBAR = ("train", "step", "stop", "@pace", None, "reset", "ridge", "follow", None, "undo", "redo", None,
            "edit_data", "fit_view", "default_view")
 
 
@@ -181,7 +189,8 @@ def build_menus(window, actions: dict, submenus: dict) -> dict:
     return submenus
 
 
-def build_toolbar(window, actions: dict, icon_only=("undo", "redo")) -> QToolBar:
+def build_toolbar(window, actions: dict, icon_only=("undo", "redo"), widgets: dict | None = None) -> QToolBar:
+    """The toolbar from :data:`TOOLBAR`; ``widgets`` gives its "@name" widgets (e.g. the pace)."""
     tb = QToolBar("Training")
     tb.setObjectName("training")
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -189,6 +198,10 @@ def build_toolbar(window, actions: dict, icon_only=("undo", "redo")) -> QToolBar
     for name in TOOLBAR:
         if name is None:
             tb.addSeparator()
+        elif name.startswith("@"):
+            widget = (widgets or {}).get(name[1:])
+            if widget is not None:
+                tb.addWidget(widget)
         else:
             tb.addAction(actions[name])
     for name in icon_only:  # their text names the step: a tooltip, not a label

@@ -4,8 +4,9 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -21,6 +22,13 @@ from superqt import QLargeIntSpinBox
 from ..core.settings import MAX_SEED
 
 ERROR_STYLE = "color: #c0392b; font-size: 11px;"
+#: A field whose typed value is not applied yet (light amber, with its own dark text so that it
+#: stays readable in a dark theme too), and the note beneath its group.
+PENDING_LOOK = "background: #fff3cd; color: #3d2f00;"
+PENDING_NOTE_STYLE = "color: #8a5a00; font-size: 11px;"
+ERROR_LOOK = "border: 1px solid #c0392b;"
+#: What a setting that does not apply in the current mode shows.
+UNUSED_TEXT = "—"
 
 
 class _Validated(QWidget):
@@ -33,6 +41,8 @@ class _Validated(QWidget):
         self.editor = editor
         self._check = check
         self._value = None
+        self._error_look = False
+        self._pending_look = False
         self.reason = QLabel(self)
         self.reason.setStyleSheet(ERROR_STYLE)
         self.reason.setWordWrap(True)
@@ -52,16 +62,31 @@ class _Validated(QWidget):
         """The last valid value."""
         return self._value
 
+    def _show_error(self, text: str | None) -> None:
+        """The reason under the field (None: hide it) and the field's red border."""
+        self.reason.setText(text or "")
+        self.reason.setVisible(bool(text))
+        self._error_look = bool(text)
+        self._restyle()
+
+    def set_pending_look(self, on: bool) -> None:
+        """Show the field as holding a value that is not applied yet (see :class:`PendingInput`)."""
+        if bool(on) != self._pending_look:
+            self._pending_look = bool(on)
+            self._restyle()
+
+    def _restyle(self) -> None:
+        look = (ERROR_LOOK if self._error_look else "") + (PENDING_LOOK if self._pending_look else "")
+        target = self.editor.lineEdit() if isinstance(self.editor, QComboBox) else self.editor
+        target.setStyleSheet(look)
+
     def validate(self) -> bool:
         try:
             v = self._check(self.text())
         except ValueError as exc:
-            self.reason.setText(str(exc))
-            self.reason.show()
-            self.editor.setStyleSheet("border: 1px solid #c0392b;")
+            self._show_error(str(exc))
             return False
-        self.reason.hide()
-        self.editor.setStyleSheet("")
+        self._show_error(None)
         if v != self._value:
             self._value = v
             self.valueChanged.emit(v)
@@ -86,19 +111,39 @@ class NumberField(_Validated):
     def set_value(self, v: float) -> None:
         self.editor.setText(f"{v:g}")
         self._value = float(v)
-        self.reason.hide()
-        self.editor.setStyleSheet("")
+        self._show_error(None)
+
+    def typed(self):
+        """The number the field holds as typed, or None if it is not a valid entry."""
+        try:
+            return self._parse(self.text())
+        except ValueError:
+            return None
+
+    def set_unused(self, reason: str) -> None:
+        """Show that the setting does not apply now: "—", disabled, the reason in the tooltip
+        (the last valid value is kept for when it applies again)."""
+        if not hasattr(self, "_tip"):
+            self._tip = self.editor.toolTip()
+        self.editor.setEnabled(False)
+        self.editor.setText(UNUSED_TEXT)
+        self._show_error(None)
+        self.editor.setToolTip(f"{self._tip}\n({reason})" if self._tip else reason)
+
+    def set_used(self, value: float) -> None:
+        """The setting applies again: enabled, showing ``value``."""
+        if hasattr(self, "_tip"):
+            self.editor.setToolTip(self._tip)
+        self.editor.setEnabled(True)
+        self.set_value(value)
 
     def _soft_check(self):
         try:
             self._parse(self.text())
         except ValueError as exc:
-            self.reason.setText(str(exc))
-            self.reason.show()
-            self.editor.setStyleSheet("border: 1px solid #c0392b;")
+            self._show_error(str(exc))
         else:
-            self.reason.hide()
-            self.editor.setStyleSheet("")
+            self._show_error(None)
 
     def _parse(self, text: str) -> float:
         try:
@@ -141,8 +186,7 @@ class TargetField(_Validated):
         self.editor.setCurrentText(text)
         self.editor.blockSignals(False)
         self._value = text
-        self.reason.hide()
-        self.editor.setStyleSheet("")
+        self._show_error(None)
 
 
 def spin_box(lo: int, hi: int, value: int, tip: str = "", special: str | None = None,
@@ -180,3 +224,87 @@ def add_ok_cancel(dialog: QDialog, form: QFormLayout) -> None:
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     form.addRow(buttons)
+
+
+# --------------------------------------------------------------------------- values not applied yet
+def typed_int(box: QAbstractSpinBox):
+    """The whole number a spin box's text holds as typed (before Enter or focus out interprets
+    it), or None if the text is not one within the box's range."""
+    text = box.lineEdit().text()
+    prefix, suffix = getattr(box, "prefix", lambda: "")(), getattr(box, "suffix", lambda: "")()
+    if prefix and text.startswith(prefix):
+        text = text[len(prefix):]
+    if suffix and text.endswith(suffix):
+        text = text[: -len(suffix)]
+    sep = box.locale().groupSeparator()
+    text = text.replace(sep, "").replace(",", "").replace("\u00a0", "").replace(" ", "").strip()
+    try:
+        v = int(text)
+    except ValueError:
+        return None
+    return v if box.minimum() <= v <= box.maximum() else None
+
+
+class PendingInput(QObject):
+    """One field whose typed value takes effect only with an action (Regenerate, Re-initialise).
+
+    While what the field holds (``typed()``) differs from the value in use (``applied()``), the
+    field is *pending*: it keeps the typed text (losing focus keeps it), looks pending (amber),
+    and its tooltip says how to apply or revert it. Enter asks for the action
+    (:attr:`applyRequested`: the owner applies if anything it governs is pending); Escape puts
+    the value in use back (``show(applied())``). Nothing else ever replaces what was typed.
+    """
+
+    pendingChanged = Signal(bool)
+    applyRequested = Signal()
+
+    def __init__(self, editor: QWidget, typed: Callable[[], object], applied: Callable[[], object],
+                 show: Callable[[object], None], action: str, parent=None):
+        super().__init__(parent or editor)
+        self.editor = editor
+        self._typed, self._applied, self._show = typed, applied, show
+        self.action = action
+        self.pending = False
+        self._tip = None
+        if isinstance(editor, _Validated):
+            self._line = editor.editor.lineEdit() if isinstance(editor.editor, QComboBox) else editor.editor
+            self._tip_widget = editor.editor
+        else:
+            self._line = editor.lineEdit()
+            self._tip_widget = editor
+        self._line.textChanged.connect(self.refresh)
+        self._line.returnPressed.connect(self._enter)
+        for w in {self._line, self._tip_widget}:
+            w.installEventFilter(self)
+
+    def refresh(self) -> bool:
+        """Recompute whether the field is pending (after typing, or a change of the value in use)."""
+        pending = self._typed() != self._applied()
+        if pending != self.pending:
+            self.pending = pending
+            if self._tip is None:
+                self._tip = self._tip_widget.toolTip()
+            if isinstance(self.editor, _Validated):
+                self.editor.set_pending_look(pending)
+            else:
+                self._line.setStyleSheet(PENDING_LOOK if pending else "")
+            self._tip_widget.setToolTip(
+                f"{self._tip}\nPending: press Enter or {self.action} to apply it; Escape puts back "
+                f"{self._applied()}." if pending else self._tip)
+            self.pendingChanged.emit(pending)
+        return pending
+
+    def revert(self) -> None:
+        """Show the value in use again (Escape)."""
+        self._show(self._applied())
+        self.refresh()
+
+    def _enter(self) -> None:
+        self.refresh()
+        self.applyRequested.emit()
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape and self.refresh():
+            self.revert()
+            return True
+        return False

@@ -369,8 +369,8 @@ class FileActions(QObject):
             return
         try:
             data = load_csv(path)
-        except DataError as exc:
-            self._error(str(exc))
+        except DataError as exc:  # the message names the file (and the line) once
+            self._error(f"Could not import the data points: {exc}")
             return
         self.c.import_data(data, f"Import data from {Path(path).name}")
 

@@ -208,6 +208,8 @@ class FlowLegend(QGraphicsWidget):
 
 
 class LossPane(LogLossPlot):
+    """The studio's loss pane (see the module docstring); :class:`LossPresenter` feeds it."""
+
     def __init__(self, parent=None):
         self.step_axis = StepAxis()
         super().__init__(parent, legend_offset=None, bottom=self.step_axis)
@@ -437,7 +439,8 @@ class LossPane(LogLossPlot):
 
     def _draw_curves(self):
         x = self.x_of(self._steps)
-        one_step = np.unique(self._steps).size <= 1
+        st = self._steps
+        one_step = st.size == 0 or st[0] == st[-1]  # a history's steps never decrease
         for name, item in (("train", self.train), ("full", self.full), ("test", self.test)):
             y = self._values[name]
             if one_step and np.isfinite(y).any():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -21,15 +21,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.pace import Pace
+from ..core.settings import SettingsError
 from ..training_worker import IDLE, PAUSED, RUNNING
+from . import window_geometry as geometry
 from .about import about_qt, show_about
 from .actions import build_actions, build_menus, build_toolbar
 from .canvas import Canvas
 from .compare_controller import CompareController
 from .compare_view import CompareView
 from .edit_tool import EditTool
-from .file_actions import FileActions
+from .file_actions import FileActions, app_settings
 from .loss_pane import LossPane
+from .pace_control import PaceControl, load_pace, load_playback, save_pace, save_playback
 from .parameter_panel import ParameterPanel
 from .presenters import (
     CanvasPresenter,
@@ -47,15 +51,21 @@ EDIT_BLOCKED = "Training… pause (Space) or stop to edit by hand"
 
 
 class MainWindow(QMainWindow):
+    """``available``: the screen area to size the window to (default: the available geometry of
+    its screen). ``remember_geometry``: reopen where the last window closed, if that still fits
+    (the application does; tests and the self-test do not)."""
+
     def __init__(self, controller: StudioController | None = None, ask_to_save: bool = True,
-                 autosave: bool = True):
+                 autosave: bool = True, remember_geometry: bool = False,
+                 available: QRect | None = None):
         super().__init__()
         self.setWindowTitle("ReLU Studio")
-        self.resize(1360, 860)
+        self.remember_geometry = remember_geometry
         self.c = c = controller or StudioController(parent=self)
         self.canvas = Canvas()
         self.loss = LossPane()
         self.timeline = Timeline()
+        self.pace_control = PaceControl()
         self.panel = ParameterPanel(c)
         self.units_table = UnitTable()
         self.edit_tool = EditTool(c, self.canvas, self)
@@ -68,7 +78,7 @@ class MainWindow(QMainWindow):
         split.addWidget(self.loss)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([540, 200])
+        self.plots = split
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -104,7 +114,7 @@ class MainWindow(QMainWindow):
         self.param_dock = self._dock("Parameters", "parameters", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea, scroll=True)
         self.param_dock.setMinimumWidth(260)
         self.units_dock = self._dock("Hidden units", "units", self.units_table, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.units_dock.setMinimumWidth(380)
+        self.units_dock.setMinimumWidth(200)  # narrower, the table scrolls (its values stay whole)
 
         # ---- actions, menus, toolbar: one table
         self.files = FileActions(self, ask_to_save=ask_to_save, autosave_enabled=autosave)
@@ -122,20 +132,25 @@ class MainWindow(QMainWindow):
         build_menus(self, self.actions_, {"recent": self.files.recent_menu,
                                           "docks": [self.param_dock.toggleViewAction(),
                                                     self.units_dock.toggleViewAction()]})
-        self.toolbar = build_toolbar(self, self.actions_)
+        self.toolbar = build_toolbar(self, self.actions_, widgets={"pace": self.pace_control})
         a = self.actions_
         self.panel.show_units.toggled.connect(a["units"].setChecked)
         self.panel.scaled.toggled.connect(a["scaled"].setChecked)
         a["units"].toggled.connect(self.panel.show_units.setChecked)
         a["scaled"].toggled.connect(self.panel.scaled.setChecked)
+        self.pace_control.log.toggled.connect(a["pace_log"].setChecked)
 
+        # The readouts are permanent (a message never hides them); messages go on the left.
         self.status_state = QLabel("idle")
         self.status_rate = QLabel("")
         self.status_loss = QLabel("")
+        self.status_state.setToolTip("Idle, training or paused")
+        self.status_loss.setToolTip("The shown snapshot: its step, minibatch, full-train and test "
+                                    "MSE, and the best train MSE its hidden features allow (ridge)")
+        self.status_rate.setToolTip("Training speed, while a run trains")
         sb = self.statusBar()
-        sb.addWidget(self.status_state)
-        sb.addWidget(self.status_loss, 1)
-        sb.addPermanentWidget(self.status_rate)
+        for label in (self.status_state, self.status_loss, self.status_rate):
+            sb.addPermanentWidget(label)
 
         # ---- one presenter per view
         self.presenters = {
@@ -143,7 +158,7 @@ class MainWindow(QMainWindow):
             "loss": LossPresenter(c, self.loss),
             "units": UnitTablePresenter(c, self.units_table),
             "timeline": TimelinePresenter(c, self.timeline),
-            "readout": ReadoutPresenter(c, self.status_loss, self.status_rate),
+            "readout": ReadoutPresenter(c, self.status_loss, self.status_rate, sb),
         }
         for p in self.presenters.values():
             p.redraw.request()
@@ -160,7 +175,87 @@ class MainWindow(QMainWindow):
         self.edit_tool.pointSelected.connect(self._select_point)
         self.units_table.unitSelected.connect(self.canvas.select_unit)
         self.units_table.model_.edited.connect(c.set_unit_value)
+        # the pace and the playback: the user's preferences
+        self.pace_control.paceChanged.connect(self._pace_changed)
+        self.pace_control.set_pace(load_pace(app_settings()))
+        self._pace_changed(self.pace_control.pace(), save=False)
+        self.timeline.set_steps_source(lambda: self.c.history.curves()[0])
+        self.timeline.set_playback(*load_playback(app_settings()))
+        self.timeline.playbackChanged.connect(lambda rate, log: save_playback(app_settings(), rate, log))
         self._run_state_changed(IDLE)
+        self._size_to_screen(available)
+
+    # ------------------------------------------------------------------ size and place
+    def _size_to_screen(self, available: QRect | None) -> None:
+        """Open sized to the screen (see :mod:`.window_geometry`): the saved geometry if it
+        fits, else filling a small screen (the docks share the left side) or 90 % of a large one."""
+        self._available = QRect(available) if available is not None else geometry.available_geometry(self)
+        saved = self._saved_geometry() if self.remember_geometry else None
+        small = geometry.is_small(self._available)
+        if small:
+            self.tabifyDockWidget(self.param_dock, self.units_dock)
+            self.param_dock.raise_()
+        if saved is not None:
+            frame, client, maximized, state = saved
+            geometry.place(self, frame, QSize(frame.width() - client.width(),
+                                              frame.height() - client.height()))
+            if maximized:
+                self.setWindowState(Qt.WindowState.WindowMaximized)
+            if state is not None:
+                self.restoreState(state)
+        else:
+            frame = geometry.default_frame(self._available)
+            geometry.place(self, frame)
+            panel = self.panel.sizeHint().width() + self.style().pixelMetric(
+                QStyle.PixelMetric.PM_ScrollBarExtent, None, self) + 4
+            units = self.units_table.full_width()
+            if small:
+                self.resizeDocks([self.param_dock], [max(panel, units)], Qt.Orientation.Horizontal)
+            else:
+                self.resizeDocks([self.param_dock, self.units_dock], [panel, units],
+                                 Qt.Orientation.Horizontal)
+        chrome = sum(w.sizeHint().height() for w in (self.menuBar(), self.toolbar, self.tabs.tabBar(),
+                                                     self.timeline, self.statusBar()))
+        self.plots.setSizes(list(geometry.plot_sizes(self.height() - chrome)))
+        self._placed = False
+        self._fill_screen = small and saved is None
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._placed:  # the window manager's frame is known once shown
+            self._placed = True
+            QTimer.singleShot(0, self, lambda: geometry.keep_on_screen(self, self._available,
+                                                                       fill=self._fill_screen))
+
+    def _saved_geometry(self):
+        """The frame, client size, maximised flag and dock layout (``saveState``) saved at the
+        last close, if that frame fits this screen."""
+        from .file_actions import app_settings
+
+        st = app_settings()
+        frame, client = st.value("window/frame"), st.value("window/client")
+        if not isinstance(frame, QRect) or not isinstance(client, QSize) \
+                or not geometry.fits(frame, self._available) \
+                or not (0 < client.width() <= frame.width() and 0 < client.height() <= frame.height()):
+            return None
+        maximized = str(st.value("window/maximized", "false")).lower() == "true"
+        state = st.value("window/state")
+        return frame, client, maximized, state if state else None
+
+    def _save_geometry(self) -> None:
+        from .file_actions import app_settings
+
+        frame, client, normal = self.frameGeometry(), self.geometry(), self.normalGeometry()
+        if self.isMaximized() and normal.isValid():  # remember the size it had before
+            frame = normal.adjusted(frame.left() - client.left(), frame.top() - client.top(),
+                                    frame.right() - client.right(), frame.bottom() - client.bottom())
+            client = normal
+        st = app_settings()
+        st.setValue("window/frame", frame)
+        st.setValue("window/client", client.size())
+        st.setValue("window/maximized", self.isMaximized())
+        if self.tabs.currentIndex() == 0:  # Compare hides the docks: keep the studio's layout
+            st.setValue("window/state", self.saveState())
 
     def _handlers(self) -> dict:
         c, t = self.c, self.timeline
@@ -171,7 +266,10 @@ class MainWindow(QMainWindow):
             "regenerate": self.panel.regenerate_data, "reinit": self.panel.reinitialise_network,
             "fit_view": self.canvas.fit_view, "default_view": self.canvas.reset_view,
             "units": self.canvas.set_units_visible, "scaled": self.canvas.set_scaled,
-            "play": t.toggle_play,
+            "play": t.toggle_play, "log_steps": self._set_log_steps,
+            "pace_slower": lambda: self.pace_control.slower(),
+            "pace_faster": lambda: self.pace_control.faster(),
+            "pace_log": lambda on: self.pace_control.set_log_time(on),
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
@@ -216,6 +314,18 @@ class MainWindow(QMainWindow):
             self._show_message("Edit data: click adds a point, drag moves one, right-click or Delete "
                                "removes it; drag empty space to pan. Press D to leave this mode.", "info")
 
+    def _pace_changed(self, pace: Pace, save: bool = True):
+        self.c.set_pace(pace)
+        self.action("pace_log").setChecked(pace.log_time)
+        if save:
+            save_pace(app_settings(), pace)
+
+    def _set_log_steps(self, on: bool):
+        self.timeline.set_log_steps(on)
+        set_loss_axis = getattr(self.loss, "set_log_steps", None)
+        if set_loss_axis is not None:
+            set_loss_axis(on)
+
     def _delete_point(self):
         self.edit_tool.delete_point(self._selected_point)
 
@@ -249,7 +359,8 @@ class MainWindow(QMainWindow):
         (x0, x1), (y0, y1) = self.canvas.vb.viewRange()
         return {"scaled_units": self.canvas.scaled, "show_units": self.canvas.units_visible,
                 "timeline_index": self.c.shown_index, "ridge_follow": self.c.ridge_follow,
-                "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected}
+                "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
+                "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -258,6 +369,12 @@ class MainWindow(QMainWindow):
         self.panel.scaled.setChecked(view.get("scaled_units") is True)
         self.panel.show_units.setChecked(view.get("show_units") is not False)
         self.action("follow").setChecked(view.get("ridge_follow") is True)
+        self.action("log_steps").setChecked(view.get("log_steps") is True)
+        if "pace" in view:  # an older session has none: the user's pace stays
+            try:
+                self.pace_control.set_pace(Pace.from_json(view["pace"]))
+            except (SettingsError, ValueError):
+                pass  # unusable: the user's pace stays
         try:
             (x0, x1), (y0, y1) = view["view_range"]
             x0, x1, y0, y1 = (float(v) for v in (x0, x1, y0, y1))
@@ -291,17 +408,22 @@ class MainWindow(QMainWindow):
             self.banner.hide()
 
     def _show_message(self, text: str, level: str):
-        """Info goes to the status bar; warnings and errors also to a banner above the canvas."""
-        self.statusBar().showMessage(text, 8000 if level == "info" else 20000)
+        """Info goes to the status bar (until it is stale: see :class:`ReadoutPresenter`);
+        warnings and errors to a banner above the canvas, once."""
         if level in ("warning", "error"):
+            self.statusBar().clearMessage()
             self.banner.setText(("⚠ " if level == "warning" else "✖ ") + text)
             self.banner.show()
+        else:
+            self.statusBar().showMessage(text, 8000)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event):
         if not self.files.maybe_save():
             event.ignore()
             return
+        if self.remember_geometry:
+            self._save_geometry()
         self.timeline.stop()
         self.compare_controller.shutdown()
         self.c.shutdown()

@@ -167,11 +167,16 @@ class TimelinePresenter(_Presenter):
 
 class ReadoutPresenter(_Presenter):
     """The status bar's numbers: step and losses of the shown snapshot (or of the drag), the
-    ridge reference, the training speed."""
+    ridge reference, the training speed (only while a run trains).
 
-    def __init__(self, controller, loss_label, rate_label):
+    With the ``status`` bar it also keeps messages from going stale: one about the newest state
+    ("Finished 150,000 steps.") is cleared when another snapshot is shown by hand (a scrub,
+    playback, an undo) and when a new run starts."""
+
+    def __init__(self, controller, loss_label, rate_label, status=None):
         super().__init__(controller, loss_label, LIVE_SLOW_MS)
         self.rate_label = rate_label
+        self.status = status
         c = controller
         for sig in (c.historyChanged, c.shownChanged):
             sig.connect(self._live)
@@ -179,8 +184,18 @@ class ReadoutPresenter(_Presenter):
         # event); the drag's end is drawn at once.
         c.previewChanged.connect(lambda: self.redraw.request(live=c.preview is not None))
         c.runStateChanged.connect(self._now)
+        c.shownChanged.connect(self._shown_changed)
+        c.runStateChanged.connect(self._run_state_changed)
         self._preview_test = float("nan")
         self._preview_net = None
+
+    def _shown_changed(self) -> None:
+        if self.status is not None and self.c.run_state != "running":  # not a live frame
+            self.status.clearMessage()
+
+    def _run_state_changed(self, state: str) -> None:
+        if self.status is not None and state == "running":
+            self.status.clearMessage()
 
     def draw(self) -> None:
         c = self.c
@@ -202,4 +217,5 @@ class ReadoutPresenter(_Presenter):
         if ridge is not None:
             text += f"   ridge best {ridge:.4g}"
         self.view.setText(text)
-        self.rate_label.setText(f"{c.steps_per_second:,.0f} steps/s" if c.run_state == "running" else "")
+        rate = c.steps_per_second if c.run_state == "running" else 0.0
+        self.rate_label.setText(f"{rate:,.0f} steps/s" if rate > 0 else "")

@@ -27,6 +27,7 @@ from ..core import run_start, studio
 from ..core.dataset import Dataset
 from ..core.history import HistoryView
 from ..core.network import Network
+from ..core.pace import FULL_SPEED, Pace
 from ..core.settings import DEFAULT_RUN_START, SettingsError, StudioSettings, check_run_start, mode_phrase
 from ..core.studio import Change, Preview, RidgeReference, StudioState
 from ..core.training import TrainingError
@@ -72,7 +73,7 @@ class StateCommand(QUndoCommand):
 
     def mergeWith(self, other) -> bool:
         if not (isinstance(other, StateCommand) and self.merge_key is not None
-                and other.merge_key == self.merge_key and other.before is self.after):
+                and other.merge_key == self.merge_key):
             return False
         self.after = other.after
         self.setText(f"{other.text()} from the initial network")
@@ -118,6 +119,7 @@ class StudioController(QObject):
         #: one to ask, the default answer (start from the initial network) is taken.
         self.ask_start = None
         self._ridge = RidgeReference()
+        self.pace: Pace = FULL_SPEED  # the studio's pace control sets the user's pace
         self.bridge = TrainingBridge(self)
         w = self.bridge.worker
         w.stateChanged.connect(self._on_worker_state)
@@ -179,14 +181,31 @@ class StudioController(QObject):
         return n - 1 if self._shown is None else min(self._shown, n - 1)
 
     @property
+    def live_frame(self) -> Snapshot | None:
+        """While a run is in progress and the newest snapshot is shown: the worker's newest
+        frame, whose network may lie between two snapshots of the history. It is what the
+        views draw, so that the network moves smoothly at a slow pace."""
+        snap = self.last_snapshot
+        if self.busy and self._shown is None and snap is not None and snap.token == self._token:
+            return snap
+        return None
+
+    @property
     def shown_network(self) -> Network:
-        """The network on screen: a drag in progress, else the shown snapshot's."""
+        """The network on screen: a drag in progress, else the live frame of a run in progress
+        (when following), else the shown snapshot's."""
         if self.preview is not None:
             return self.preview.network
+        live = self.live_frame
+        if live is not None:
+            return live.network
         return self.history.network(self.shown_index)
 
     @property
     def shown_step(self) -> int:
+        live = self.live_frame
+        if live is not None:
+            return self._state.history.last_step + live.step
         return self.history.step(self.shown_index)
 
     def show_snapshot(self, i: int) -> None:
@@ -437,6 +456,12 @@ class StudioController(QObject):
     def stop(self) -> None:
         self.bridge.stop()
 
+    def set_pace(self, pace: Pace) -> None:
+        """Train at ``pace`` from now on, the run in progress too (its results do not change,
+        only when its steps run). A new controller trains at full speed."""
+        self.pace = pace
+        self.bridge.set_pace(pace)
+
     def shutdown(self) -> bool:
         """Stop training and the worker thread (window closing); True if it ended in time."""
         self._timer.stop()
@@ -478,7 +503,9 @@ class StudioController(QObject):
         self.message.emit(text, level)
 
     def _record_run(self, snap: Snapshot) -> None:
-        before = self._run_before or self._state
+        # Settings chosen while the run trained (a mode, a learning rate) stay chosen: recording
+        # the run must not put back those it started with.
+        before = (self._run_before or self._state).with_settings(self._state.settings)
         merge, self._run_merge = self._run_merge, None
         self._run_before = None
         self._planned_last_step = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView
 
 from ..core.network import Network
 from . import style
@@ -15,6 +15,18 @@ COLUMNS = ("unit", "elbow", "w", "b", "out w", "state")
 HEADER_TIPS = ("unit index", "elbow position -b/w", "slope w (first layer)", "bias b (first layer)",
                "output weight (second layer)", "dead: never active on the training data")
 EDITABLE = {1: "elbow", 2: "w", 3: "b", 4: "out"}
+#: How a value is shown (four significant digits: at most 10 characters, e.g. -0.0001234).
+VALUE_FORMAT = "{:.4g}"
+#: The widest texts each column can show: its width is measured on them, so nothing is elided.
+WIDEST = (("99999",),  # units are numbered below MAX_WIDTH = 100 000
+          *((("-0.0008888", "-8.888e-05", "-8.888e+05", "-8888.8"),) * 4),
+          ("alive", "dead"))
+#: Room beside a cell's text beyond the style's own margins (pixels).
+CELL_SLACK = 3
+
+
+def format_value(v: float) -> str:
+    return VALUE_FORMAT.format(v)
 
 
 class UnitTableModel(QAbstractTableModel):
@@ -67,7 +79,7 @@ class UnitTableModel(QAbstractTableModel):
             if col == 5:
                 return "dead" if dead else "alive"
             v = self._value(j, col)
-            return f"{v:.4g}" if role == Qt.ItemDataRole.DisplayRole else repr(v)
+            return format_value(v) if role == Qt.ItemDataRole.DisplayRole else repr(v)
         if role == Qt.ItemDataRole.ForegroundRole and col == 5 and dead:
             return QBrush(QColor(style.DEAD))
         if role == Qt.ItemDataRole.TextAlignmentRole and 0 < col < 5:
@@ -107,14 +119,41 @@ class UnitTable(QTableView):
         self.verticalHeader().hide()
         hh = self.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # fixed widths: no per-row scan
-        for col, width in enumerate((38, 70, 70, 70, 70, 44)):
-            hh.resizeSection(col, width)
         hh.setStretchLastSection(True)
+        self.fit_columns()
         self.verticalHeader().setDefaultSectionSize(22)
         self.setAlternatingRowColors(True)
         self.setToolTip("Hidden units: select one to highlight it; double-click a value to type a new one")
         self.selectionModel().selectionChanged.connect(self._selection_changed)
         self._syncing = False
+
+    def cell_margin(self) -> int:
+        """Pixels of a cell that its text cannot use: the style's margin on both sides and the
+        grid line."""
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+        return 2 * margin + (1 if self.showGrid() else 0)
+
+    def fit_columns(self) -> None:
+        """Every column as wide as the widest text it can show (measured in the table's font;
+        fixed widths, so a new network never rescans its rows), and never narrower than its
+        title."""
+        fm, hh = self.fontMetrics(), self.horizontalHeader()
+        for col, samples in enumerate(WIDEST):
+            text = max(fm.horizontalAdvance(t) for t in samples)
+            title = hh.fontMetrics().horizontalAdvance(COLUMNS[col]) + 2 * (
+                hh.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, hh) + CELL_SLACK)
+            hh.resizeSection(col, max(text + self.cell_margin() + CELL_SLACK, title))
+
+    def full_width(self) -> int:
+        """The width that shows every column whole, with the vertical scroll bar."""
+        hh = self.horizontalHeader()
+        return (sum(hh.sectionSize(c) for c in range(hh.count())) + 2 * self.frameWidth()
+                + self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self))
+
+    def changeEvent(self, event):
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.fit_columns()
 
     def select_unit(self, j):
         self._syncing = True

@@ -36,6 +36,8 @@ CHILD = textwrap.dedent("""
     w = MainWindow(ask_to_save=False)
     w.show()
     c = w.c
+    from relu_studio.core.pace import FULL_SPEED
+    c.set_pace(FULL_SPEED)
     c.set_setting("steps", 1_000_000_000)
     c.set_setting("save_every", 1000)
     c.start()

@@ -40,6 +40,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     from relu_studio.core.dataset import make_dataset
     from relu_studio.core.network import init_network
+    from relu_studio.core.pace import FULL_SPEED
     from relu_studio.ui.main_window import MainWindow
 
     data = make_dataset()
@@ -49,6 +50,7 @@ def main() -> int:
     win.resize(1400, 900)
     win.show()
     c = win.c
+    c.set_pace(FULL_SPEED)  # throughput at full speed, whatever the user's pace preference
     c.reinitialise(args.width, 0)
 
     canvas_redraws = win.presenters["canvas"].redraw  # a frame: the canvas redrawn

@@ -1,10 +1,15 @@
 """Controller tests: the Qt adapters (signals, undo stack, worker threads) with no widget at all;
 views are mocked by recorders of the signals a view would listen to."""
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("RELU_STUDIO_DATA_DIR", os.path.join(tempfile.mkdtemp(prefix="relu-ctl-"), "data"))
+if "RELU_STUDIO_DATA_DIR" not in os.environ:
+    _TMP = tempfile.mkdtemp(prefix="relu-ctl-")
+    atexit.register(shutil.rmtree, _TMP, True)
+    os.environ["RELU_STUDIO_DATA_DIR"] = os.path.join(_TMP, "data")
 
 import pytest  # noqa: E402
 

@@ -1,10 +1,13 @@
 """GUI tests run offscreen, with their own settings and autosave folders; every test must leave
 no training thread or timer running."""
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _TMP = tempfile.mkdtemp(prefix="relu-studio-gui-tests-")
+atexit.register(shutil.rmtree, _TMP, True)
 os.environ["RELU_STUDIO_DATA_DIR"] = os.path.join(_TMP, "data")  # autosaves
 
 import pytest  # noqa: E402
@@ -12,6 +15,17 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, os.path.join(_TMP, "settings"))
+
+
+@pytest.fixture(autouse=True)
+def full_speed_preference():
+    """Windows open at full speed (the app's default is a watchable pace, which would make every
+    run here take seconds); a test of the pace sets its own."""
+    prefs = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "relu-studio", "relu-studio")
+    for group in ("pace", "playback"):  # nothing left over from an earlier test
+        prefs.remove(group)
+    prefs.setValue("pace/rate", "full")
+    prefs.sync()
 
 
 @pytest.fixture(autouse=True)
