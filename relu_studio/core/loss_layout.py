@@ -2,8 +2,8 @@
 
 - :func:`step_span`: the end of the step axis, the planned end of the run so that the curves grow
   into a fixed frame.
-- :func:`log_step_position` and :func:`log_step_ticks`: the log step axis, ``log10(1 + step)``, so
-  that step 0 sits at the axis start and step ``10**k`` (nearly) at ``k``.
+- :func:`log_step_position` and :func:`log_step_ticks`: the log step axis, ``ln(1 + step/knee)``
+  as the timeline's, so that step 0 sits at the axis start.
 - :func:`run_starts`: each run's start, mode and learning rate, from the history's per-snapshot
   tags and learning rates (a new start wherever the mode or the lr changes, or SGD resumes after
   an edit, a ridge fit or an import).
@@ -42,9 +42,12 @@ def step_span(last_step: int, planned_last_step: int | None, next_run_steps: int
     return max(end, int(reference_last_step), 1)
 
 
-def log_step_position(steps) -> np.ndarray:
-    """Where a step sits on the log step axis: ``log10(1 + step)`` (step 0 at 0, the axis start)."""
-    return np.log10(1.0 + np.asarray(steps, dtype=np.float64))
+def log_step_position(steps, knee: float = 1.0) -> np.ndarray:
+    """Where a step sits on the log step axis: ``ln(1 + step / knee)``, the timeline's log axis
+    (:mod:`relu_studio.core.playback`; the knee is the snapshot interval). Step 0 sits at 0, the
+    axis start; a step of ``knee`` at ln 2, and every tenfold beyond the knee takes about the
+    same room."""
+    return np.log1p(np.asarray(steps, dtype=np.float64) / float(knee))
 
 
 def short_step(step: int) -> str:
@@ -55,21 +58,22 @@ def short_step(step: int) -> str:
     return f"{step:,}"
 
 
-def log_step_ticks(span: int) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
-    """``(major, minor)`` ticks of the log step axis up to ``span``: (position, label) pairs. Major
-    ticks at 0 and every power of ten from 10 (1 sits too close to 0 to be labelled); minor ticks
-    at 1, and 2 and 5 times each power of ten."""
+def log_step_ticks(span: int, knee: float = 1.0) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """``(major, minor)`` ticks of the log step axis up to ``span``: (position, label) pairs.
+    Labelled: 0, and 1, 2 and 5 times each power of ten from the knee on (below the knee the
+    axis is nearly linear and they would crowd at 0); unlabelled: those below the knee."""
     major = [(0.0, "0")]
-    minor = [(float(log_step_position(1)), "")]
-    k = 1
-    while 10 ** k <= span:
-        major.append((float(log_step_position(10 ** k)), short_step(10 ** k)))
-        k += 1
-    for k in range(0, k):
-        for m in (2, 5):
-            if m * 10 ** k <= span:
-                minor.append((float(log_step_position(m * 10 ** k)), ""))
-    return major, sorted(minor)
+    minor = []
+    e = 0
+    while 10 ** e <= span:
+        for m in (1, 2, 5):
+            step = m * 10 ** e
+            if step > span:
+                break
+            pos = float(log_step_position(step, knee))
+            (major if step >= knee else minor).append((pos, short_step(step) if step >= knee else ""))
+        e += 1
+    return major, minor
 
 
 @dataclass(frozen=True)

@@ -65,23 +65,24 @@ class LogLossPlot(pg.PlotWidget):
 
 
 class StepAxis(pg.AxisItem):
-    """The step axis: steps as they are, or log10(1 + step) labelled 0, 10, 100, 1k, ...
+    """The step axis: steps as they are, or ``ln(1 + step/knee)`` labelled 0, 1k, 2k, 5k, ...
     (ticks from :func:`~relu_studio.core.loss_layout.log_step_ticks`)."""
 
     def __init__(self):
         super().__init__("bottom")
         self.log_steps = False
         self.span = 1
+        self.knee = 1.0
 
     def tickValues(self, minVal, maxVal, size):
         if not self.log_steps:
             return super().tickValues(minVal, maxVal, size)
-        major, minor = log_step_ticks(self.span)
+        major, minor = log_step_ticks(self.span, self.knee)
         return [(1.0, [p for p, _ in major]), (0.5, [p for p, _ in minor])]
 
     def tickStrings(self, values, scale, spacing):
         if self.log_steps:
-            labels = dict(log_step_ticks(self.span)[0])
+            labels = dict(log_step_ticks(self.span, self.knee)[0])
             return [labels.get(v, "") for v in values]
         out = []
         for v in values:
@@ -217,6 +218,7 @@ class LossPane(LogLossPlot):
         self.vb = p.vb
         self._log_steps = False
         self._span = 1
+        self._knee = 1000.0  # the log step axis's knee: the snapshot interval
         self._zoomed = False  # the user zoomed or panned: keep their range
         self._steps = np.zeros(0)
         self._prev_steps = np.zeros(0)
@@ -299,13 +301,18 @@ class LossPane(LogLossPlot):
         self._values = {"train": _positive(train), "full": _positive(full), "test": _positive(test)}
         self._draw_curves()
 
-    def set_span(self, last_step: int) -> None:
+    def set_span(self, last_step: int, knee: float | None = None) -> None:
         """The step axis runs from 0 to ``last_step`` (the planned end of the run); a new span
-        (a new run, a reset) ends a zoom of the user's."""
+        (a new run, a reset) ends a zoom of the user's. ``knee``: the snapshot interval, where
+        the log step axis turns from linear to logarithmic (as the timeline's)."""
         span = max(int(last_step), 1)
         if span != self._span:
             self._zoomed = False
         self._span = span
+        if knee is not None and knee > 0 and float(knee) != self._knee:
+            self._knee = float(knee)
+            if self._log_steps:  # every position moves
+                self._redraw_x()
         self._apply()
 
     def _user_zoomed(self, *_):
@@ -384,6 +391,10 @@ class LossPane(LogLossPlot):
             return
         self._log_steps = self.step_axis.log_steps = on
         self._zoomed = False  # a zoom in the other axis's coordinates means nothing here
+        self._redraw_x()
+
+    def _redraw_x(self) -> None:
+        """Everything placed by step, placed again (the step axis changed)."""
         self.step_axis.picture = None
         self._draw_curves()
         self._draw_previous()
@@ -400,7 +411,7 @@ class LossPane(LogLossPlot):
     def x_of(self, steps) -> np.ndarray:
         """Where steps sit on the x axis (view coordinates)."""
         s = np.asarray(steps, dtype=np.float64)
-        return log_step_position(s) if self._log_steps else s
+        return log_step_position(s, self._knee) if self._log_steps else s
 
     def curves(self) -> dict:
         """name -> (steps, MSE) of the curves drawn ("train", "full", "test"), in data units (the
@@ -483,11 +494,13 @@ class LossPane(LogLossPlot):
 
     def _apply_x(self):
         self.step_axis.span = self._span
+        self.step_axis.knee = self._knee
+        self.step_axis.picture = None
         for (step, _label, _mode), line in zip(self._runs, self.run_lines):
             line.setValue(float(self.x_of(step)))
         if self._zoomed:  # the user's zoom holds until a new span or the "A" button
             return
-        x0, x1 = (0.0, float(log_step_position(self._span))) if self._log_steps else (0.0, float(self._span))
+        x0, x1 = 0.0, float(self.x_of(self._span))
         self.vb.setXRange(x0, x1, padding=0.02)
 
     def _apply_y(self):

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from ..core import loss_layout
+from ..core.playback import snapshot_knee
 from .redraw import Redraw
 
 __all__ = ["CanvasPresenter", "LossPresenter", "UnitTablePresenter", "TimelinePresenter",
@@ -105,8 +106,9 @@ class LossPresenter(_Presenter):
             else:
                 pane.set_previous(prev.steps, prev.full_train_error, prev.test_error,
                                   loss_layout.previous_label(prev.steps, prev.tag_array, prev.lrs))
+        knee = snapshot_knee(steps) if len(steps) > 2 else c.settings.save_every  # as the timeline's
         pane.set_span(loss_layout.step_span(int(steps[-1]), c.planned_last_step, c.settings.steps,
-                                            prev.last_step if prev is not None else 0))
+                                            prev.last_step if prev is not None else 0), knee)
         pane.set_cursor(c.shown_step)
         self._ridge.request(live=c.busy)
 

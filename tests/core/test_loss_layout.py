@@ -8,6 +8,7 @@ import pytest
 import relu_studio as rs
 from relu_studio.core import loss_layout as ll
 from relu_studio.core import studio
+from relu_studio.core.playback import INDEX_SHARE, log_positions, snapshot_knee
 from relu_studio.core.settings import StudioSettings
 from relu_studio.core.studio import StudioState
 
@@ -21,16 +22,24 @@ def test_the_span_is_the_planned_end_else_the_last_step_else_the_next_run():
     assert ll.step_span(0, None, 0) == 1
 
 
-def test_log_steps_put_step_0_at_the_axis_start_and_powers_of_ten_near_their_exponent():
-    pos = ll.log_step_position([0, 1, 9, 99, 999_999])
-    np.testing.assert_allclose(pos, [0.0, np.log10(2), 1.0, 2.0, 6.0], rtol=0, atol=1e-12)
-    assert np.all(np.diff(ll.log_step_position(np.arange(0, 2000))) > 0)
-    major, minor = ll.log_step_ticks(150_000)
-    assert [label for _, label in major] == ["0", "10", "100", "1k", "10k", "100k"]
-    for (p, label), k in zip(major[1:], range(1, 6)):
-        assert p == pytest.approx(np.log10(1 + 10 ** k), abs=1e-12)
-    assert minor[0][0] == pytest.approx(np.log10(2)) and all(p <= np.log10(150_001) for p, _ in minor)
-    assert len(minor) == 1 + 2 * 5  # 1, then 2 and 5 times 1 ... 10^4 (2e5 and 5e5 lie beyond)
+def test_log_steps_are_the_timelines_and_put_step_0_at_the_axis_start():
+    pos = ll.log_step_position([0, 1000, 30_000, 150_000], knee=1000)
+    np.testing.assert_allclose(pos, np.log([1, 2, 31, 151]), rtol=1e-15)
+    # The timeline's slider (core.playback) places the snapshots by the same curve.
+    steps = np.r_[0, 1, np.arange(1000, 150_001, 1000)]
+    slider = log_positions(steps)
+    u = ll.log_step_position(steps, snapshot_knee(steps))
+    by_index = np.arange(steps.size) / (steps.size - 1)
+    np.testing.assert_allclose(slider, (1 - INDEX_SHARE) * u / u[-1] + INDEX_SHARE * by_index, rtol=1e-12)
+    assert np.all(np.diff(ll.log_step_position(np.arange(0, 2000), 1000)) > 0)
+    major, minor = ll.log_step_ticks(150_000, knee=1000)
+    assert [label for _, label in major] == ["0", "1k", "2k", "5k", "10k", "20k", "50k", "100k"]
+    for p, label in major[1:]:
+        step = int(label[:-1]) * 1000
+        assert p == pytest.approx(np.log1p(step / 1000), abs=1e-12)
+    assert [p for p, _ in minor] == pytest.approx(np.log1p(np.array([1, 2, 5, 10, 20, 50, 100, 200, 500]) / 1000))
+    assert all(label == "" for _, label in minor)
+    assert [lab for _, lab in ll.log_step_ticks(7, knee=1)[0]] == ["0", "1", "2", "5"]
 
 
 @pytest.fixture

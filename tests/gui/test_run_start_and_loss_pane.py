@@ -198,19 +198,22 @@ def test_log_steps_put_step_0_at_the_axis_start(window, qtbot):
     c.show_snapshot(5)
     window.flush_views()
     steps = c.history.curves()[0]
-    pane.set_log_steps(True)
-    assert pane.log_steps
-    np.testing.assert_allclose(pane.full.getData()[0], log_step_position(steps))
+    window.action("log_steps").trigger()  # View > Log step axis (L): the timeline and this pane
+    assert pane.log_steps and window.timeline.log_steps
+    np.testing.assert_allclose(pane.full.getData()[0], log_step_position(steps, 1000))  # the knee
     x0, x1 = _x_range(pane)
-    end = float(log_step_position(20_000))
-    assert -0.05 * end <= x0 <= 0 and end <= x1 <= 1.05 * end
-    assert pane.cursor.value() == pytest.approx(float(log_step_position(c.shown_step)))
+    end = float(log_step_position(20_000, 1000))
+    assert -0.05 * end <= x0 <= 0 and end <= x1 <= 1.05 * end  # step 0 at the axis start
+    assert pane.cursor.value() == pytest.approx(float(log_step_position(c.shown_step, 1000)))
     assert pane.run_markers()[0][2].value() == 0.0
     axis = pane.step_axis
     ticks = axis.tickValues(x0, x1, 500)
     labels = axis.tickStrings(ticks[0][1], 1.0, 1.0)
-    assert labels == ["0", "10", "100", "1k", "10k"]
+    assert labels == ["0", "1k", "2k", "5k", "10k", "20k"]
     assert pane.curves()["test"][0] is not None and np.array_equal(pane.curves()["test"][0], steps)
-    pane.set_log_steps(False)
+    pane.set_log_steps(False)  # the method itself, both ways
+    assert not pane.log_steps
     np.testing.assert_array_equal(pane.full.getData()[0], steps)
     assert pane.cursor.value() == c.shown_step and _x_range(pane)[1] >= 20_000
+    pane.set_log_steps(True)
+    np.testing.assert_allclose(pane.full.getData()[0], log_step_position(steps, 1000))
