@@ -10,7 +10,8 @@ the user asks for; the controller owns the grid, its job and what is selected.
   right; a double click (or *Open in studio*) opens it in the studio.
 - Loss pane of the selected cell: minibatch, full-train and test MSE on a log axis, median and
   25-75 % band over seeds; ridge as a horizontal line.
-- Elbow trajectories of the selected cell and shown seed, with the target's kinks.
+- Elbow trajectories (kymographs) of the selected width's SGD modes side by side (output layer
+  only | all layers) for the shown seed, with the target's kinks, on a log step axis by default.
 - Results table (final or best MSE, median [q25, q75] over seeds), sortable, Ctrl+C, CSV export.
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ..core.settings import (
 from . import style
 from .band_loss_plot import BandLossPlot
 from .compare_controller import CompareController
-from .elbow_kymograph import ElbowKymograph
+from .elbow_kymograph import KymographRow
 from .fields import ERROR_STYLE, NumberField, _Validated, spin_box
 from .results_table_view import ResultsTableView
 from .small_multiples import SmallMultiples
@@ -80,6 +81,10 @@ def _legend_html() -> str:
             f"<span style='color:{style.ELBOW}'>●</span> elbows (x = −b/w, on y = 0)")
 
 
+#: What the status line says before any grid (instead of an empty progress bar).
+READY = "Ready: choose widths, modes and seeds, then Run grid."
+
+
 class CompareView(QWidget):
     """Presents a :class:`CompareController` (``self.c``); see the module docstring."""
 
@@ -97,6 +102,8 @@ class CompareView(QWidget):
         c.progressChanged.connect(self._progress)
         c.runningChanged.connect(self._running)
         c.message.connect(self._say)
+        c.kymographOptionsChanged.connect(self._kymograph_options)
+        self._say(READY, "info")
 
     # ------------------------------------------------------------------ layout
     def _build(self):
@@ -133,6 +140,8 @@ class CompareView(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         self.progress.setFixedWidth(260)
+        self.progress.setToolTip("The grid's progress: runs finished and steps trained")
+        self.progress.hide()  # shown once a grid runs: an empty bar reads as a text field
         self.status = QLabel("")
         self.status.setWordWrap(False)
         self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -221,10 +230,15 @@ class CompareView(QWidget):
         head.addWidget(self.cell_title, 1)
         head.addWidget(self.open_button)
         self.loss = BandLossPlot()
-        self.kymo = ElbowKymograph()
+        self.kymos = KymographRow()
+        self.kymos.logToggled.connect(self.c.set_log_steps)
         right_split = QSplitter(Qt.Orientation.Vertical)
         right_split.addWidget(self.loss)
-        right_split.addWidget(self.kymo)
+        right_split.addWidget(self.kymos)
+        right_split.setStretchFactor(0, 2)
+        right_split.setStretchFactor(1, 3)
+        right_split.setSizes([300, 450])
+        self.right_split = right_split
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
@@ -235,9 +249,9 @@ class CompareView(QWidget):
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(left)
         body.addWidget(right)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
-        body.setSizes([820, 560])
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 1)
+        body.setSizes([700, 700])
 
         # ---- the results table
         self.table = ResultsTableView()
@@ -268,9 +282,10 @@ class CompareView(QWidget):
         main_split = QSplitter(Qt.Orientation.Vertical)
         main_split.addWidget(body)
         main_split.addWidget(table_box)
-        main_split.setStretchFactor(0, 4)
+        main_split.setStretchFactor(0, 5)
         main_split.setStretchFactor(1, 1)
-        main_split.setSizes([600, 250])
+        main_split.setSizes([700, 140])
+        self.main_split = main_split
 
         prog = QHBoxLayout()
         prog.addWidget(self.progress)
@@ -393,7 +408,7 @@ class CompareView(QWidget):
         self.timeline.set_count(1, index=0)
         self.timeline.set_label(0, 0, 0, 1)
         self.loss.set_bands({}, s.steps, title="The selected cell's losses appear here after Run grid")
-        self.kymo.set_trajectories([], [], x_max=s.steps, title="…and every unit's elbow against the step")
+        self._show_kymographs(None)
         self.cell_title.setText("")
         self.open_button.setEnabled(False)
         with QSignalBlocker(self.seed_box):
@@ -433,7 +448,7 @@ class CompareView(QWidget):
         self.timeline.set_count(len(c.steps), index=c.step_index)
         self.small.show_step(step)
         self.loss.set_cursor(step)
-        self.kymo.set_cursor(step)
+        self.kymos.set_cursor(step)
         self.timeline.set_label(step, c.steps[-1], c.step_index, len(c.steps))
 
     def _show_selected(self):
@@ -452,7 +467,6 @@ class CompareView(QWidget):
                 ridge_test = float(rb["test_error"].median[0])
         floor = res.data.noise_floor if res.data.target is not None else None
         what = MODE_INFO[m].title if m in MODE_INFO else m
-        short = MODE_INFO[m].short if m in MODE_INFO else m
         if n_seeds > 1:
             title = f"H = {w}, {what}: median and 25–75 % band over {n_seeds} seeds"
         elif n_seeds == 1:
@@ -464,28 +478,65 @@ class CompareView(QWidget):
             title += f" ({diverged} diverged)"
         self.loss.set_bands(bands, x_max, ridge_test, floor, title)
         run = c.run_of(w, m)
-        kinks = res.data.target.kinks if res.data.target is not None else None
         seed = c.shown_seed
-        traj = c.trajectories(w, m)
-        if traj is not None:
-            steps, elbows = traj
-            note = " — not trained: they stand still" if m in ("ridge", "output") else ""
-            if run.diverged:
-                note += f" — diverged at step {run.diverged_at:,}"
-            ktxt = "" if kinks else " (this target has no kinks)"
-            self.kymo.set_trajectories(steps, elbows, kinks, x_max,
-                                       f"Elbows of H = {w}, {short}, seed {seed}{note}{ktxt}")
-        else:
-            self.kymo.set_trajectories([], [], kinks, x_max, f"Elbows of H = {w}, {short}: not finished")
+        self._show_kymographs(w)
         self.loss.set_cursor(c.step)
-        self.kymo.set_cursor(c.step)
+        self.kymos.set_cursor(c.step)
         self.cell_title.setText(f"<b>Selected: H = {w}, {what}</b>, seed {seed}")
         self.open_button.setEnabled(run is not None)
 
+    def _kymograph_options(self):
+        if self.c.result is not None and self.c.selected is not None:
+            self._show_selected()
+        else:
+            self._show_kymographs(None)
+
+    def _show_kymographs(self, width):
+        """The elbows of ``width``'s SGD modes side by side (None: the grid has not run)."""
+        c = self.c
+        modes = c.kymograph_modes()
+        self.kymos.set_log(c.log_steps)
+        self.kymos.set_modes(modes or ("all",))
+        kinks = c.kinks()
+        gs = (c.result.settings if c.result is not None else None) or c.settings
+        if width is None:
+            lo, hi = (1.0, float(gs.steps)) if c.log_steps else (0.0, float(gs.steps))
+            if c.log_steps and gs.steps > gs.save_every:
+                lo = gs.save_every / 10 ** 0.5
+        else:
+            lo, hi = c.kymograph_range()
+        kink_txt = "dashed: the target's kinks" if kinks else "this target has no kinks"
+        if width is None:
+            head = "<b>Elbows against the step</b> of the selected width's modes side by side, after Run grid"
+        else:
+            head = f"<b>Elbows x = −b/w against the step</b> · H = {width}, seed {c.shown_seed} · {kink_txt}"
+        if not modes:
+            head += " · ridge trains no hidden layer: its elbows are the initial network's"
+        self.kymos.title.setText(head)
+        for m, plot in self.kymos.plots.items():
+            lr = gs.lr_output if m == "output" else gs.lr_all
+            name = f"{MODE_INFO[m].short}{' only' if m == 'output' else ''} · lr {lr:g}"
+            paths = c.elbow_paths(width, m) if width is not None and modes else None
+            if paths is None:
+                x = y = ()
+                note = "" if width is None or not modes else ": not finished"
+            else:
+                x, y = paths
+                run = c.run_of(width, m)
+                note = ": elbows fixed" if m == "output" else ""
+                if run.diverged:
+                    note += f", diverged at {run.diverged_at:,}"
+            plot.set_paths(x, y, kinks, (lo, hi), c.log_steps, f"{name}{note}")
+            plot.set_cursor(c.step)
+
     def _progress(self, permille: int, text: str):
+        """Progress of a grid; nothing to report (no grid) hides the bar."""
         if permille >= 0:
             self.progress.setValue(permille)
         self.progress.setFormat(text)
+        self.progress.setVisible(bool(text) or permille > 0)
+        if not self.progress.isVisible() and not self.status.text():
+            self._say(READY, "info")
 
     def _running(self, on: bool):
         self.run_button.setEnabled(not on)
