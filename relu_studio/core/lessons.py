@@ -11,7 +11,6 @@ The format is documented in ``relu_studio/lessons/README.md``.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from .settings import GridSettings, SettingsError, StudioSettings
 
 __all__ = ["Lesson", "LessonStep", "LessonError", "FORMAT", "VERSION", "ACTIONS", "LOOK_AT",
            "DATA_KEYS", "NETWORK_KEYS", "parse_lesson", "load_lesson", "find_lessons",
-           "bundled_lessons_dir", "lesson_folders", "step_plan", "MAX_LESSON_BYTES"]
+           "bundled_lessons_dir", "step_plan", "MAX_LESSON_BYTES"]
 
 FORMAT = "relu-studio-lesson"
 VERSION = 1
@@ -253,7 +252,3 @@ def step_plan(step: LessonStep, current: StudioSettings) -> list[tuple[str, dict
     calls += [(a, {}) for a in step.actions]
     return calls
 
-
-def lesson_folders(user_dir: str | os.PathLike | None = None) -> tuple[Path, ...]:
-    """The bundled lessons, then a user's own folder (if given)."""
-    return (bundled_lessons_dir(),) + ((Path(user_dir),) if user_dir else ())

@@ -29,6 +29,7 @@ from .compare_controller import CompareController
 from .compare_view import CompareView
 from .edit_tool import EditTool
 from .file_actions import FileActions
+from .help_actions import HelpActions
 from .loss_pane import LossPane
 from .parameter_panel import ParameterPanel
 from .presenters import (
@@ -113,7 +114,8 @@ class MainWindow(QMainWindow):
         redo = c.undo_stack.createRedoAction(self, "Redo")
         redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
         redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
-        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers()},
+        self.help = HelpActions(self)
+        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(), **self.help.handlers()},
                                       extra={"undo": undo, "redo": redo})
         build_menus(self, self.actions_, {"recent": self.files.recent_menu,
                                           "docks": [self.param_dock.toggleViewAction(),
