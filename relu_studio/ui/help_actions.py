@@ -43,11 +43,17 @@ def _menu_of(name: str) -> str:
     return "—"  # a shortcut only (e.g. the tabs' keys are also in View)
 
 
+def _key_texts(keys) -> str:
+    """Key sequences as the menus show them, joined ("" if none has a key on this platform: a
+    standard key such as Quit may have none)."""
+    return " or ".join(t for t in (k.toString(_NATIVE) for k in keys) if t)
+
+
 def key_text(name: str) -> str:
     """The shortcut(s) of action ``name`` as the menus show them ("" if it has none)."""
     for spec in ACTIONS:
         if spec.name == name:
-            return " or ".join(k.toString(_NATIVE) for k in _keys(spec.shortcut))
+            return _key_texts(_keys(spec.shortcut))
     return ""
 
 
@@ -56,15 +62,13 @@ def shortcut_rows(extra: dict | None = None) -> list[tuple[str, str, str, str]]:
     :data:`ACTIONS` in table order, then ``extra`` QActions (undo and redo, made by the undo stack)."""
     rows = []
     for spec in ACTIONS:
-        keys = _keys(spec.shortcut)
+        keys = _key_texts(_keys(spec.shortcut))
         if keys:
-            rows.append((_menu_of(spec.name), spec.text.replace("&", "").rstrip("…"),
-                         " or ".join(k.toString(_NATIVE) for k in keys), spec.tip))
+            rows.append((_menu_of(spec.name), spec.text.replace("&", "").rstrip("…"), keys, spec.tip))
     for name, action in (extra or {}).items():
-        keys = action.shortcuts()
+        keys = _key_texts(action.shortcuts())
         if keys:
-            rows.append((_menu_of(name), action.text().replace("&", ""),
-                         " or ".join(k.toString(_NATIVE) for k in keys), action.toolTip()))
+            rows.append((_menu_of(name), action.text().replace("&", ""), keys, action.toolTip()))
     return rows
 
 
