@@ -16,13 +16,14 @@ the user asks for; the controller owns the grid, its job and what is selected.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -51,6 +52,92 @@ from .small_multiples import SmallMultiples
 from .timeline import Timeline
 
 __all__ = ["CompareView"]
+
+
+class FlowLayout(QLayout):
+    """Widgets left to right, wrapping onto the next line when the width runs out (Qt's flow
+    layout example); each item keeps its size hint, aligned to the top of its line."""
+
+    def __init__(self, parent=None, spacing: int = 6):
+        super().__init__(parent)
+        self._items = []
+        self.setContentsMargins(0, 0, 0, 0)
+        self.setSpacing(spacing)
+
+    def addItem(self, item):
+        self._items.append(item)
+
+    def count(self):
+        return len(self._items)
+
+    def itemAt(self, i):
+        return self._items[i] if 0 <= i < len(self._items) else None
+
+    def takeAt(self, i):
+        return self._items.pop(i) if 0 <= i < len(self._items) else None
+
+    def expandingDirections(self):
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self):
+        # Not announced: a scroll area holding the view would then size it by height-for-width.
+        # The FlowBox below sets its own height from heightForWidth instead.
+        return False
+
+    def heightForWidth(self, width):
+        return self._place(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect):
+        super().setGeometry(rect)
+        self._place(rect, move=True)
+
+    def sizeHint(self):
+        return self.minimumSize()
+
+    def minimumSize(self):
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _place(self, rect, move: bool) -> int:
+        m = self.contentsMargins()
+        r = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, line = r.x(), r.y(), 0
+        gap = self.spacing()
+        for item in self._items:
+            if item.isEmpty():
+                continue
+            hint = item.sizeHint()
+            if x + hint.width() > r.right() + 1 and line > 0:
+                x, y, line = r.x(), y + line + 4, 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + gap
+            line = max(line, hint.height())
+        return y + line - rect.y() + m.bottom()
+
+
+class FlowBox(QWidget):
+    """A widget with a :class:`FlowLayout` whose height follows its width (one or more lines)."""
+
+    def __init__(self, parent=None, spacing: int = 6):
+        super().__init__(parent)
+        self.flow = FlowLayout(self, spacing)
+
+    def _fit(self):
+        h = self.flow.heightForWidth(self.width())
+        if h > 0 and h != self.height():
+            self.setFixedHeight(h)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._fit()
 
 
 class WidthsField(_Validated):
@@ -144,7 +231,8 @@ class CompareView(QWidget):
         self.progress.hide()  # shown once a grid runs: an empty bar reads as a text field
         self.status = QLabel("")
         self.status.setWordWrap(False)
-        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        # A long message is cut (its tooltip has it whole) rather than widening the view.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.run_button.clicked.connect(self.run_grid)
         self.cancel_button.clicked.connect(self._cancel)
         # One control, one setting: a valid value goes to the controller at once.
@@ -157,31 +245,31 @@ class CompareView(QWidget):
         self.lr_output.valueChanged.connect(lambda v: self._set("lr_output", v))
         self.lr_all.valueChanged.connect(lambda v: self._set("lr_all", v))
 
-        top = QHBoxLayout()
-        top.setSpacing(6)
+        # The controls flow onto a second line when the view is narrow (a laptop screen with the
+        # lesson dock open), instead of widening the window or scrolling the plots away.
+        top_box = FlowBox(spacing=10)
+        top = top_box.flow
 
-        def labelled(text, w, tip=""):
-            lab = QLabel(text)
-            if tip:
-                lab.setToolTip(tip)
-            top.addWidget(lab, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignVCenter)
-            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        def group(*items):
+            box = QWidget()
+            lay = QHBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(4)
+            for item in items:
+                if isinstance(item, str):
+                    item = QLabel(item)
+                    lay.addWidget(item, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignVCenter)
+                else:
+                    lay.addWidget(item, 0, Qt.AlignmentFlag.AlignTop)
+            top.addWidget(box)
 
-        labelled("Widths", self.widths)
-        top.addSpacing(6)
-        top.addWidget(QLabel("Modes"))
-        for cb in self.mode_boxes.values():
-            top.addWidget(cb)
-        top.addSpacing(6)
-        labelled("Seeds", self.seeds)
-        labelled("Steps", self.steps)
-        labelled("Snapshot every", self.save_every)
-        labelled("lr output", self.lr_output)
-        labelled("lr all", self.lr_all)
-        top.addSpacing(8)
-        top.addWidget(self.run_button, 0, Qt.AlignmentFlag.AlignTop)
-        top.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
-        top.addStretch(1)
+        group("Widths", self.widths)
+        group("Modes", *self.mode_boxes.values())
+        group("Seeds", self.seeds)
+        group("Steps", self.steps)
+        group("Snapshot every", self.save_every)
+        group("lr output", self.lr_output, "lr all", self.lr_all)
+        group(self.run_button, self.cancel_button)
 
         # ---- small multiples, their legend and the shared timeline
         self.small = SmallMultiples()
@@ -194,8 +282,10 @@ class CompareView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.legend = QLabel(_legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         hint = QLabel("click a cell: details on the right · double-click: open in the studio")
         hint.setStyleSheet("color: #777777;")
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # cut, never widen
         hint.setToolTip("Drag or wheel in any cell to pan or zoom them all")
         self.seed_box = QComboBox()
         self.seed_box.setToolTip("The seed the cells, the elbow trajectories and 'Open' show")
@@ -204,9 +294,8 @@ class CompareView(QWidget):
         self.view_button.setToolTip("The notebook's view [0, 1] x [-2.5, 2.5] in every cell")
         self.view_button.clicked.connect(self.small.reset_view)
         legend_row = QHBoxLayout()
-        legend_row.addWidget(self.legend)
-        legend_row.addStretch(1)
-        legend_row.addWidget(hint)
+        legend_row.addWidget(self.legend, 3)
+        legend_row.addWidget(hint, 2)
         self.timeline = Timeline()
         self.timeline.slider.setToolTip("The shared timeline: every cell, the loss cursor and the "
                                         "elbow cursor follow it")
@@ -296,7 +385,7 @@ class CompareView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(4)
-        lay.addLayout(top)
+        lay.addWidget(top_box)
         lay.addLayout(prog)
         lay.addWidget(main_split, 1)
 
@@ -369,11 +458,11 @@ class CompareView(QWidget):
             self._preview()
 
     def _titles(self, lr_output, lr_all) -> dict:
-        t = {}
+        t = {"ridge": "ridge (closed form)"}  # short: three columns fit a laptop's half screen
         if lr_output is not None:
-            t["output"] = f"{MODE_INFO['output'].short} only (SGD, lr {lr_output:g})"
+            t["output"] = f"output only · lr {lr_output:g}"
         if lr_all is not None:
-            t["all"] = f"{MODE_INFO['all'].short} (SGD, lr {lr_all:g})"
+            t["all"] = f"{MODE_INFO['all'].short} · lr {lr_all:g}"
         return t
 
     def _grid_changed(self):
@@ -515,7 +604,7 @@ class CompareView(QWidget):
         self.kymos.title.setText(head)
         for m, plot in self.kymos.plots.items():
             lr = gs.lr_output if m == "output" else gs.lr_all
-            name = f"{MODE_INFO[m].short}{' only' if m == 'output' else ''} · lr {lr:g}"
+            name = f"{'output only' if m == 'output' else MODE_INFO[m].short} · lr {lr:g}"
             paths = c.elbow_paths(width, m) if width is not None and modes else None
             if paths is None:
                 x = y = ()
@@ -523,7 +612,7 @@ class CompareView(QWidget):
             else:
                 x, y = paths
                 run = c.run_of(width, m)
-                note = ": elbows fixed" if m == "output" else ""
+                note = " · elbows fixed" if m == "output" else ""
                 if run.diverged:
                     note += f", diverged at {run.diverged_at:,}"
             plot.set_paths(x, y, kinks, (lo, hi), c.log_steps, f"{name}{note}")

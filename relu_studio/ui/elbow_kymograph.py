@@ -119,7 +119,7 @@ class KymographRow(QWidget):
                                 "run, which a linear axis squeezes against its left edge")
         self.log_box.toggled.connect(self.logToggled)
         head = QHBoxLayout()
-        head.setContentsMargins(0, 0, 0, 0)
+        head.setContentsMargins(6, 2, 6, 0)
         head.addWidget(self.title, 1)
         head.addWidget(self.log_box, 0, Qt.AlignmentFlag.AlignTop)
         self.plot_row = QHBoxLayout()

@@ -28,6 +28,8 @@ from .actions import ACTIONS, MENUS, SUBMENUS, _keys
 __all__ = ["HelpActions", "shortcut_rows", "ShortcutsDialog", "QuickStartDialog", "key_text"]
 
 _NATIVE = QKeySequence.SequenceFormat.NativeText
+#: The lesson dock's width while it points at Compare (which needs the room).
+COMPARE_DOCK_WIDTH = 300
 
 
 def _menu_of(name: str) -> str:
@@ -234,6 +236,9 @@ class HelpActions:
             return
         if tab is not None and self.w.tabs.currentIndex() != tab:
             self.w.tabs.setCurrentIndex(tab)
+        if tab == 1 and self.dock is not None and not self.dock.isFloating():
+            # Compare needs the width: the tour keeps to a narrow column beside it.
+            self.w.resizeDocks([self.dock], [COMPARE_DOCK_WIDTH], Qt.Orientation.Horizontal)
         for dock in (self.w.param_dock, self.w.units_dock):
             if dock.widget() is widget or dock.isAncestorOf(widget):
                 dock.show()

@@ -183,7 +183,7 @@ def test_the_selected_widths_modes_kymographs_side_by_side_with_kinks(view, qtbo
     rows = y.reshape(6, -1)[:, :-1]
     assert np.all(rows == rows[:, :1])  # output layer only: the elbows stand still
     assert "elbows fixed" in out.getPlotItem().titleLabel.text
-    assert "output layer only" in out.getPlotItem().titleLabel.text
+    assert "output only" in out.getPlotItem().titleLabel.text
     assert "all layers" in all_.getPlotItem().titleLabel.text
     view.c.select_cell(4, "all")
     assert "H = 4" in view.kymos.title.text()
