@@ -25,7 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.lessons import LOOK_AT, Lesson, LessonError, find_lessons, load_lesson, step_plan
+from ..core.lessons import (
+    LOOK_AT,
+    Lesson,
+    LessonError,
+    find_lessons,
+    load_lesson,
+    step_plan,
+)
 
 __all__ = ["LessonTour", "LessonPanel", "Outline"]
 

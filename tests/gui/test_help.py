@@ -7,11 +7,10 @@ import json
 import numpy as np
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget
+from studio_helpers import TIMEOUT
 
 from relu_studio.core.lessons import NETWORK_KEYS, find_lessons
 from relu_studio.ui.actions import ACTIONS, MENUS
-
-from studio_helpers import TIMEOUT
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
 
@@ -40,7 +39,7 @@ def test_the_shortcuts_dialog_lists_every_shortcut_of_the_action_table(window):
     assert ("Ctrl+Z", "Undo") in shown  # the undo stack's actions too
     assert len(shown) == len(want) + 2
     # Not hard-coded: a shortcut's key text is the action's own.
-    assert dict((t, k) for k, t in shown)["Train"] == window.action("train").shortcut().toString(NATIVE)
+    assert {t: k for k, t in shown}["Train"] == window.action("train").shortcut().toString(NATIVE)
 
 
 def test_the_quick_start_names_the_action_tables_keys(window):
@@ -71,7 +70,7 @@ def test_the_tour_is_a_dock_beside_the_canvas_that_covers_nothing(window, qtbot)
 
 
 def test_each_bundled_lesson_applies_its_settings_to_the_studio(window, qtbot):
-    dock, tour, panel = open_tour(window)
+    _dock, tour, panel = open_tour(window)
     c = window.c
     for li, lesson in enumerate(tour.lessons):
         tour.choose(li)
@@ -100,7 +99,7 @@ def test_each_bundled_lesson_applies_its_settings_to_the_studio(window, qtbot):
 
 
 def test_a_step_runs_its_actions_and_back_only_shows(window, qtbot):
-    dock, tour, panel = open_tour(window)
+    _dock, tour, _panel = open_tour(window)
     c = window.c
 
     def trains(s):  # a step that resets and trains with the steps set before it
@@ -122,7 +121,7 @@ def test_a_step_runs_its_actions_and_back_only_shows(window, qtbot):
 
 
 def test_the_grid_step_runs_compare_and_points_at_the_kymographs(window, qtbot):
-    dock, tour, panel = open_tour(window)
+    dock, tour, _panel = open_tour(window)
     lesson = next(les for les in tour.lessons if any("run_grid" in s.actions for s in les.steps))
     tour.choose(tour.lessons.index(lesson))
     k = next(i for i, s in enumerate(lesson.steps) if "run_grid" in s.actions)
@@ -141,7 +140,7 @@ def test_the_grid_step_runs_compare_and_points_at_the_kymographs(window, qtbot):
 
 
 def test_a_malformed_lesson_is_refused_naming_file_and_step(window, tmp_path):
-    dock, tour, panel = open_tour(window)
+    _dock, tour, panel = open_tour(window)
     bad = tmp_path / "teacher.json"
     bad.write_text(json.dumps({"format": "relu-studio-lesson", "version": 1, "title": "Mine", "steps": [
         {"title": "One", "text": "fine"},
