@@ -283,7 +283,7 @@ class LessonPanel(QWidget):
             self.title.setText(f"<h3>{_html(les.title)}</h3>")
             self.counter.setText(f"{len(les.steps)} steps")
             self.text.setText(les.summary + "\n\nPress **Next** to begin. Each step sets the studio's "
-                              "parameters and runs what it says; every change can be undone (Ctrl+Z).")
+                              "parameters and runs what it says; its changes to the network, the data and the history can be undone (Ctrl+Z).")
         else:
             self.title.setText(f"<h3>{_html(step.title)}</h3>")
             self.counter.setText(f"{_html(les.title)} · step {t.position + 1} of {len(les.steps)}")
