@@ -87,6 +87,11 @@ ACTIONS = (
     ActionSpec("export_current_pt", "Current network (.pt)…"),
     ActionSpec("export_shown_pt", "Shown snapshot's network (.pt)…"),
     ActionSpec("quit", "Quit", K.Quit, "Quit ReLU Studio"),
+    # ---- help
+    ActionSpec("quick_start", "Quick start", "F1", "What is on the screen and how to use it, in five steps"),
+    ActionSpec("lessons", "Notebook lessons…", "Shift+F1",
+               "A guided tour through the notes' three experiments, beside the canvas"),
+    ActionSpec("shortcuts", "Keyboard shortcuts", "Ctrl+/", "Every keyboard shortcut, from the action table"),
     ActionSpec("about", "About ReLU Studio", None, "Version, licences and the components inside"),
     ActionSpec("about_qt", "About Qt", None, "Qt's version and licence"),
 )
@@ -100,7 +105,7 @@ MENUS = {
     "&Training": ("train", "step", "stop", None, "pace_slower", "pace_faster", "pace_log"),
     "&View": ("units", "scaled", None, "fit_view", "default_view", None, "play", "previous", "next",
               "newest", "log_steps", None, "@docks", None, "studio_tab", "compare_tab"),
-    "&Help": ("about", "about_qt"),
+    "&Help": ("quick_start", "lessons", "shortcuts", None, "about", "about_qt"),
 }
 SUBMENUS = {
     "import": ("&Import", ("import_initial", "import_current", "import_history", "import_csv")),

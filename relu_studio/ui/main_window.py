@@ -32,6 +32,7 @@ from .compare_controller import CompareController
 from .compare_view import CompareView
 from .edit_tool import EditTool
 from .file_actions import FileActions, app_settings
+from .help_actions import HelpActions
 from .loss_pane import LossPane
 from .pace_control import PaceControl, load_pace, load_playback, save_pace, save_playback
 from .parameter_panel import ParameterPanel
@@ -123,7 +124,8 @@ class MainWindow(QMainWindow):
         redo = c.undo_stack.createRedoAction(self, "Redo")
         redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
         redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
-        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers()},
+        self.help = HelpActions(self)
+        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(), **self.help.handlers()},
                                       extra={"undo": undo, "redo": redo})
         build_menus(self, self.actions_, {"recent": self.files.recent_menu,
                                           "docks": [self.param_dock.toggleViewAction(),
