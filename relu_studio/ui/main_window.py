@@ -31,10 +31,12 @@ from .edit_tool import EditTool
 from .file_actions import FileActions
 from .loss_pane import LossPane
 from .parameter_panel import ParameterPanel
+from .readout_strip import ReadoutStrip
 from .presenters import (
     CanvasPresenter,
     LossPresenter,
     ReadoutPresenter,
+    ReadoutStripPresenter,
     TimelinePresenter,
     UnitTablePresenter,
 )
@@ -54,6 +56,7 @@ class MainWindow(QMainWindow):
         self.c = c = controller or StudioController(parent=self)
         self.canvas = Canvas()
         self.loss = LossPane()
+        self.readout_strip = ReadoutStrip()
         self.timeline = Timeline()
         self.panel = ParameterPanel(c)
         self.units_table = UnitTable()
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         slay = QVBoxLayout(studio)
         slay.setContentsMargins(0, 0, 0, 0)
         slay.setSpacing(0)
+        slay.addWidget(self.readout_strip)
         slay.addWidget(split, 1)
         slay.addWidget(self.timeline)
         self.tabs = QTabWidget()
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
             "units": UnitTablePresenter(c, self.units_table),
             "timeline": TimelinePresenter(c, self.timeline),
             "readout": ReadoutPresenter(c, self.status_loss, self.status_rate),
+            "readout_strip": ReadoutStripPresenter(c, self.readout_strip),
         }
         for p in self.presenters.values():
             p.redraw.request()
@@ -167,6 +172,8 @@ class MainWindow(QMainWindow):
             "regenerate": self.panel.regenerate_data, "reinit": self.panel.reinitialise_network,
             "fit_view": self.canvas.fit_view, "default_view": self.canvas.reset_view,
             "units": self.canvas.set_units_visible, "scaled": self.canvas.set_scaled,
+            "kinks": self.canvas.set_kinks_visible, "initial_elbows": self.canvas.set_ghosts_visible,
+            "trails": lambda on: self.presenters["canvas"].set_trails_visible(on),
             "play": t.toggle_play,
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
@@ -245,7 +252,9 @@ class MainWindow(QMainWindow):
         (x0, x1), (y0, y1) = self.canvas.vb.viewRange()
         return {"scaled_units": self.canvas.scaled, "show_units": self.canvas.units_visible,
                 "timeline_index": self.c.shown_index, "ridge_follow": self.c.ridge_follow,
-                "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected}
+                "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
+                "show_kinks": self.canvas.kinks_visible, "show_initial_elbows": self.canvas.ghosts_visible,
+                "show_trails": self.canvas.trails_visible}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -254,6 +263,9 @@ class MainWindow(QMainWindow):
         self.panel.scaled.setChecked(view.get("scaled_units") is True)
         self.panel.show_units.setChecked(view.get("show_units") is not False)
         self.action("follow").setChecked(view.get("ridge_follow") is True)
+        self.action("kinks").setChecked(view.get("show_kinks") is not False)
+        self.action("initial_elbows").setChecked(view.get("show_initial_elbows") is not False)
+        self.action("trails").setChecked(view.get("show_trails") is True)
         try:
             (x0, x1), (y0, y1) = view["view_range"]
             x0, x1, y0, y1 = (float(v) for v in (x0, x1, y0, y1))
