@@ -161,9 +161,12 @@ class Canvas(pg.PlotWidget):
             item.setZValue(zv)
             if not (figure and item in interactive):  # a figure has no editing items at all
                 p.addItem(item)
+        if figure:  # markers drawn as paths, not from a pixmap atlas: an SVG stays vector
+            for item in (self.points, self.elbows, self.dead_elbows, self.ghosts):
+                item.setData(useCache=False)
         # Items that stay put while one unit is dragged are painted from a cached pixmap; the
         # dotted lines of a thousand units cost far more to stroke than to blit.
-        if not figure:
+        else:
             for item in (self.units, self.truth, self.points, self.elbows, self.dead_elbows,
                          self.ghosts, self.kinks, p.getAxis("left"), p.getAxis("bottom")):
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -172,6 +175,9 @@ class Canvas(pg.PlotWidget):
         # The legend: a row above the plot (never over the data), as many columns as fit.
         self.legend = style.legend_item()
         self.legend.updateSize = lambda: None  # sized by _place_legend (its own sizing feeds back)
+        # Outside the view box nothing scales it on screen; in an export at a larger size it must
+        # scale with the rest of the figure.
+        self.legend.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, False)
         self.legend.setParentItem(p)
         self.legend.hoverEvent = lambda ev: None
         self.legend.mouseDragEvent = lambda ev: ev.ignore()

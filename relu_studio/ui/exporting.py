@@ -169,6 +169,10 @@ def _write_svg(widgets, path) -> Path:
             gen.setSize(QRect(0, 0, width, height).size())
             gen.setViewBox(QRect(0, 0, width, height))
             gen.setTitle("ReLU Studio")
+            # The widgets' own resolution: cached drawings (QPicture: the axes) are replayed
+            # scaled by the ratio of resolutions, and the generator's default (72 dpi) would
+            # shrink the axes against the data.
+            gen.setResolution(int(round(widgets[0].logicalDpiX())))
             painter = QPainter(gen)
             try:
                 y = 0
