@@ -182,7 +182,7 @@ class Canvas(pg.PlotWidget):
         self.legend.hoverEvent = lambda ev: None
         self.legend.mouseDragEvent = lambda ev: ev.ignore()
         self.hint = QLabel(self)
-        self.hint.setStyleSheet("background: rgba(255,248,220,230); color: #5c4400; padding: 2px 8px;"
+        self.hint.setStyleSheet("background: rgba(255,248,220,230); color: #5c4400; padding: 1px 8px;"
                                 "border: 1px solid #e0c060; border-radius: 4px;")
         self.hint.hide()
         self.net: Network | None = None
@@ -249,9 +249,9 @@ class Canvas(pg.PlotWidget):
         """Whether elbows, handles and points can be grabbed; ``reason`` is shown when not."""
         self.editable = bool(on)
         self.hint.setText(reason)
+        self.hint.setToolTip(reason)
         self.hint.setVisible(bool(reason) and not on and not self.figure)
-        self.hint.adjustSize()
-        self._place_legend()
+        self._place_hint()
 
     def set_data_edit_mode(self, on: bool):
         self.data_edit_mode = bool(on)
@@ -369,8 +369,6 @@ class Canvas(pg.PlotWidget):
         p = self.getPlotItem()
         vb_rect = self.vb.geometry()
         avail = max(120.0, vb_rect.width() - 8)
-        if self.hint.isVisible():
-            avail = max(120.0, avail - self.hint.width() - 12)
         widths = [SAMPLE_PX + label.item.boundingRect().width() + 8 for _s, label in legend.items]
         cols = 1
         for c in range(len(widths), 0, -1):
@@ -389,8 +387,24 @@ class Canvas(pg.PlotWidget):
         p.layout.setRowFixedHeight(0, height)
         p.titleLabel.setMaximumHeight(0)
         legend.setPos(vb_rect.left() + 2, 2)
-        if self.hint.isVisible():
-            self.hint.move(max(0, self.width() - self.hint.width() - 8), 2)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        """The hint (why editing is off) sits in the bottom left corner, beside the x axis's
+        title: over no data, no legend entry, and the plot does not move when it comes or goes."""
+        hint = self.__dict__.get("hint")
+        if hint is None or not hint.isVisible():
+            return
+        room = max(80, self.width() // 2 - 24)  # up to the axis title in the middle
+        fm = hint.fontMetrics()
+        pad = 18  # the label's horizontal padding and border
+        hint.setText(fm.elidedText(hint.toolTip(), Qt.TextElideMode.ElideRight, room - pad))
+        hint.adjustSize()
+        hint.move(4, max(0, self.height() - hint.height() - 2))
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        self._place_hint()
 
     def legend_scene_rect(self):
         """The legend's bounding box in scene coordinates."""
