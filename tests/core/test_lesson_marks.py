@@ -211,3 +211,71 @@ def test_log_spacing_gives_the_early_steps_more_frames():
     assert log == sorted(set(log)) and log[0] == 0 and log[-1] == len(STEPS) - 1
     with pytest.raises(ValueError):
         frame_indices(STEPS, 0, 10, 3, "cubic")
+
+
+# --------------------------------------------------------------------------- data per snapshot, on disk
+def _edited_session():
+    from relu_studio.core.io.session import Session
+
+    state = studio.StudioState.start()
+    state = studio.record_run(state, rs.train(state.network, state.data, steps=2000, save_every=1000),
+                              state.network, 2000).state
+    d = state.data
+    moved = d.with_points(np.append(d.x, 0.5), np.append(d.y, 2.0))
+    state = studio.commit_edit(state, studio.preview_edit(state.network, moved, 1e-5, False), "Add").state
+    return Session(settings=state.settings, data=state.data, initial=state.initial, history=state.history), d
+
+
+def test_a_saved_session_remembers_which_data_each_snapshot_was_made_on(tmp_path):
+    from relu_studio.core.io.session import load_session, save_session
+
+    session, before = _edited_session()
+    back = load_session(save_session(session, tmp_path / "s.relustudio")).history
+    n = len(session.history)
+    assert [i for i, _d in back.data] == [0, n - 1]
+    old = back.data_at(0)
+    assert np.array_equal(old.x, before.x) and np.array_equal(old.y, before.y)
+    assert old.x_test is not None and np.array_equal(old.x_test, before.x_test)
+    new = back.data_at(n - 1)
+    assert new.n == before.n + 1 and 2.0 in new.y and np.array_equal(new.x_test, before.x_test)
+
+
+def test_the_sessions_own_data_are_not_stored_twice():
+    import io
+    import zipfile
+
+    from relu_studio.core.io.session import Session, session_to_bytes
+
+    state = studio.StudioState.start()
+    raw = session_to_bytes(Session(settings=state.settings, data=state.data, initial=state.initial,
+                                   history=state.history))
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        arrays = np.load(io.BytesIO(zf.read("arrays.npz")))
+        assert arrays["history_data_sizes"].tolist() == [-1] and arrays["history_data_x"].size == 0
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda a: a.update(history_data_first=np.array([3, 1])), "must increase"),
+    (lambda a: a.update(history_data_sizes=np.array([-1, 5])), "must hold"),
+    (lambda a: a.pop("history_data_x"), "not all of"),
+    (lambda a: a.update(history_data_y=np.full_like(a["history_data_y"], np.nan)), "NaN"),
+])
+def test_damaged_data_marks_are_refused_with_the_reason(tmp_path, change, why):
+    import io
+    import zipfile
+
+    from relu_studio.core.io.session import SessionFileError, load_session, session_to_bytes
+
+    session, _before = _edited_session()
+    raw = session_to_bytes(session)
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    arrays = dict(np.load(io.BytesIO(src.read("arrays.npz"))))
+    change(arrays)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path = tmp_path / "bad.relustudio"
+    with zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():
+            out.writestr(info.filename, buf.getvalue() if info.filename == "arrays.npz" else src.read(info))
+    with pytest.raises(SessionFileError, match=why):
+        load_session(path)
