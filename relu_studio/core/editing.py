@@ -19,8 +19,8 @@ from .dataset import Dataset
 from .network import Network
 from .ridge import features_of_hidden, ridge_coefficients, with_output_layer
 
-__all__ = ["handle_anchors", "handle_positions", "handle_layout", "handle_sides", "slope_from_handle", "output_weight_from_handle",
-           "evaluate_edit", "snap_to_data", "nearest_index", "data_range", "Drag", "click_action"]
+__all__ = ["handle_anchors", "handle_positions", "handle_layout", "handle_sides", "slope_from_handle",
+           "output_weight_from_handle", "evaluate_edit", "snap_to_data", "nearest_index", "data_range", "Drag", "click_action"]
 
 
 def data_range(data: Dataset | None) -> tuple[float, float]:

@@ -2,8 +2,8 @@
 
 Which snapshots become frames is chosen in steps (:func:`frame_indices`): a range of steps and a
 number of frames, spaced evenly in steps or in log(1 + step) (the early steps, where the elbows
-move most, get more frames). Frames are RGB ``uint8`` arrays of one size. Files are written atomically (:mod:`.atomic`), so a
-cancelled or failed export never leaves a half file behind.
+move most, get more frames). Frames are RGB ``uint8`` arrays of one size. Files are written
+atomically (:mod:`.atomic`), so a cancelled or failed export never leaves a half file behind.
 """
 from __future__ import annotations
 
