@@ -9,6 +9,7 @@ target) is a real discontinuity and is drawn as one.
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,21 +84,25 @@ def truth_curve(fn, x, lo: float = 0.0, hi: float = 1.0) -> TruthCurve:
 
 
 #: Why a preset's formula stands apart from its curve at some points.
-_WHY = {"piecewise_linear": "The notebook's formula, (T - floor T) sin(c ceil T) - (T - ceil T) sin(c floor T) "
-                            "with T = 10x, is exactly 0 at every multiple of 0.1 (both terms vanish), "
-                            "while the pieces on either side meet at sin(12345 k)."}
+_WHY = {"piecewise_linear": "The notebook's formula, (T - floor T) sin(c ceil T) - (T - ceil T) "
+                            "sin(c floor T) with T = 10x and c = 12345, is exactly 0 at every "
+                            "multiple of 0.1 (both terms vanish), while the pieces on either side "
+                            "meet at sin(12345 k)."}
 
 
 def truth_tooltip(target, curve: TruthCurve) -> str:
     """The truth curve's tooltip: what it is, and where it is drawn at a limit instead of the
-    function's own value (and why)."""
-    text = f"ground truth (noise-free): {getattr(target, 'description', '') or getattr(target, 'spec', '')}"
-    if not curve.moved:
-        return text
-    where = "; ".join(f"at x = {x:.4g} the function is {v:.4g}, drawn at its limit {lim:.4g}"
-                      for x, v, lim in curve.moved[:4])
-    more = f" (and {len(curve.moved) - 4} more points)" if len(curve.moved) > 4 else ""
-    why = _WHY.get(getattr(target, "spec", ""), "")
-    return (f"{text}\n{where}{more}.\n" + (f"{why}\n" if why else "")
-            + "The data and the test MSE use the function's own values, as the notebook does; "
-              "only the curve is drawn through the limits.")
+    function's own value (and why), in lines of at most 80 characters."""
+    what = getattr(target, "description", "") or getattr(target, "spec", "")
+    parts = [f"ground truth (noise-free): {what}"]
+    if curve.moved:
+        where = "; ".join(f"at x = {x:.4g} the function is {v:.4g}, drawn at its limit {lim:.4g}"
+                          for x, v, lim in curve.moved[:4])
+        more = f" (and {len(curve.moved) - 4} more points)" if len(curve.moved) > 4 else ""
+        parts.append(where[0].upper() + where[1:] + more + ".")
+        why = _WHY.get(getattr(target, "spec", ""), "")
+        if why:
+            parts.append(why)
+        parts.append("The data and the test MSE use the function's own values, as the notebook "
+                     "does; only the curve is drawn through the limits.")
+    return "\n".join(textwrap.fill(p, 80) for p in parts)
