@@ -239,6 +239,4 @@ class ReadoutStripPresenter(_Presenter):
             return
         hist, i = c.history, c.shown_index
         steps, _train, full, test = hist.curves()
-        newest = i == len(hist) - 1
-        note = "" if newest else f"snapshot {i + 1} of {len(hist)}"
-        self.view.set_values(int(steps[i]), float(full[i]), float(test[i]), c.ridge_best(), note)
+        self.view.set_values(int(steps[i]), float(full[i]), float(test[i]), c.ridge_best())

@@ -67,6 +67,7 @@ class ReadoutStrip(QWidget):
             if colour is not None:
                 val.setStyleSheet(f"color: {colour};")
             val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            cap.setMinimumWidth(cap.sizeHint().width())  # a narrow window clips at the right end
             lay.addWidget(cap)
             lay.addWidget(val)
             lay.addSpacing(10)
