@@ -244,7 +244,7 @@ class AnimationOptions(QDialog):
         self.last = _step_box(last, last, "The animation ends at the snapshot at or before this step")
         for box in (self.first, self.last):
             box.setSingleStep(max(1, interval))
-        self.frames = spin_box(1, max(1, self.steps.size), min(150, max(1, self.steps.size)),
+        self.frames = spin_box(1, max(1, self.steps.size), min(200, max(1, self.steps.size)),
                                "How many frames (each a different snapshot; fewer if the range "
                                "holds fewer snapshots)")
         self.spacing = QComboBox()
