@@ -27,9 +27,9 @@ from . import style
 
 DEFAULT_VIEW = ((0.0, 1.0), (-2.5, 2.5))
 #: The default view's room on either side of [0, 1] (a fraction of it), where the slope handles sit.
-VIEW_MARGIN = 0.06
+VIEW_MARGIN = 0.07
 #: Slope handles: this far (px) outside the data range, lanes this far apart, at most this many.
-HANDLE_GAP_PX, HANDLE_LANE_PX, HANDLE_LANES = 11.0, 10.0, 3
+HANDLE_GAP_PX, HANDLE_LANE_PX, HANDLE_LANES = 10.0, 9.0, 3
 #: Above this width, only the selected unit's elbow trail is drawn.
 MAX_TRAILS_SHOWN = 100
 #: The trails reach this fraction of the view's height below the x axis (step 0 at the bottom).
