@@ -40,9 +40,11 @@ from .presenters import (
     CanvasPresenter,
     LossPresenter,
     ReadoutPresenter,
+    ReadoutStripPresenter,
     TimelinePresenter,
     UnitTablePresenter,
 )
+from .readout_strip import ReadoutStrip
 from .studio_controller import StudioController
 from .timeline import Timeline
 from .unit_table import UnitTable
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self.c = c = controller or StudioController(parent=self)
         self.canvas = Canvas()
         self.loss = LossPane()
+        self.readout_strip = ReadoutStrip()
         self.timeline = Timeline()
         self.pace_control = PaceControl()
         self.panel = ParameterPanel(c)
@@ -94,6 +97,7 @@ class MainWindow(QMainWindow):
         slay = QVBoxLayout(studio)
         slay.setContentsMargins(0, 0, 0, 0)
         slay.setSpacing(0)
+        slay.addWidget(self.readout_strip)
         slay.addWidget(split, 1)
         slay.addWidget(self.timeline)
         self.tabs = QTabWidget()
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
             "units": UnitTablePresenter(c, self.units_table),
             "timeline": TimelinePresenter(c, self.timeline),
             "readout": ReadoutPresenter(c, self.status_loss, self.status_rate, sb),
+            "readout_strip": ReadoutStripPresenter(c, self.readout_strip),
         }
         for p in self.presenters.values():
             p.redraw.request()
@@ -268,6 +273,8 @@ class MainWindow(QMainWindow):
             "pace_slower": lambda: self.pace_control.slower(),
             "pace_faster": lambda: self.pace_control.faster(),
             "pace_log": lambda on: self.pace_control.set_log_time(on),
+            "kinks": self.canvas.set_kinks_visible, "initial_elbows": self.canvas.set_ghosts_visible,
+            "trails": lambda on: self.presenters["canvas"].set_trails_visible(on),
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
@@ -358,7 +365,9 @@ class MainWindow(QMainWindow):
         return {"scaled_units": self.canvas.scaled, "show_units": self.canvas.units_visible,
                 "timeline_index": self.c.shown_index, "ridge_follow": self.c.ridge_follow,
                 "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
-                "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps}
+                "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps,
+                "show_kinks": self.canvas.kinks_visible, "show_initial_elbows": self.canvas.ghosts_visible,
+                "show_trails": self.canvas.trails_visible}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -367,6 +376,9 @@ class MainWindow(QMainWindow):
         self.panel.scaled.setChecked(view.get("scaled_units") is True)
         self.panel.show_units.setChecked(view.get("show_units") is not False)
         self.action("follow").setChecked(view.get("ridge_follow") is True)
+        self.action("kinks").setChecked(view.get("show_kinks") is not False)
+        self.action("initial_elbows").setChecked(view.get("show_initial_elbows") is not False)
+        self.action("trails").setChecked(view.get("show_trails") is True)
         self.action("log_steps").setChecked(view.get("log_steps") is True)
         if "pace" in view:  # an older session has none: the user's pace stays
             try:
