@@ -5,6 +5,10 @@ pre-activation line ``z(x) = w (x - e)`` at an anchor ``x_a`` (the edge of the d
 from the elbow), so moving it vertically to height ``y`` gives ``w = y / (x_a - e)``, and moving it
 through zero flips the sign. In the "scaled" view the handle sits on the unit's contribution
 ``w2 relu(z(x))`` at the edge where the unit is active and sets the output weight instead.
+
+On the canvas the handles are laid out by :func:`handle_layout`: in a gutter just outside the data
+range (so they never sit on the data points at its ends) and, where two would overlap, side by
+side in lanes.
 """
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ from .dataset import Dataset
 from .network import Network
 from .ridge import features_of_hidden, ridge_coefficients, with_output_layer
 
-__all__ = ["handle_anchors", "handle_positions", "slope_from_handle", "output_weight_from_handle",
-           "evaluate_edit", "snap_to_data", "nearest_index", "data_range", "Drag", "click_action"]
+__all__ = ["handle_anchors", "handle_positions", "handle_layout", "handle_sides", "slope_from_handle",
+           "output_weight_from_handle", "evaluate_edit", "snap_to_data", "nearest_index", "data_range", "Drag", "click_action"]
 
 
 def data_range(data: Dataset | None) -> tuple[float, float]:
@@ -35,8 +39,60 @@ def handle_anchors(net: Network, x_lo: float, x_hi: float) -> np.ndarray:
     return np.where(e <= mid, x_hi, x_lo).astype(np.float64)
 
 
+def handle_sides(net: Network, x_lo: float, x_hi: float, scaled: bool = False) -> np.ndarray:
+    """Per unit, True if its handle goes at the right end of ``[x_lo, x_hi]`` (see
+    :func:`handle_positions`), False for the left end."""
+    if not scaled:
+        return handle_anchors(net, x_lo, x_hi) == x_hi
+    w = net.w1.astype(np.float64)
+    b = net.b1.astype(np.float64)
+    return (w * x_hi + b) >= (w * x_lo + b)
+
+
+def handle_heights(net: Network, xs, scaled: bool = False) -> np.ndarray:
+    """The height of each unit's handle at ``xs`` (one x per unit): its pre-activation there,
+    or (``scaled``) its contribution ``w2 relu(w x + b)``."""
+    xs = np.asarray(xs, dtype=np.float64)
+    z = net.w1.astype(np.float64) * xs + net.b1.astype(np.float64)
+    return np.maximum(z, 0.0) * net.w2.astype(np.float64) if scaled else z
+
+
+def handle_layout(net: Network, x_lo: float, x_hi: float, scaled: bool = False, gap: float = 0.0,
+                  lane: float = 0.0, min_dy: float = 0.0, lanes: int = 3, shown=None):
+    """(xs, ys) of every unit's handle as the canvas lays them out: on the side
+    :func:`handle_sides` chooses, ``gap`` outside the data range ``[x_lo, x_hi]`` (so no handle
+    sits on the data at its ends), and, among the ``shown`` units (default: all), a handle that
+    would come within ``min_dy`` of another on the same side moves ``lane`` further out (at most
+    ``lanes`` lanes; beyond that they may overlap). Each handle stays on its unit's line: its
+    height is the line's at its x."""
+    right = handle_sides(net, x_lo, x_hi, scaled)
+    xs = np.where(right, x_hi + gap, x_lo - gap).astype(np.float64)
+    shown = np.arange(net.width) if shown is None else np.asarray(shown, dtype=np.int64)
+    if lane > 0 and min_dy > 0 and lanes > 1 and shown.size > 1:
+        y0 = handle_heights(net, xs, scaled)
+        for side in (True, False):
+            units = shown[right[shown] == side]
+            units = units[np.argsort(y0[units], kind="stable")]
+            last = np.full(lanes, -np.inf)  # the highest handle placed in each lane so far
+            offsets = (1.0 if side else -1.0) * lane * np.arange(lanes)
+            for j in units:
+                # Lowest to highest: the first lane where it clears that lane's highest handle
+                # (so any two in one lane are min_dy apart), else the least crowded one.
+                y_lanes = np.array([_height(net, j, xs[j] + d, scaled) for d in offsets])
+                free = np.flatnonzero(last <= y_lanes - min_dy)
+                k = int(free[0]) if free.size else int(np.argmin(last))
+                xs[j] += offsets[k]
+                last[k] = max(last[k], y_lanes[k])
+    return xs, handle_heights(net, xs, scaled)
+
+
+def _height(net: Network, j: int, x: float, scaled: bool) -> float:
+    z = float(net.w1[j]) * x + float(net.b1[j])
+    return max(z, 0.0) * float(net.w2[j]) if scaled else z
+
+
 def handle_positions(net: Network, x_lo: float, x_hi: float, scaled: bool = False):
-    """(xs, ys) of every unit's handle (see the module docstring)."""
+    """(xs, ys) of every unit's handle at the ends of the data range (see the module docstring)."""
     xa = handle_anchors(net, x_lo, x_hi)
     w = net.w1.astype(np.float64)
     b = net.b1.astype(np.float64)
@@ -101,20 +157,24 @@ class Drag:
     """One drag on the canvas, as a state machine over plain events (no Qt).
 
     ``Drag(kind, index, network, data, scaled)`` starts it on an elbow, a slope handle, a unit's
-    line (the scaled view) or a data point of the shown ``network`` and ``data``; every
+    line (the scaled view) or a data point of the shown ``network`` and ``data`` (``anchor``:
+    the x where the grabbed handle is drawn, default :func:`handle_positions`'); every
     ``move(x, y, snap)`` returns the ``(network, data)`` the drag makes at that pointer position,
     always computed from the start (so a drag is exact, and one undo step named :attr:`text`).
     """
 
-    def __init__(self, kind: str, index: int, network: Network, data: Dataset, scaled: bool = False):
+    def __init__(self, kind: str, index: int, network: Network, data: Dataset, scaled: bool = False,
+                 anchor: float | None = None):
         if kind not in ("elbow", "handle", "unitline", "point"):
             raise ValueError(f"unknown drag target {kind!r}")
         self.kind, self.index = kind, int(index)
         self.network, self.data, self.scaled = network, data, bool(scaled)
         self.anchor: float | None = None
-        if kind == "handle":  # the handle's x stays where the drag began
-            xs, _ys = handle_positions(network, *data_range(data), scaled=scaled)
-            self.anchor = float(xs[self.index])
+        if kind == "handle":  # the handle's x stays where the drag began (where it is drawn)
+            if anchor is None:
+                xs, _ys = handle_positions(network, *data_range(data), scaled=scaled)
+                anchor = xs[self.index]
+            self.anchor = float(anchor)
         key = "scaled_handle" if kind == "handle" and scaled else kind
         self.text = _DRAG_TEXT[key].format(j=self.index)
 

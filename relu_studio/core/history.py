@@ -31,7 +31,12 @@ def network_errors(net: Network, data: Dataset) -> tuple[float, float]:
 class History:
     """Snapshots in order: global step, losses, parameters, a tag per snapshot saying how it came
     about ("init", "all" or "output" for SGD, "ridge", "edit", "import", "notebook") and the
-    learning rate of the SGD steps that led to it (``lrs``, NaN for the other tags)."""
+    learning rate of the SGD steps that led to it (``lrs``, NaN for the other tags).
+
+    ``data`` says which data set the snapshots were made on, where the history knows it:
+    ``(first index, Dataset)`` pairs in order, each holding until the next (a hand edit of the
+    points appends a snapshot on new data). A history read from a file may not know: then
+    :meth:`data_at` returns None."""
 
     steps: np.ndarray
     train_error: np.ndarray
@@ -43,6 +48,7 @@ class History:
     b2: np.ndarray
     tags: tuple = ()
     lrs: np.ndarray | None = None
+    data: tuple = ()
 
     def __post_init__(self):
         if self.lrs is None:
@@ -57,6 +63,7 @@ class History:
             _ro(np.array([step], np.int64)), _ro(np.array([np.nan])), _ro(np.array([full])),
             _ro(np.array([test])), _ro(net.w1[None]), _ro(net.b1[None]), _ro(net.w2[None]),
             _ro(np.array([net.b2], np.float32)), (tag,), _ro(np.array([lr], np.float64)),
+            ((0, data),),
         )
 
     def __len__(self) -> int:
@@ -98,7 +105,7 @@ class History:
             cat(self.steps, np.asarray(run.steps) + off), cat(self.train_error, run.train_error),
             cat(self.full_train_error, run.full_train_error), cat(self.test_error, run.test_error),
             cat(self.w1, run.w1), cat(self.b1, run.b1), cat(self.w2, run.w2), cat(self.b2, run.b2),
-            self.tags + tags, cat(self.lrs, np.asarray(run.lrs, np.float64)),
+            self.tags + tags, cat(self.lrs, np.asarray(run.lrs, np.float64)), self.data,
         )
 
     def appended(self, net: Network, data: Dataset, tag: str) -> "History":
@@ -112,7 +119,27 @@ class History:
             cat(self.full_train_error, other.full_train_error), cat(self.test_error, other.test_error),
             cat(self.w1, other.w1), cat(self.b1, other.b1), cat(self.w2, other.w2),
             cat(self.b2, other.b2), self.tags + other.tags, cat(self.lrs, other.lrs),
+            _joined_data(self, other),
         )
+
+    def data_at(self, i: int) -> Dataset | None:
+        """The data set snapshot ``i`` was made on, or None if the history does not know."""
+        found = None
+        for first, data in self.data:
+            if first > i:
+                break
+            found = data
+        return found
+
+
+def _joined_data(a: History, b: History) -> tuple:
+    """``a``'s data marks followed by ``b``'s (shifted), without repeating an unchanged data
+    set (where ``a`` does not know its data, ``b``'s marks still hold from where ``b`` starts)."""
+    out = list(a.data)
+    for first, data in b.data:
+        if not out or data is not out[-1][1]:
+            out.append((first + len(a), data))
+    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +168,12 @@ class HistoryView:
     def step(self, i: int) -> int:
         run, j = self._split(i)
         return int(self.base.steps[j]) if run is None else int(run.steps[j]) + self.base.last_step
+
+    def data_at(self, i: int) -> Dataset | None:
+        """The data set snapshot ``i`` was made on (a live run's: the data it trains on), or
+        None if the history does not know."""
+        run, j = self._split(i)
+        return self.base.data_at(len(self.base) - 1 if run is not None else j)
 
     def curves(self):
         """(steps, minibatch train, full train, test) as 1-D arrays over all snapshots."""

@@ -19,7 +19,7 @@ from .geometry import polyline_mse
 from .history import History
 from .network import Network, init_network
 from .ridge import fit_ridge, ridge_mse
-from .settings import MODES, StudioSettings, mode_phrase
+from .settings import MODES, SettingsError, StudioSettings, mode_phrase
 from .training import Run, TrainSettings
 
 __all__ = ["StudioState", "Change", "Preview", "RidgeReference", "regenerate", "reinitialise",
@@ -149,6 +149,11 @@ def open_grid_cell(state: StudioState, initial: Network, run: Run, mode: str, se
     hist = start.appended(run.final, data, "ridge") if mode == "ridge" else start.extended(run)
     s = state.settings.changed(width=initial.width, init_seed=int(seed),
                                mode=mode if mode in MODES else state.settings.mode)
+    if data.source == "generated" and data.target is not None and data.seed is not None:
+        try:  # the panel then describes the data shown: Regenerate with its values draws it again
+            s = s.changed(target=data.target.spec, n=data.n, noise=float(data.noise), data_seed=int(data.seed))
+        except SettingsError:
+            pass  # values the panel cannot hold (none the generator makes): keep the panel's
     return Change(f"Open Compare cell (width {initial.width}, {mode_phrase(mode)}, seed {seed})",
                   StudioState(s, data, initial, hist))
 

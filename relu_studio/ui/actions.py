@@ -60,11 +60,18 @@ ACTIONS = (
                "New initial network from the panel's width and seed (undoable)"),
     # ---- view
     ActionSpec("fit_view", "Fit view", "F", "Fit the view to the data and prediction"),
-    ActionSpec("default_view", "Default view", "Home", "The notebook's view: [0, 1] x [-2.5, 2.5]"),
+    ActionSpec("default_view", "Default view", "Home",
+               "The notebook's view: [0, 1] x [-2.5, 2.5], with room at the sides for the slope handles"),
     ActionSpec("units", "Show hidden units", "U", "Draw every unit's max(0, w x + b)", checkable=True,
                checked=True),
     ActionSpec("scaled", "Scale units by output weight", "W", "Draw each unit's share of the prediction",
                checkable=True),
+    ActionSpec("kinks", "Target's kinks", "K", "Dashed lines where the target bends: where the elbows "
+               "should go when all layers train", checkable=True, checked=True),
+    ActionSpec("initial_elbows", "Initial elbows", "I", "Hollow rings where the initial network's elbows "
+               "were: how far each elbow has moved", checkable=True, checked=True),
+    ActionSpec("trails", "Elbow trails", "T", "Each elbow's path up to the shown snapshot, below the x axis "
+               "(step 0 at the bottom, log scale; broken where the slope w crosses zero)", checkable=True),
     ActionSpec("play", "Play back", "P", "Play back the snapshots"),
     ActionSpec("log_steps", "Log step axis", "L", "Timeline and loss pane on a log step scale: the "
                "early steps, where the elbows migrate, get most of the room", checkable=True),
@@ -89,12 +96,21 @@ ACTIONS = (
     ActionSpec("export_canvas_svg", "Canvas as SVG…"),
     ActionSpec("export_loss_png", "Loss pane as PNG…"),
     ActionSpec("export_loss_svg", "Loss pane as SVG…"),
+    ActionSpec("export_figure_png", "Canvas and loss pane as PNG…", None,
+               "One figure: the canvas above the loss pane, without editing handles or selection"),
+    ActionSpec("export_figure_svg", "Canvas and loss pane as SVG…", None,
+               "One figure: the canvas above the loss pane, without editing handles or selection"),
     ActionSpec("export_animation", "Training animation (GIF/MP4)…"),
     ActionSpec("export_data_csv", "Data points (CSV)…"),
     ActionSpec("export_history_csv", "History (CSV)…"),
     ActionSpec("export_current_pt", "Current network (.pt)…"),
     ActionSpec("export_shown_pt", "Shown snapshot's network (.pt)…"),
     ActionSpec("quit", "Quit", K.Quit, "Quit ReLU Studio"),
+    # ---- help
+    ActionSpec("quick_start", "Quick start", "F1", "What is on the screen and how to use it, in five steps"),
+    ActionSpec("lessons", "Notebook lessons…", "Shift+F1",
+               "A guided tour through the notes' three experiments, beside the canvas"),
+    ActionSpec("shortcuts", "Keyboard shortcuts", "Ctrl+/", "Every keyboard shortcut, from the action table"),
     ActionSpec("about", "About ReLU Studio", None, "Version, licences and the components inside"),
     ActionSpec("about_qt", "About Qt", None, "Qt's version and licence"),
 )
@@ -107,15 +123,15 @@ MENUS = {
               "regenerate", "reinit", "reset"),
     "&Training": ("train", "step", "stop", None, "pace_slower", "pace_faster", "pace_log", None,
                   "@start_choice"),
-    "&View": ("units", "scaled", None, "fit_view", "default_view", None, "play", "previous", "next",
+    "&View": ("units", "scaled", None, "kinks", "initial_elbows", "trails", None, "fit_view", "default_view", None, "play", "previous", "next",
               "newest", "log_steps", None, "@docks", None, "studio_tab", "compare_tab"),
-    "&Help": ("about", "about_qt"),
+    "&Help": ("quick_start", "lessons", "shortcuts", None, "about", "about_qt"),
 }
 SUBMENUS = {
     "start_choice": ("When settings &changed", ("start_ask", "start_initial", "start_continue")),
     "import": ("&Import", ("import_initial", "import_current", "import_history", "import_csv")),
     "export": ("&Export", ("export_canvas_png", "export_canvas_svg", "export_loss_png", "export_loss_svg",
-                           None, "export_animation", None, "export_data_csv", "export_history_csv", None,
+                           "export_figure_png", "export_figure_svg", None, "export_animation", None, "export_data_csv", "export_history_csv", None,
                            "export_current_pt", "export_shown_pt")),
 }
 #: Toolbar entries: an action's name, None for a separator, "@name" for a widget made elsewhere.

@@ -13,11 +13,13 @@ from ..core.summary import Band
 from . import style
 from .loss_pane import LogLossPlot
 
-#: metric -> (legend name, colour, line width, band alpha)
+#: metric -> (legend name, colour, line width, band alpha, band edge alpha). The bands are
+#: opaque enough to read on a light or dark background and over each other; the full-train and
+#: test bands also get thin edges (the minibatch band is too ragged for edges to help).
 CURVES = {
-    "train_error": ("minibatch train MSE", style.TRAIN, 1.0, 35),
-    "full_train_error": ("full train MSE", style.FULL_TRAIN, 2.0, 60),
-    "test_error": ("test MSE", style.TEST, 2.0, 60),
+    "train_error": ("minibatch train MSE", style.TRAIN, 1.0, 55, 0),
+    "full_train_error": ("full train MSE", style.FULL_TRAIN, 2.0, 95, 150),
+    "test_error": ("test MSE", style.TEST, 2.0, 95, 150),
 }
 
 
@@ -32,30 +34,33 @@ class BandLossPlot(LogLossPlot):
         super().__init__(parent, legend_offset=(-8, 8), legend_text="8pt")
         p = self.getPlotItem()
         p.hideButtons()
+        # Three columns, two rows, in the headroom above the curves (see set_bands' y range):
+        # a tall one-column legend covered the curves' ends.
+        self.legend.setColumnCount(3)
         self.median: dict[str, pg.PlotDataItem] = {}
         self.lo: dict[str, pg.PlotDataItem] = {}
         self.hi: dict[str, pg.PlotDataItem] = {}
         self.fill: dict[str, pg.FillBetweenItem] = {}
-        for attr, (name, color, width, alpha) in CURVES.items():
+        for attr, (name, color, width, alpha, edge) in CURVES.items():
             c = QColor(color)
             c.setAlpha(alpha)
-            # The band's edges: invisible (a pen of None would leave FillBetweenItem no path).
-            lo = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0), connect="finite")
-            hi = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0), connect="finite")
+            # The band's edges: thin, or invisible (a pen of None would leave FillBetweenItem no path).
+            edge_pen = style.pen(color, 0.8, alpha=edge) if edge else pg.mkPen(0, 0, 0, 0)
+            lo = pg.PlotDataItem(pen=edge_pen, connect="finite")
+            hi = pg.PlotDataItem(pen=edge_pen, connect="finite")
             med = pg.PlotDataItem(pen=style.pen(color, width, alpha=200 if attr == "train_error" else 255),
                                   name=name, connect="finite")
             fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(c), pen=pg.mkPen(None))
             for item in (lo, hi, fill, med):
                 p.addItem(item)
             self.median[attr], self.lo[attr], self.hi[attr], self.fill[attr] = med, lo, hi, fill
-        self.ridge = pg.InfiniteLine(angle=0, pen=style.pen(style.RIDGE_REF, 1.4, Qt.PenStyle.DashDotLine),
-                                     label="ridge test MSE (same width)",
-                                     labelOpts={"position": 0.02, "color": style.RIDGE_REF,
-                                                "anchors": [(0, 1), (0, 1)]})
-        self.floor = pg.InfiniteLine(angle=0, pen=style.pen(style.NOISE_FLOOR, 1.2, Qt.PenStyle.DashLine),
-                                     label="noise floor σ²",
-                                     labelOpts={"position": 0.02, "color": style.NOISE_FLOOR,
-                                                "anchors": [(0, 1), (0, 1)]})
+        # The reference lines are named in the legend, not by labels printed across the curves.
+        ridge_pen = style.pen(style.RIDGE_REF, 1.4, Qt.PenStyle.DashDotLine)
+        floor_pen = style.pen(style.NOISE_FLOOR, 1.2, Qt.PenStyle.DashLine)
+        self.ridge = pg.InfiniteLine(angle=0, pen=ridge_pen)
+        self.floor = pg.InfiniteLine(angle=0, pen=floor_pen)
+        self._keys = {self.ridge: ("ridge test MSE (same H)", pg.PlotDataItem(pen=ridge_pen)),
+                      self.floor: ("noise floor σ²", pg.PlotDataItem(pen=floor_pen))}
         self.cursor = pg.InfiniteLine(angle=90, pen=style.pen(style.CURSOR, 1.0))
         for item in (self.ridge, self.floor, self.cursor):
             p.addItem(item)
@@ -90,16 +95,13 @@ class BandLossPlot(LogLossPlot):
             # A band over one seed is the median itself: nothing to fill.
             self.fill[attr].setVisible(b.seeds > 1)
         ridge_v = None if constant else ridge_test
-        # Keep the two reference labels apart: the lower line's label goes below its line.
-        ridge_low = ridge_v is not None and noise_floor is not None and ridge_v < noise_floor
-        self._ref(self.ridge, ridge_v, below=ridge_low)
-        self._ref(self.floor, noise_floor, below=not ridge_low and ridge_v is not None)
+        self._ref(self.ridge, ridge_v)
+        self._ref(self.floor, noise_floor)
         p = self.getPlotItem()
         p.setTitle(title, size="9pt")
         self.legend.setVisible(bool(bands))
         p.vb.setXRange(0, x_max, padding=0.02)
-        # The y range (in log10, as the view holds it) spans the bands and the reference lines,
-        # with room under the lowest line for its label.
+        # The y range (in log10, as the view holds it) spans the bands and the reference lines.
         vals = [np.asarray(b.q25) for b in bands.values()] + [np.asarray(b.q75) for b in bands.values()]
         vals += [np.array([v]) for v in (ridge_v, noise_floor) if v is not None]
         logs = np.concatenate([np.log10(_positive(v)) for v in vals]) if vals else np.zeros(0)
@@ -107,20 +109,26 @@ class BandLossPlot(LogLossPlot):
         if logs.size:
             lo, hi = float(logs.min()), float(logs.max())
             span = max(hi - lo, 0.3)
-            p.vb.setYRange(lo - 0.12 * span, hi + 0.05 * span, padding=0)
+            # Headroom above the curves for the legend: the losses fall from their first value,
+            # so the top right of the plot is empty except for the legend.
+            p.vb.setYRange(lo - 0.08 * span, hi + 0.45 * span, padding=0)
         else:
             p.vb.setYRange(-3, 0, padding=0.02)  # nothing yet: MSE 0.001 .. 1
 
-    @staticmethod
-    def _ref(line: pg.InfiniteLine, v, below: bool = False):
+    def _ref(self, line: pg.InfiniteLine, v):
+        """Show a reference line at MSE ``v`` (and its legend entry), or hide both."""
+        name, key = self._keys[line]
+        self.legend.removeItem(key)
         if v is not None and np.isfinite(v) and v > 0:
-            anchor = (0, 0) if below else (0, 1)
-            line.label.anchors = [anchor, anchor]
             line.setValue(np.log10(v))  # the log axis places items at log10 of the value
             line.show()
-            line.label.updatePosition()
+            self.legend.addItem(key, name)
         else:
             line.hide()
+
+    def legend_names(self) -> list[str]:
+        """The legend's entries, top to bottom."""
+        return [label.text for _sample, label in self.legend.items]
 
     def set_cursor(self, step: float):
         self.cursor.setValue(step)

@@ -11,17 +11,25 @@ from __future__ import annotations
 import bisect
 from typing import Callable
 
+import numpy as np
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.dataset import Dataset
+from ..core.elbow_paths import elbow_paths, log_step_view
 from ..core.experiment import ExperimentResult, experiment_from_runs
 from ..core.report import write_results_csv
 from ..core.settings import GridSettings, SettingsError, mode_phrase
+from ..core.kinks import target_kinks
 from ..core.summary import cell_bands, elbow_trajectories, grid_steps, results_table
 from ..core.training import snapshot_steps
 from ..grid_worker import GridJob, GridThread
 
-__all__ = ["CompareController", "POLL_MS"]
+__all__ = ["CompareController", "POLL_MS", "SGD_MODES"]
+
+#: The modes whose elbows SGD moves (or could): the kymographs show these side by side. Ridge
+#: solves the output layer of the initial network: its elbows are the output mode's at step 0.
+SGD_MODES = ("output", "all")
 
 #: The GUI collects progress and finished runs from the grid worker this often (about 10 Hz).
 POLL_MS = 100
@@ -41,6 +49,7 @@ class CompareController(QObject):
     message = Signal(str, str)  # text, level
     gridFinished = Signal(object)  # the result (finished, cancelled or failed: None)
     openCell = Signal(object)  # (width, mode, seed, Run, initial Network, Dataset)
+    kymographOptionsChanged = Signal()  # the kymographs' log step axis
 
     def __init__(self, data_provider: Callable[[], Dataset], parent=None):
         super().__init__(parent)
@@ -50,6 +59,8 @@ class CompareController(QObject):
         self.selected: tuple | None = None
         self.shown_seed = 0
         self.table_kind = "final"
+        self.log_steps = True  # the kymographs' step axis (the migration is in the first 10 %)
+        self._kinks_cache: tuple = (None, ())
         self.steps = [0]
         self.step_index = 0
         self._expected = None  # the snapshot steps a running grid will reach
@@ -293,6 +304,53 @@ class CompareController(QObject):
         """``(steps, elbows)`` of the shown seed's run of a cell (None if it has not finished)."""
         run = self.run_of(width, mode)
         return None if run is None else elbow_trajectories(run, with_initial=True)
+
+    # ------------------------------------------------------------------ kymographs
+    def set_log_steps(self, on: bool) -> None:
+        """The kymographs' step axis: log (default) or linear."""
+        if bool(on) != self.log_steps:
+            self.log_steps = bool(on)
+            self.kymographOptionsChanged.emit()
+
+    def kymograph_modes(self) -> tuple:
+        """The grid's modes that train by SGD, in :data:`SGD_MODES` order (the kymographs' columns)."""
+        modes = self.result.modes if self.result is not None else self.settings.modes
+        return tuple(m for m in SGD_MODES if m in modes)
+
+    def kinks(self) -> tuple:
+        """The target's kinks of the data shown (core.kinks: presets exactly, formulas found
+        numerically), computed once per data set."""
+        data = self.data
+        if data is None or data.target is None:
+            return ()
+        if self._kinks_cache[0] is not data:
+            self._kinks_cache = (data, target_kinks(data.target))
+        return self._kinks_cache[1]
+
+    def elbow_paths(self, width: int, mode: str):
+        """``(x, y)`` of the shown seed's run of a cell for its kymograph: every unit's elbow
+        against the step from the initial network on (without step 0 on a log axis), broken
+        where a slope changes sign (:func:`~relu_studio.core.elbow_paths.elbow_paths`); None if
+        the run has not finished."""
+        run = self.run_of(width, mode)
+        if run is None:
+            return None
+        steps = np.concatenate([[0], np.asarray(run.steps, dtype=np.int64)])
+        w = np.vstack([run.initial.w1[None], np.asarray(run.w1).reshape(len(run), -1)])
+        b = np.vstack([run.initial.b1[None], np.asarray(run.b1).reshape(len(run), -1)])
+        if self.log_steps:
+            keep = steps > 0
+            steps, w, b = steps[keep], w[keep], b[keep]
+        return elbow_paths(steps, w, b)
+
+    def kymograph_range(self) -> tuple[float, float]:
+        """The steps the kymographs show: the grid's whole span, or on a log axis from half a
+        decade before the first regular snapshot (:func:`~relu_studio.core.elbow_paths.log_step_view`)."""
+        last = float(self.steps[-1]) if self.steps else 1.0
+        if not self.log_steps:
+            return 0.0, max(last, 1.0)
+        view = log_step_view(self.steps)
+        return view if view is not None else (1.0, 10.0)
 
     def table_rows(self) -> list[dict]:
         return results_table(self.result) if self.result is not None else []

@@ -10,18 +10,20 @@ the user asks for; the controller owns the grid, its job and what is selected.
   right; a double click (or *Open in studio*) opens it in the studio.
 - Loss pane of the selected cell: minibatch, full-train and test MSE on a log axis, median and
   25-75 % band over seeds; ridge as a horizontal line.
-- Elbow trajectories of the selected cell and shown seed, with the target's kinks.
+- Elbow trajectories (kymographs) of the selected width's SGD modes side by side (output layer
+  only | all layers) for the shown seed, with the target's kinks, on a log step axis by default.
 - Results table (final or best MSE, median [q25, q75] over seeds), sortable, Ctrl+C, CSV export.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -43,13 +45,99 @@ from ..core.settings import (
 from . import style
 from .band_loss_plot import BandLossPlot
 from .compare_controller import CompareController
-from .elbow_kymograph import ElbowKymograph
+from .elbow_kymograph import KymographRow
 from .fields import ERROR_STYLE, NumberField, _Validated, spin_box
 from .results_table_view import ResultsTableView
 from .small_multiples import SmallMultiples
 from .timeline import Timeline
 
 __all__ = ["CompareView"]
+
+
+class FlowLayout(QLayout):
+    """Widgets left to right, wrapping onto the next line when the width runs out (Qt's flow
+    layout example); each item keeps its size hint, aligned to the top of its line."""
+
+    def __init__(self, parent=None, spacing: int = 6):
+        super().__init__(parent)
+        self._items = []
+        self.setContentsMargins(0, 0, 0, 0)
+        self.setSpacing(spacing)
+
+    def addItem(self, item):
+        self._items.append(item)
+
+    def count(self):
+        return len(self._items)
+
+    def itemAt(self, i):
+        return self._items[i] if 0 <= i < len(self._items) else None
+
+    def takeAt(self, i):
+        return self._items.pop(i) if 0 <= i < len(self._items) else None
+
+    def expandingDirections(self):
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self):
+        # Not announced: a scroll area holding the view would then size it by height-for-width.
+        # The FlowBox below sets its own height from heightForWidth instead.
+        return False
+
+    def heightForWidth(self, width):
+        return self._place(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect):
+        super().setGeometry(rect)
+        self._place(rect, move=True)
+
+    def sizeHint(self):
+        return self.minimumSize()
+
+    def minimumSize(self):
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _place(self, rect, move: bool) -> int:
+        m = self.contentsMargins()
+        r = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, line = r.x(), r.y(), 0
+        gap = self.spacing()
+        for item in self._items:
+            if item.isEmpty():
+                continue
+            hint = item.sizeHint()
+            if x + hint.width() > r.right() + 1 and line > 0:
+                x, y, line = r.x(), y + line + 4, 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + gap
+            line = max(line, hint.height())
+        return y + line - rect.y() + m.bottom()
+
+
+class FlowBox(QWidget):
+    """A widget with a :class:`FlowLayout` whose height follows its width (one or more lines)."""
+
+    def __init__(self, parent=None, spacing: int = 6):
+        super().__init__(parent)
+        self.flow = FlowLayout(self, spacing)
+
+    def _fit(self):
+        h = self.flow.heightForWidth(self.width())
+        if h > 0 and h != self.height():
+            self.setFixedHeight(h)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._fit()
 
 
 class WidthsField(_Validated):
@@ -80,6 +168,10 @@ def _legend_html() -> str:
             f"<span style='color:{style.ELBOW}'>●</span> elbows (x = −b/w, on y = 0)")
 
 
+#: What the status line says before any grid (instead of an empty progress bar).
+READY = "Ready: choose widths, modes and seeds, then Run grid."
+
+
 class CompareView(QWidget):
     """Presents a :class:`CompareController` (``self.c``); see the module docstring."""
 
@@ -97,6 +189,8 @@ class CompareView(QWidget):
         c.progressChanged.connect(self._progress)
         c.runningChanged.connect(self._running)
         c.message.connect(self._say)
+        c.kymographOptionsChanged.connect(self._kymograph_options)
+        self._say(READY, "info")
 
     # ------------------------------------------------------------------ layout
     def _build(self):
@@ -133,9 +227,12 @@ class CompareView(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setFormat("")
         self.progress.setFixedWidth(260)
+        self.progress.setToolTip("The grid's progress: runs finished and steps trained")
+        self.progress.hide()  # shown once a grid runs: an empty bar reads as a text field
         self.status = QLabel("")
         self.status.setWordWrap(False)
-        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        # A long message is cut (its tooltip has it whole) rather than widening the view.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.run_button.clicked.connect(self.run_grid)
         self.cancel_button.clicked.connect(self._cancel)
         # One control, one setting: a valid value goes to the controller at once.
@@ -148,31 +245,31 @@ class CompareView(QWidget):
         self.lr_output.valueChanged.connect(lambda v: self._set("lr_output", v))
         self.lr_all.valueChanged.connect(lambda v: self._set("lr_all", v))
 
-        top = QHBoxLayout()
-        top.setSpacing(6)
+        # The controls flow onto a second line when the view is narrow (a laptop screen with the
+        # lesson dock open), instead of widening the window or scrolling the plots away.
+        top_box = FlowBox(spacing=10)
+        top = top_box.flow
 
-        def labelled(text, w, tip=""):
-            lab = QLabel(text)
-            if tip:
-                lab.setToolTip(tip)
-            top.addWidget(lab, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignVCenter)
-            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        def group(*items):
+            box = QWidget()
+            lay = QHBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(4)
+            for item in items:
+                if isinstance(item, str):
+                    item = QLabel(item)
+                    lay.addWidget(item, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignVCenter)
+                else:
+                    lay.addWidget(item, 0, Qt.AlignmentFlag.AlignTop)
+            top.addWidget(box)
 
-        labelled("Widths", self.widths)
-        top.addSpacing(6)
-        top.addWidget(QLabel("Modes"))
-        for cb in self.mode_boxes.values():
-            top.addWidget(cb)
-        top.addSpacing(6)
-        labelled("Seeds", self.seeds)
-        labelled("Steps", self.steps)
-        labelled("Snapshot every", self.save_every)
-        labelled("lr output", self.lr_output)
-        labelled("lr all", self.lr_all)
-        top.addSpacing(8)
-        top.addWidget(self.run_button, 0, Qt.AlignmentFlag.AlignTop)
-        top.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
-        top.addStretch(1)
+        group("Widths", self.widths)
+        group("Modes", *self.mode_boxes.values())
+        group("Seeds", self.seeds)
+        group("Steps", self.steps)
+        group("Snapshot every", self.save_every)
+        group("lr output", self.lr_output, "lr all", self.lr_all)
+        group(self.run_button, self.cancel_button)
 
         # ---- small multiples, their legend and the shared timeline
         self.small = SmallMultiples()
@@ -185,8 +282,10 @@ class CompareView(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.legend = QLabel(_legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         hint = QLabel("click a cell: details on the right · double-click: open in the studio")
         hint.setStyleSheet("color: #777777;")
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # cut, never widen
         hint.setToolTip("Drag or wheel in any cell to pan or zoom them all")
         self.seed_box = QComboBox()
         self.seed_box.setToolTip("The seed the cells, the elbow trajectories and 'Open' show")
@@ -195,13 +294,13 @@ class CompareView(QWidget):
         self.view_button.setToolTip("The notebook's view [0, 1] x [-2.5, 2.5] in every cell")
         self.view_button.clicked.connect(self.small.reset_view)
         legend_row = QHBoxLayout()
-        legend_row.addWidget(self.legend)
-        legend_row.addStretch(1)
-        legend_row.addWidget(hint)
+        legend_row.addWidget(self.legend, 3)
+        legend_row.addWidget(hint, 2)
         self.timeline = Timeline()
         self.timeline.slider.setToolTip("The shared timeline: every cell, the loss cursor and the "
                                         "elbow cursor follow it")
         self.timeline.indexChanged.connect(self.c.set_step_index)
+        self.timeline.set_steps_source(lambda: self.c.steps)  # log-time playback and axis in steps
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -221,10 +320,15 @@ class CompareView(QWidget):
         head.addWidget(self.cell_title, 1)
         head.addWidget(self.open_button)
         self.loss = BandLossPlot()
-        self.kymo = ElbowKymograph()
+        self.kymos = KymographRow()
+        self.kymos.logToggled.connect(self.c.set_log_steps)
         right_split = QSplitter(Qt.Orientation.Vertical)
         right_split.addWidget(self.loss)
-        right_split.addWidget(self.kymo)
+        right_split.addWidget(self.kymos)
+        right_split.setStretchFactor(0, 2)
+        right_split.setStretchFactor(1, 3)
+        right_split.setSizes([300, 450])
+        self.right_split = right_split
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
@@ -235,9 +339,9 @@ class CompareView(QWidget):
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(left)
         body.addWidget(right)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
-        body.setSizes([820, 560])
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 1)
+        body.setSizes([700, 700])
 
         # ---- the results table
         self.table = ResultsTableView()
@@ -268,9 +372,10 @@ class CompareView(QWidget):
         main_split = QSplitter(Qt.Orientation.Vertical)
         main_split.addWidget(body)
         main_split.addWidget(table_box)
-        main_split.setStretchFactor(0, 4)
+        main_split.setStretchFactor(0, 5)
         main_split.setStretchFactor(1, 1)
-        main_split.setSizes([600, 250])
+        main_split.setSizes([700, 140])
+        self.main_split = main_split
 
         prog = QHBoxLayout()
         prog.addWidget(self.progress)
@@ -281,7 +386,7 @@ class CompareView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(4)
-        lay.addLayout(top)
+        lay.addWidget(top_box)
         lay.addLayout(prog)
         lay.addWidget(main_split, 1)
 
@@ -354,11 +459,11 @@ class CompareView(QWidget):
             self._preview()
 
     def _titles(self, lr_output, lr_all) -> dict:
-        t = {}
+        t = {"ridge": "ridge (closed form)"}  # short: three columns fit a laptop's half screen
         if lr_output is not None:
-            t["output"] = f"{MODE_INFO['output'].short} only (SGD, lr {lr_output:g})"
+            t["output"] = f"output only · lr {lr_output:g}"
         if lr_all is not None:
-            t["all"] = f"{MODE_INFO['all'].short} (SGD, lr {lr_all:g})"
+            t["all"] = f"{MODE_INFO['all'].short} · lr {lr_all:g}"
         return t
 
     def _grid_changed(self):
@@ -393,7 +498,7 @@ class CompareView(QWidget):
         self.timeline.set_count(1, index=0)
         self.timeline.set_label(0, 0, 0, 1)
         self.loss.set_bands({}, s.steps, title="The selected cell's losses appear here after Run grid")
-        self.kymo.set_trajectories([], [], x_max=s.steps, title="…and every unit's elbow against the step")
+        self._show_kymographs(None)
         self.cell_title.setText("")
         self.open_button.setEnabled(False)
         with QSignalBlocker(self.seed_box):
@@ -433,7 +538,7 @@ class CompareView(QWidget):
         self.timeline.set_count(len(c.steps), index=c.step_index)
         self.small.show_step(step)
         self.loss.set_cursor(step)
-        self.kymo.set_cursor(step)
+        self.kymos.set_cursor(step)
         self.timeline.set_label(step, c.steps[-1], c.step_index, len(c.steps))
 
     def _show_selected(self):
@@ -452,7 +557,6 @@ class CompareView(QWidget):
                 ridge_test = float(rb["test_error"].median[0])
         floor = res.data.noise_floor if res.data.target is not None else None
         what = MODE_INFO[m].title if m in MODE_INFO else m
-        short = MODE_INFO[m].short if m in MODE_INFO else m
         if n_seeds > 1:
             title = f"H = {w}, {what}: median and 25–75 % band over {n_seeds} seeds"
         elif n_seeds == 1:
@@ -464,28 +568,65 @@ class CompareView(QWidget):
             title += f" ({diverged} diverged)"
         self.loss.set_bands(bands, x_max, ridge_test, floor, title)
         run = c.run_of(w, m)
-        kinks = res.data.target.kinks if res.data.target is not None else None
         seed = c.shown_seed
-        traj = c.trajectories(w, m)
-        if traj is not None:
-            steps, elbows = traj
-            note = " — not trained: they stand still" if m in ("ridge", "output") else ""
-            if run.diverged:
-                note += f" — diverged at step {run.diverged_at:,}"
-            ktxt = "" if kinks else " (this target has no kinks)"
-            self.kymo.set_trajectories(steps, elbows, kinks, x_max,
-                                       f"Elbows of H = {w}, {short}, seed {seed}{note}{ktxt}")
-        else:
-            self.kymo.set_trajectories([], [], kinks, x_max, f"Elbows of H = {w}, {short}: not finished")
+        self._show_kymographs(w)
         self.loss.set_cursor(c.step)
-        self.kymo.set_cursor(c.step)
+        self.kymos.set_cursor(c.step)
         self.cell_title.setText(f"<b>Selected: H = {w}, {what}</b>, seed {seed}")
         self.open_button.setEnabled(run is not None)
 
+    def _kymograph_options(self):
+        if self.c.result is not None and self.c.selected is not None:
+            self._show_selected()
+        else:
+            self._show_kymographs(None)
+
+    def _show_kymographs(self, width):
+        """The elbows of ``width``'s SGD modes side by side (None: the grid has not run)."""
+        c = self.c
+        modes = c.kymograph_modes()
+        self.kymos.set_log(c.log_steps)
+        self.kymos.set_modes(modes or ("all",))
+        kinks = c.kinks()
+        gs = (c.result.settings if c.result is not None else None) or c.settings
+        if width is None:
+            lo, hi = (1.0, float(gs.steps)) if c.log_steps else (0.0, float(gs.steps))
+            if c.log_steps and gs.steps > gs.save_every:
+                lo = gs.save_every / 10 ** 0.5
+        else:
+            lo, hi = c.kymograph_range()
+        kink_txt = "dashed: the target's kinks" if kinks else "this target has no kinks"
+        if width is None:
+            head = "<b>Elbows against the step</b> of the selected width's modes side by side, after Run grid"
+        else:
+            head = f"<b>Elbows x = −b/w against the step</b> · H = {width}, seed {c.shown_seed} · {kink_txt}"
+        if not modes:
+            head += " · ridge trains no hidden layer: its elbows are the initial network's"
+        self.kymos.title.setText(head)
+        for m, plot in self.kymos.plots.items():
+            lr = gs.lr_output if m == "output" else gs.lr_all
+            name = f"{'output only' if m == 'output' else MODE_INFO[m].short} · lr {lr:g}"
+            paths = c.elbow_paths(width, m) if width is not None and modes else None
+            if paths is None:
+                x = y = ()
+                note = "" if width is None or not modes else ": not finished"
+            else:
+                x, y = paths
+                run = c.run_of(width, m)
+                note = " · elbows fixed" if m == "output" else ""
+                if run.diverged:
+                    note += f", diverged at {run.diverged_at:,}"
+            plot.set_paths(x, y, kinks, (lo, hi), c.log_steps, f"{name}{note}")
+            plot.set_cursor(c.step)
+
     def _progress(self, permille: int, text: str):
+        """Progress of a grid; nothing to report (no grid) hides the bar."""
         if permille >= 0:
             self.progress.setValue(permille)
         self.progress.setFormat(text)
+        self.progress.setVisible(bool(text) or permille > 0)
+        if not self.progress.isVisible() and not self.status.text():
+            self._say(READY, "info")
 
     def _running(self, on: bool):
         self.run_button.setEnabled(not on)

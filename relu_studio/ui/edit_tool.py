@@ -32,7 +32,9 @@ class EditTool(QObject):
     # ------------------------------------------------------------------ drags
     def _started(self, target):
         kind, j = target
-        self.drag = Drag(kind, j, self.c.shown_network, self.c.data, self.canvas.scaled)
+        # A slope handle keeps the x where the canvas draws it (in its gutter, in its lane).
+        anchor = float(self.canvas.handle_positions()[0][j]) if kind == "handle" else None
+        self.drag = Drag(kind, j, self.c.shown_network, self.c.data, self.canvas.scaled, anchor)
         if self.drag.unit is not None:
             self.unitSelected.emit(j)
         else:

@@ -91,6 +91,8 @@ class FileActions(QObject):
             "export_canvas_svg": lambda: self.export_figure(w.canvas, "svg"),
             "export_loss_png": lambda: self.export_figure(w.loss, "png"),
             "export_loss_svg": lambda: self.export_figure(w.loss, "svg"),
+            "export_figure_png": lambda: self.export_figure(None, "png"),
+            "export_figure_svg": lambda: self.export_figure(None, "svg"),
             "export_animation": self.export_animation,
             "export_data_csv": self.export_data_csv, "export_history_csv": self.export_history_csv,
             "export_current_pt": lambda: self.export_network(current=True),
@@ -380,40 +382,59 @@ class FileActions(QObject):
         return path
 
     def export_figure(self, plot, fmt: str, path=None, width=None, dpi=None):
-        from .exporting import PngOptions, export_png, export_svg
+        """Export ``plot`` (the canvas or the loss pane; None: both, the canvas above the loss
+        pane) as a figure: the canvas without editing handles, selection or hover."""
+        from .exporting import (
+            PngOptions,
+            export_figure_png,
+            export_figure_svg,
+            export_png,
+            export_svg,
+        )
 
+        w = self.w
+        w.flush_views()  # what the views show is up to date
         if fmt == "png" and (width is None or dpi is None):
-            dlg = PngOptions(max(1200, plot.width() * 2), self.w)
+            dlg = PngOptions(max(1200, (plot or w.canvas).width() * 2), self.w)
             if not dlg.exec():
                 return
             width, dpi = dlg.width_px.value(), dlg.dpi.currentData()
-        name = "canvas" if plot is self.w.canvas else "loss"
+        name = {id(w.canvas): "canvas", id(w.loss): "loss"}.get(id(plot), "figure")
         path = path or self._save_name("Export figure", f"{name}.{fmt}", f"{fmt.upper()} (*.{fmt})")
         if not path:
             return
         try:
-            out = export_png(plot, path, width, dpi) if fmt == "png" else export_svg(plot, path)
+            if plot is None:
+                out = (export_figure_png(w.canvas, w.loss, path, width, dpi) if fmt == "png"
+                       else export_figure_svg(w.canvas, w.loss, path))
+            else:
+                out = export_png(plot, path, width, dpi) if fmt == "png" else export_svg(plot, path)
         except OSError as exc:
             self._error(f"Could not export {Path(path).name}: {reason(exc)}")
             return
         self.c.say(f"Exported {Path(out).name}.")
 
-    def export_animation(self):
+    def export_animation(self, path=None, accept=None):
+        """Ask for the range (in steps), frames and format, then render and write the animation.
+        ``accept(dialog)`` (tests) fills in the dialog instead of showing it."""
         from ..core.io.animation import AnimationError
         from .exporting import AnimationOptions, export_animation
 
+        self.w.flush_views()
         hist = self.c.history
-        opts = AnimationOptions(len(hist), self.w)
-        if not opts.exec():
+        steps = hist.curves()[0]
+        opts = AnimationOptions(steps, self.w)
+        if not (accept(opts) if accept is not None else opts.exec()):
             return
         ext = opts.fmt.currentData()
-        path = self._save_name("Export animation", f"training.{ext}", f"{ext.upper()} (*.{ext})")
+        path = path or self._save_name("Export animation", f"training.{ext}", f"{ext.upper()} (*.{ext})")
         if not path:
             return
         canvas = self.w.canvas
         try:
             out = export_animation(self.w, hist, self.c.data, opts, path, canvas.scaled,
-                                   canvas.units_visible, canvas.vb.viewRange())
+                                   canvas.units_visible, canvas.vb.viewRange(), like=canvas,
+                                   lam=self.c.settings.lam)
         except (AnimationError, OSError) as exc:
             self._error(str(exc))
             return

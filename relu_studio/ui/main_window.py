@@ -32,6 +32,7 @@ from .compare_controller import CompareController
 from .compare_view import CompareView
 from .edit_tool import EditTool
 from .file_actions import FileActions, app_settings
+from .help_actions import HelpActions
 from .loss_pane import LossPane
 from .pace_control import PaceControl, load_pace, load_playback, save_pace, save_playback
 from .parameter_panel import ParameterPanel
@@ -39,9 +40,11 @@ from .presenters import (
     CanvasPresenter,
     LossPresenter,
     ReadoutPresenter,
+    ReadoutStripPresenter,
     TimelinePresenter,
     UnitTablePresenter,
 )
+from .readout_strip import ReadoutStrip
 from .run_start import RunStartChoice
 from .studio_controller import StudioController
 from .timeline import Timeline
@@ -64,6 +67,7 @@ class MainWindow(QMainWindow):
         self.c = c = controller or StudioController(parent=self)
         self.canvas = Canvas()
         self.loss = LossPane()
+        self.readout_strip = ReadoutStrip()
         self.timeline = Timeline()
         self.pace_control = PaceControl()
         self.panel = ParameterPanel(c)
@@ -94,6 +98,7 @@ class MainWindow(QMainWindow):
         slay = QVBoxLayout(studio)
         slay.setContentsMargins(0, 0, 0, 0)
         slay.setSpacing(0)
+        slay.addWidget(self.readout_strip)
         slay.addWidget(split, 1)
         slay.addWidget(self.timeline)
         self.tabs = QTabWidget()
@@ -125,7 +130,8 @@ class MainWindow(QMainWindow):
         redo = c.undo_stack.createRedoAction(self, "Redo")
         redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
         redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
-        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(),
+        self.help = HelpActions(self)
+        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(), **self.help.handlers(),
                                              **self.run_start.handlers()},
                                       extra={"undo": undo, "redo": redo})
         self.run_start.bind(self.actions_)
@@ -159,6 +165,7 @@ class MainWindow(QMainWindow):
             "units": UnitTablePresenter(c, self.units_table),
             "timeline": TimelinePresenter(c, self.timeline),
             "readout": ReadoutPresenter(c, self.status_loss, self.status_rate, sb),
+            "readout_strip": ReadoutStripPresenter(c, self.readout_strip),
         }
         for p in self.presenters.values():
             p.redraw.request()
@@ -270,6 +277,8 @@ class MainWindow(QMainWindow):
             "pace_slower": lambda: self.pace_control.slower(),
             "pace_faster": lambda: self.pace_control.faster(),
             "pace_log": lambda on: self.pace_control.set_log_time(on),
+            "kinks": self.canvas.set_kinks_visible, "initial_elbows": self.canvas.set_ghosts_visible,
+            "trails": lambda on: self.presenters["canvas"].set_trails_visible(on),
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
@@ -360,7 +369,9 @@ class MainWindow(QMainWindow):
         return {"scaled_units": self.canvas.scaled, "show_units": self.canvas.units_visible,
                 "timeline_index": self.c.shown_index, "ridge_follow": self.c.ridge_follow,
                 "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
-                "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps}
+                "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps,
+                "show_kinks": self.canvas.kinks_visible, "show_initial_elbows": self.canvas.ghosts_visible,
+                "show_trails": self.canvas.trails_visible}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -369,6 +380,9 @@ class MainWindow(QMainWindow):
         self.panel.scaled.setChecked(view.get("scaled_units") is True)
         self.panel.show_units.setChecked(view.get("show_units") is not False)
         self.action("follow").setChecked(view.get("ridge_follow") is True)
+        self.action("kinks").setChecked(view.get("show_kinks") is not False)
+        self.action("initial_elbows").setChecked(view.get("show_initial_elbows") is not False)
+        self.action("trails").setChecked(view.get("show_trails") is True)
         self.action("log_steps").setChecked(view.get("log_steps") is True)
         if "pace" in view:  # an older session has none: the user's pace stays
             try:

@@ -11,11 +11,13 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from ..core import loss_layout
+from ..core.elbow_trails import elbow_trails, history_parameters
+from ..core.kinks import target_kinks
 from ..core.playback import snapshot_knee
 from .redraw import Redraw
 
 __all__ = ["CanvasPresenter", "LossPresenter", "UnitTablePresenter", "TimelinePresenter",
-           "ReadoutPresenter", "LIVE_SLOW_MS", "LIVE_RIDGE_MS"]
+           "ReadoutPresenter", "ReadoutStripPresenter", "LIVE_SLOW_MS", "LIVE_RIDGE_MS"]
 
 #: While training, the loss pane, the unit table and the readouts follow at most this often (ms).
 LIVE_SLOW_MS = 100
@@ -41,14 +43,24 @@ class _Presenter(QObject):
 
 
 class CanvasPresenter(_Presenter):
-    """The canvas: the data, and the shown (or dragged) network with its dead units."""
+    """The canvas: the data and the target's kinks, the shown (or dragged) network with its dead
+    units, the initial network's elbows and the elbows' trails up to the shown snapshot."""
 
     def __init__(self, controller, canvas):
         super().__init__(controller, canvas)
         self._data = None
+        self._kinks_of = None  # the target whose kinks are drawn
+        self._initial = None
+        self._trails_key = None
         c = controller
-        for sig in (c.dataChanged, c.shownChanged, c.previewChanged):
+        for sig in (c.dataChanged, c.shownChanged, c.previewChanged, c.historyChanged):
             sig.connect(self._now)
+
+    def set_trails_visible(self, on: bool) -> None:
+        """Show or hide the elbow trails (computed only while shown)."""
+        self.view.set_trails_visible(on)
+        self._trails_key = None
+        self.redraw.request()
 
     def draw(self) -> None:
         c, canvas = self.c, self.view
@@ -59,11 +71,29 @@ class CanvasPresenter(_Presenter):
             canvas.set_dataset(data, points_only=self._data is not None and data.x_test is self._data.x_test
                                and p is not None)
             self._data = data
+        if data.target is not self._kinks_of:
+            self._kinks_of = data.target
+            canvas.set_kinks(target_kinks(data.target) if data.target is not None else ())
+        if c.initial is not self._initial:
+            self._initial = c.initial
+            canvas.set_initial(c.initial)
         if p is not None:
             canvas.show_network(p.network, p.dead)
         else:
             net = c.shown_network
             canvas.show_network(net, net.dead_units(c.data.x))
+        if canvas.trails_visible:
+            self._draw_trails()
+
+    def _draw_trails(self) -> None:
+        c = self.c
+        hist, i = c.history, c.shown_index
+        key = self._trails_key
+        if key is not None and key[0] is hist.base and key[1:] == (len(hist), i):
+            return
+        self._trails_key = (hist.base, len(hist), i)
+        steps, w1, b1 = history_parameters(hist, i)
+        self.view.set_trails(elbow_trails(steps, w1, b1), c.shown_step)
 
 
 class LossPresenter(_Presenter):
@@ -221,3 +251,32 @@ class ReadoutPresenter(_Presenter):
         self.view.setText(text)
         rate = c.steps_per_second if c.run_state == "running" else 0.0
         self.rate_label.setText(f"{rate:,.0f} steps/s" if rate > 0 else "")
+
+
+class ReadoutStripPresenter(_Presenter):
+    """The big numbers above the canvas: step, train and test MSE of the shown snapshot (or of a
+    drag in progress) and the ridge optimum of its hidden features."""
+
+    def __init__(self, controller, strip):
+        super().__init__(controller, strip, LIVE_SLOW_MS)
+        c = controller
+        for sig in (c.historyChanged, c.shownChanged):
+            sig.connect(self._live)
+        c.dataChanged.connect(self._now)
+        c.settingChanged.connect(lambda name: name == "lam" and self._now())
+        c.previewChanged.connect(lambda: self.redraw.request(live=c.preview is not None))
+        self._preview_net = None
+        self._preview_test = float("nan")
+
+    def draw(self) -> None:
+        c = self.c
+        p = c.preview
+        if p is not None:
+            if p.network is not self._preview_net:
+                self._preview_net, self._preview_test = p.network, p.test_error
+            ridge = p.full_train_error if c.ridge_follow else c.ridge_best(p.network, p.data)
+            self.view.set_values(c.shown_step, p.full_train_error, self._preview_test, ridge, "editing")
+            return
+        hist, i = c.history, c.shown_index
+        steps, _train, full, test = hist.curves()
+        self.view.set_values(int(steps[i]), float(full[i]), float(test[i]), c.ridge_best())

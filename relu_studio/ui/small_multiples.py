@@ -22,7 +22,21 @@ from .canvas import DEFAULT_VIEW
 
 #: Rows are never squeezed below this height (the grid then scrolls).
 MIN_ROW_HEIGHT = 95
+TITLE_SIZE = "9pt"
+MIN_TITLE_WIDTH = 60
 TICK_FONT_PT = 8
+
+
+class ColumnTitle(pg.LabelItem):
+    """A column's title that never widens the grid: its minimum width is capped (in a narrow
+    view a long title is clipped rather than pushing the last column out of sight)."""
+
+    def updateMin(self):
+        super().updateMin()
+        w = min(self.itemRect().width(), MIN_TITLE_WIDTH)
+        self.setMinimumWidth(w)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (w, self.itemRect().height())
+        self.updateGeometry()
 
 
 class Cell:
@@ -100,7 +114,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         titles.update(column_titles or {})
         if tuple(widths) == self.widths and tuple(modes) == self.modes and self.cells:
             for m, label in zip(self.modes, self._column_labels):
-                label.setText(f"<b>{titles.get(m, m)}</b>", color=fg, size="10pt")
+                label.setText(f"<b>{titles.get(m, m)}</b>", color=fg, size=TITLE_SIZE)
             if self.selected is not None:
                 self.cells[self.selected].vb.setBorder(None)
             self.selected = None
@@ -115,9 +129,11 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self.widths, self.modes = tuple(widths), tuple(modes)
         self.selected = None
         self.ci.addLabel("", row=0, col=0)
-        self._column_labels = [
-            self.ci.addLabel(f"<b>{titles.get(m, m)}</b>", row=0, col=j + 1, color=fg, size="10pt")
-            for j, m in enumerate(self.modes)]
+        self._column_labels = []
+        for j, m in enumerate(self.modes):
+            label = ColumnTitle(f"<b>{titles.get(m, m)}</b>", color=fg, size=TITLE_SIZE)
+            self.ci.addItem(label, row=0, col=j + 1)
+            self._column_labels.append(label)
         font = QFont()
         font.setPointSize(TICK_FONT_PT)
         first = None

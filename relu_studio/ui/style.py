@@ -20,6 +20,9 @@ TEST = "#4169e1"
 NOISE_FLOOR = "#7f7f7f"
 RIDGE_REF = "#228b22"
 CURSOR = "#555555"
+KINK = "#8fa8e8"  # light royal blue: the truth's kinks
+GHOST = "#8c8c8c"  # the initial elbows' rings
+TRAIL = "#b0b0b0"  # the elbows' trails
 
 
 def is_dark() -> bool:
@@ -54,4 +57,12 @@ def add_legend(plot_item, offset, text_size: str = "9pt"):
     legend = plot_item.addLegend(offset=offset, labelTextSize=text_size,
                                  labelTextColor="#dddddd" if dark else "#222222")
     legend.setBrush(pg.mkBrush(30, 30, 30, 200) if dark else pg.mkBrush(255, 255, 255, 205))
+    return legend
+
+
+def legend_item(text_size: str = "9pt") -> pg.LegendItem:
+    """A legend in the app's look, placed by its owner (e.g. in a row outside the plot): no box."""
+    legend = pg.LegendItem(offset=None, labelTextSize=text_size, verSpacing=-6,
+                           labelTextColor="#dddddd" if is_dark() else "#222222")
+    legend.layout.setContentsMargins(0, 0, 0, 0)
     return legend

@@ -99,6 +99,10 @@ def test_open_grid_cell_uses_the_cells_data_network_and_seed(state):
     new = change.state
     assert new.data is data and new.initial is initial and new.network.equals(run.final)
     assert new.settings.init_seed == 2**31 + 5 and new.settings.mode == "output" and new.settings.width == 4
+    # The panel's data values now describe the cell's data: regenerating them draws it again.
+    s = new.settings
+    again = rs.make_dataset(s.target, s.n, s.noise, s.data_seed)
+    assert np.array_equal(again.x, data.x) and np.array_equal(again.y, data.y)
     ridge = studio.open_grid_cell(state, initial, rs.core.experiment.ridge_run(initial, data), "ridge", 0, data)
     assert ridge.state.history.tags == ("init", "ridge")
 

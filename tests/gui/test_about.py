@@ -24,7 +24,7 @@ RUNTIME_DEPS = ("numpy", "numba", "llvmlite", "PySide6_Essentials", "shiboken6",
 
 def help_actions(window) -> dict:
     (help_menu,) = [a.menu() for a in window.menuBar().actions() if a.text() == "&Help"]
-    return {a.text(): a for a in help_menu.actions()}
+    return {a.text(): a for a in help_menu.actions() if not a.isSeparator()}
 
 
 def test_about_names_version_commit_licences_and_qt_source(window):
@@ -55,7 +55,7 @@ def test_help_menu_has_about_qt_and_both_entries_open_their_boxes(window, monkey
     monkeypatch.setattr(QMessageBox, "aboutQt", staticmethod(lambda parent, title="": shown.append(("qt", title))))
     monkeypatch.setattr(QMessageBox, "exec", lambda self: shown.append(("about", self.windowTitle())))
     actions = help_actions(window)
-    assert list(actions) == ["About ReLU Studio", "About Qt"]
+    assert list(actions) == ["Quick start", "Notebook lessons…", "Keyboard shortcuts", "About ReLU Studio", "About Qt"]
     actions["About ReLU Studio"].trigger()
     actions["About Qt"].trigger()
     assert shown == [("about", "About ReLU Studio"), ("qt", "About Qt")]

@@ -2,6 +2,7 @@
 percentiles, one timeline moves every cell, cancel is prompt and keeps finished cells, a double
 click opens a cell, the table sorts, copies and exports, and the state round-trips."""
 import csv
+import dataclasses
 import json
 import time
 
@@ -13,9 +14,11 @@ from PySide6.QtWidgets import QApplication
 import relu_studio as rs
 from relu_studio.core.experiment import ALL_MODES, ridge_run
 from relu_studio.core.report import results_csv, results_csv_columns
+from relu_studio.core.elbow_paths import log_step_view
+from relu_studio.core.kinks import target_kinks
 from relu_studio.core.summary import elbow_trajectories
 from relu_studio.ui.compare_controller import CompareController
-from relu_studio.ui.compare_view import CompareView
+from relu_studio.ui.compare_view import READY, CompareView
 
 TIMEOUT = 60_000  # ms; the first run may compile the kernel
 RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
@@ -130,7 +133,9 @@ def test_shared_slider_moves_every_cell(view, qtbot):
             ex, ey = cell.elbows.getData()
             np.testing.assert_array_equal(np.sort(ex), np.sort(net.elbows))
             assert np.all(ey == 0)
-        assert view.loss.cursor.value() == step and view.kymo.cursor.value() == step
+        assert view.loss.cursor.value() == step
+        for kymo in view.kymos.plots.values():  # on a log step axis: at log10(step), step 0 at the left
+            assert kymo.cursor.value() == pytest.approx(np.log10(max(step, kymo._x_lo)))
         assert f"step {step:,} / 3,000" in view.timeline.label.text()
     # Step 0 shows the initial networks of the SGD cells (and the ridge fit).
     view.c.set_step_index(0)
@@ -148,26 +153,126 @@ def test_the_seed_shown_switches_every_cell(view, qtbot):
         assert cell.run is res.runs[(w, m, 2)]
     steps, elbows = elbow_trajectories(res.runs[(4, "all", 2)], with_initial=True)
     view.c.select_cell(4, "all")
-    assert np.array_equal(view.kymo.elbows, elbows, equal_nan=True)
+    _x, y = view.kymos.plots["all"].plotted()
+    np.testing.assert_allclose(y[np.isfinite(y)], elbows[1:].T.ravel()[np.isfinite(elbows[1:].T.ravel())])
 
 
-def test_elbow_trajectories_of_the_selected_cell_with_kinks(view, qtbot, data):
-    res = run_grid(qtbot, view, widths="6", modes=("output", "all"), seeds=1, steps=4000)
-    view.c.select_cell(6, "all")
-    run = res.runs[(6, "all", 0)]
-    steps, elbows = elbow_trajectories(run, with_initial=True)
-    np.testing.assert_array_equal(view.kymo.steps, steps)
-    x, y = view.kymo.paths.getData()
-    # One item for all units: NaN-separated, unit by unit.
-    assert x.size == 6 * (len(steps) + 1)
-    np.testing.assert_array_equal(y.reshape(6, -1)[:, :-1], elbows.T)
-    kinks = [line.value() for line in view.kymo.kinks]
-    assert kinks == pytest.approx([k / 10 for k in range(11)]) == list(data.target.kinks)
-    view.c.select_cell(6, "output")
-    _x, y = view.kymo.paths.getData()
+def test_the_selected_widths_modes_kymographs_side_by_side_with_kinks(view, qtbot, data):
+    res = run_grid(qtbot, view, widths="4 6", modes=ALL_MODES, seeds=1, steps=4000)
+    view.c.select_cell(6, "ridge")  # any cell of the width: its SGD modes, output | all
+    plots = view.kymos.plots
+    assert list(plots) == ["output", "all"]  # ridge trains no hidden layer: no kymograph of its own
+    view.kymos.log_box.setChecked(False)
+    for m, plot in plots.items():
+        assert plot.isVisible()
+        run = res.runs[(6, m, 0)]
+        steps, elbows = elbow_trajectories(run, with_initial=True)
+        x, y = plot.plotted()
+        ws = np.vstack([run.initial.w1[None], run.w1])
+        flips = int(np.sum(np.sign(ws[1:]) * np.sign(ws[:-1]) < 0))
+        assert x.size == 6 * (len(steps) + 1) + flips  # unit by unit, NaN-separated
+        np.testing.assert_array_equal(x[np.isfinite(x)], np.tile(steps, 6))
+        np.testing.assert_allclose(y[np.isfinite(x)], elbows.T.ravel(), rtol=1e-12)
+        assert plot.kink_values() == pytest.approx(list(target_kinks(data.target)))
+        assert "H = 6" in view.kymos.title.text()
+    out, all_ = plots["output"], plots["all"]
+    assert out.mapTo(view, out.rect().topLeft()).x() + out.width() <= all_.mapTo(view, all_.rect().topLeft()).x()
+    assert abs(out.mapTo(view, out.rect().topLeft()).y() - all_.mapTo(view, all_.rect().topLeft()).y()) <= 1
+    assert out.height() >= 140 and all_.height() >= 140
+    _x, y = out.plotted()
     rows = y.reshape(6, -1)[:, :-1]
     assert np.all(rows == rows[:, :1])  # output layer only: the elbows stand still
-    assert "stand still" in view.kymo.getPlotItem().titleLabel.text
+    assert "elbows fixed" in out.getPlotItem().titleLabel.text
+    assert "output only" in out.getPlotItem().titleLabel.text
+    assert "all layers" in all_.getPlotItem().titleLabel.text
+    view.c.select_cell(4, "all")
+    assert "H = 4" in view.kymos.title.text()
+    np.testing.assert_array_equal(plots["all"].plotted()[1][:3], elbow_trajectories(res.runs[(4, "all", 0)], True)[1][:3, 0])
+
+
+def test_log_step_axis_is_the_default_and_can_be_switched_off(view, qtbot):
+    run_grid(qtbot, view, widths="5", modes=("output", "all"), seeds=1, steps=20_000, save_every=1000)
+    view.c.select_cell(5, "all")
+    plot = view.kymos.plots["all"]
+    assert view.kymos.log_box.isChecked() and view.c.log_steps
+    assert plot.getPlotItem().getAxis("bottom").logMode
+    (x0, x1), _ = plot.getPlotItem().vb.viewRange()
+    lo, hi = log_step_view(view.c.steps)
+    assert x0 == pytest.approx(np.log10(lo), abs=0.1) and x1 == pytest.approx(np.log10(hi), abs=0.1)
+    x, _y = plot.plotted()
+    assert np.nanmin(x) == 1  # step 0 has no place on a log axis: the paths start at step 1
+    view.c.set_step_index(5)
+    assert plot.cursor.value() == pytest.approx(np.log10(view.c.step))
+    view.kymos.log_box.setChecked(False)  # what the user's click does
+    assert not view.c.log_steps and not plot.getPlotItem().getAxis("bottom").logMode
+    (x0, x1), _ = plot.getPlotItem().vb.viewRange()
+    assert x0 <= 0 and x1 >= 20_000 and x1 < 25_000
+    x, _y = plot.plotted()
+    assert np.nanmin(x) == 0  # the initial network's elbows
+    assert plot.cursor.value() == view.c.step
+    assert "log" not in plot.getPlotItem().getAxis("bottom").labelText
+
+
+def test_a_unit_whose_slope_crosses_zero_is_broken_not_drawn_across(view, qtbot, data):
+    res = run_grid(qtbot, view, widths="3", modes=("all",), seeds=1, steps=2000, save_every=500)
+    run = res.runs[(3, "all", 0)]
+    # Unit 0's slope turns from + to - between the 2nd and 3rd snapshots (elbow -b/w through ±inf).
+    w1 = np.array(run.w1)
+    b1 = np.array(run.b1)
+    s0 = np.sign(run.initial.w1[0])  # the initial slope's sign, kept for two snapshots
+    w1[:, 0] = np.where(np.arange(len(run)) < 2, 0.5 * s0, -0.5 * s0)
+    b1[:, 0] = -0.15 * s0  # elbow +0.3, then -0.3
+    flipped = dataclasses.replace(run, w1=w1, b1=b1)
+    view.c.restore(res.settings, {}, {(3, "all", 0): flipped}, res.data)
+    view.c.select_cell(3, "all")
+    view.kymos.log_box.setChecked(False)
+    x, y = view.kymos.plots["all"].plotted()
+    unit0_x, unit0_y = x[:len(run) + 3], y[:len(run) + 3]  # step 0, the snapshots, a break, the end
+    steps = [0, *run.steps]
+    for a, b in zip(range(len(unit0_x) - 1), range(1, len(unit0_x))):
+        if np.isfinite(unit0_y[a]) and np.isfinite(unit0_y[b]):  # a drawn segment
+            assert np.sign(unit0_y[a]) == np.sign(unit0_y[b]), (unit0_x[a], unit0_x[b])
+    k = 1 + 2  # the initial elbow and two snapshots come before the break
+    assert np.isnan(unit0_y[k]) and unit0_x[k - 1] == steps[k - 1] and unit0_x[k + 1] == steps[k]
+    assert unit0_y[k - 1] == pytest.approx(0.3) and unit0_y[k + 1] == pytest.approx(-0.3)
+
+
+def test_kink_lines_of_a_typed_formula_are_found_numerically(qtbot):
+    formula = rs.make_dataset("abs(x - 0.3) + 0.5*abs(x - 0.7)", 100, 0.05, 1)
+    v = make_view(qtbot, formula)
+    v.resize(1200, 800)
+    v.show()
+    res = run_grid(qtbot, v, widths="3", modes=("all",), seeds=1, steps=1000, save_every=500)
+    assert res.data is formula
+    v.c.select_cell(3, "all")
+    assert v.kymos.plots["all"].kink_values() == pytest.approx([0.3, 0.7], abs=1e-4)
+    assert list(target_kinks(formula.target)) == pytest.approx(v.kymos.plots["all"].kink_values())
+    assert v.c.shutdown()
+    v.close()
+
+
+def test_before_a_grid_the_progress_bar_is_hidden_and_the_view_says_ready(view, qtbot):
+    assert not view.progress.isVisible()
+    assert view.status.text() == READY
+    run_grid(qtbot, view, widths="3", modes=("all",), seeds=1, steps=1000)
+    assert view.progress.isVisible() and "done" in view.progress.format()
+    view.c.clear()
+    assert not view.progress.isVisible()
+
+
+def test_the_bands_are_readable_and_reference_lines_are_named_in_the_legend(view, qtbot):
+    from relu_studio.ui.band_loss_plot import CURVES
+
+    run_grid(qtbot, view, widths="4", modes=("all", "ridge"), seeds=3, steps=2000)
+    view.c.select_cell(4, "all")
+    for attr, (_name, _color, _width, alpha, _edge) in CURVES.items():
+        assert view.loss.fill[attr].isVisible()
+        assert view.loss.fill[attr].brush().color().alpha() == alpha >= 50
+    names = view.loss.legend_names()
+    assert "ridge test MSE (same H)" in names and "noise floor σ²" in names
+    assert getattr(view.loss.ridge, "label", None) is None  # no label printed across the curves
+    view.c.select_cell(4, "ridge")  # a ridge cell has no ridge reference of its own
+    assert "ridge test MSE (same H)" not in view.loss.legend_names()
 
 
 def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):

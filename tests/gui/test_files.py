@@ -264,3 +264,52 @@ def test_the_next_start_offers_to_restore_a_crashed_session(window, monkeypatch,
     assert window.isWindowModified()  # restored work is not saved anywhere yet
     assert autosave.find_recovery() is None  # offered once
     assert not window.files.offer_recovery()
+
+
+def test_a_saved_grid_reopens_and_opens_cells_on_its_own_data(window, qtbot, tmp_path):
+    """A grid trained on data A, saved while the studio holds data B, reopened in a window whose
+    studio holds yet other data: the cells draw A and a cell opens in the studio on A."""
+    from relu_studio.ui.main_window import MainWindow
+
+    c, v = window.c, window.compare
+    data_a = c.data
+    window.tabs.setCurrentIndex(1)
+    v.widths.editor.setText("4")
+    for m, cb in v.mode_boxes.items():
+        cb.setChecked(m in ("all", "ridge"))
+    v.seeds.setValue(1)
+    v.steps.setValue(1000)
+    v.save_every.setValue(500)
+    with qtbot.waitSignal(v.c.gridFinished, timeout=60_000):
+        assert v.run_grid() is None
+    assert c.regenerate(target="sin(20x)", n=50, seed=7) is None  # the studio moves on: data B
+    data_b = c.data
+    assert data_b.n == 50 and data_a.n == 200
+    path = tmp_path / "grid-on-a.relustudio"
+    assert window.files.save_to(path)
+
+    other = MainWindow(ask_to_save=False, autosave=False)
+    qtbot.addWidget(other)
+    other.show()
+    assert other.c.regenerate(n=30, seed=3) is None  # whatever the studio held before opening
+    assert other.files.open_path(path)
+    assert other.c.data.n == 50  # the studio: the session's data B
+    cmp = other.compare_controller
+    assert np.array_equal(cmp.result.data.x, data_a.x) and np.array_equal(cmp.result.data.y, data_a.y)
+    other.tabs.setCurrentIndex(1)
+    for cell in other.compare.small.cells.values():  # drawn on A
+        xs, ys = cell.points.getData()
+        np.testing.assert_array_equal(xs, data_a.x)
+        np.testing.assert_array_equal(ys, data_a.y)
+    assert other.compare.small.cells[(4, "all")].truth.getData()[1].size == data_a.y_test.size
+    assert cmp.open_cell(4, "all")
+    assert other.tabs.currentIndex() == 0
+    assert np.array_equal(other.c.data.x, data_a.x) and np.array_equal(other.c.data.y, data_a.y)
+    assert other.c.data.target.spec == data_a.target.spec
+    # The panel's data settings describe the data shown (Regenerate would draw A again).
+    s = other.c.settings
+    assert (s.target, s.n, s.noise, s.data_seed) == (data_a.target.spec, data_a.n, data_a.noise, data_a.seed)
+    run = cmp.result.runs[(4, "all", 0)]
+    assert other.c.network.equals(run.final)
+    assert other.c.history.frozen().full_train_error[-1] == run.full_train_error[-1]  # errors on A
+    other.close()

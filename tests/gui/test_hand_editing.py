@@ -125,6 +125,7 @@ def test_scaled_view_drag_changes_output_weight(studio):
     j = 3
     model = studio.units_table.model_
     assert model.setData(model.index(j, 4), "-6.0")
+    studio.flush_views()  # the canvas shows the new output weight before its handle is looked for
     base = c.network
     hx, hy = cv.handle_positions()
     j = isolated_handle(cv, [j])

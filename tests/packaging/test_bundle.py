@@ -85,6 +85,10 @@ def test_bundle_is_lean_and_carries_its_resources(bundle):
     desktop = (res / "relu-studio.desktop").read_text()
     assert "Exec=relu-studio" in desktop and "Icon=relu-studio" in desktop
 
+    # The Help menu's lessons, where core/lessons.py looks for them.
+    shipped = sorted(p.name for p in (internal / "relu_studio" / "lessons").glob("*.json"))
+    repo = Path(__file__).resolve().parents[2]
+    assert shipped and shipped == sorted(p.name for p in (repo / "relu_studio" / "lessons").glob("*.json"))
     # numba needs the kernels' source file to cache them per user.
     assert (internal / "relu_studio" / "core" / "_kernels.py").is_file()
     # What build.spec leaves out.

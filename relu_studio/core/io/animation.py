@@ -1,7 +1,9 @@
 """Writing training playbacks as animations: GIF with Pillow, MP4 through ffmpeg when present.
 
-Frames are RGB ``uint8`` arrays of one size. Files are written atomically (:mod:`.atomic`), so a
-cancelled or failed export never leaves a half file behind.
+Which snapshots become frames is chosen in steps (:func:`frame_indices`): a range of steps and a
+number of frames, spaced evenly in steps or in log(1 + step) (the early steps, where the elbows
+move most, get more frames). Frames are RGB ``uint8`` arrays of one size. Files are written
+atomically (:mod:`.atomic`), so a cancelled or failed export never leaves a half file behind.
 """
 from __future__ import annotations
 
@@ -14,7 +16,11 @@ import numpy as np
 
 from .atomic import replacing
 
-__all__ = ["write_gif", "write_mp4", "ffmpeg_path", "AnimationError", "Cancelled"]
+__all__ = ["write_gif", "write_mp4", "ffmpeg_path", "frame_indices", "snapshot_at_step",
+           "AnimationError", "Cancelled", "SPACINGS"]
+
+#: How frames are spaced over the chosen steps.
+SPACINGS = ("even", "log")
 
 
 class AnimationError(RuntimeError):
@@ -23,6 +29,49 @@ class AnimationError(RuntimeError):
 
 class Cancelled(Exception):
     """The export was cancelled by the user; nothing was written."""
+
+
+def snapshot_at_step(steps, step: float) -> int:
+    """The index of the last snapshot at or before ``step`` (the first one if none is)."""
+    steps = np.asarray(steps)
+    return max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+
+
+def frame_indices(steps, first_step: float, last_step: float, frames: int,
+                  spacing: str = "even") -> list[int]:
+    """The snapshots (indices into ``steps``, which never decrease) that make ``frames`` frames
+    from ``first_step`` to ``last_step``: at target steps spaced evenly (``"even"``) or evenly in
+    log(1 + step) (``"log"``), each the last snapshot at or before its target, or the next unused
+    one where targets crowd. A snapshot is used once (fewer frames when there are fewer
+    snapshots), the snapshots at the two ends always."""
+    if spacing not in SPACINGS:
+        raise ValueError(f"unknown frame spacing {spacing!r} (one of {', '.join(SPACINGS)})")
+    steps = np.asarray(steps)
+    if steps.size == 0:
+        return []
+    a, b = sorted((float(first_step), float(last_step)))
+    frames = max(1, int(frames))
+    if frames == 1 or a == b:
+        targets = np.array([b])
+    elif spacing == "log":
+        targets = np.expm1(np.linspace(np.log1p(max(a, 0.0)), np.log1p(max(b, 0.0)), frames))
+    else:
+        targets = np.linspace(a, b, frames)
+    first = snapshot_at_step(steps, a)
+    if steps[first] < a and first + 1 < steps.size and steps[first + 1] <= b:
+        first += 1  # the first snapshot inside the range
+    last = max(first, snapshot_at_step(steps, b))
+    out: list[int] = []
+    for t in targets:
+        # The snapshot at or before the target, or the next unused one where targets crowd (a
+        # log spacing's first frames): every frame a different snapshot, in order.
+        i = max(snapshot_at_step(steps, t), first, out[-1] + 1 if out else first)
+        if i > last:
+            break
+        out.append(int(i))
+    if out[-1] != last:
+        out[-1] = last
+    return out
 
 
 def ffmpeg_path() -> str | None:

@@ -29,7 +29,11 @@ member                        contents
                               ``history_test_error`` (float64, (m,)), ``history_w1``,
                               ``history_b1``, ``history_w2`` (float32, (m, H)), ``history_b2``
                               (float32, (m,)), ``history_lr`` (float64, (m,): the learning rate
-                              that trained each snapshot, NaN where none did; optional)
+                              that trained each snapshot, NaN where none did; optional);
+                              ``history_data_first``, ``history_data_sizes`` (int64, (k,)),
+                              ``history_data_x``, ``history_data_y`` (float64): the points each
+                              snapshot from ``first`` on was made on (size -1: the session's
+                              data; optional: without them the history does not know)
 ``compare.json``              ``{"settings": object or null, "runs": [{"width": w, "mode": m,
                               "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz"}, ...],
                               "data": {data.json's keys, "member": "compare/data.npz"}}``:
@@ -60,7 +64,7 @@ import io
 import json
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,7 +73,7 @@ import numpy as np
 from ..arrays import read_only
 from ..budget import (MAX_JSON_BYTES, MAX_UNPACKED_BYTES, BudgetError, check_history,
                       check_regular_file, human)
-from ..dataset import Dataset, make_dataset
+from ..dataset import DataError, Dataset, make_dataset
 from ..formula import FormulaError
 from ..history import History
 from ..network import Network, init_network
@@ -215,6 +219,7 @@ def _members(session: Session) -> dict[str, bytes]:
     for k in _HISTORY_ARRAYS:
         arrays[f"history_{k}"] = np.asarray(getattr(h, k))
     arrays["history_lr"] = np.asarray(h.lrs, np.float64)
+    arrays.update(_history_data_arrays(h, data))
     buf = io.BytesIO()
     np.savez(buf, **arrays)
 
@@ -403,7 +408,7 @@ def _session_from_members(read, names: set, name: str) -> Session:
 
     # -- arrays
     need = [*_DATA_ARRAYS, *_INITIAL_ARRAYS, *(f"history_{k}" for k in _HISTORY_ARRAYS)]
-    arrays = _npz_member(read("arrays.npz"), "arrays.npz", bad, [*need, "history_lr"])
+    arrays = _npz_member(read("arrays.npz"), "arrays.npz", bad, [*need, "history_lr", *_HISTORY_DATA])
     missing = [k for k in need if k not in arrays]
     if missing:
         raise bad(f"arrays.npz lacks {', '.join(missing)}")
@@ -411,6 +416,7 @@ def _session_from_members(read, names: set, name: str) -> Session:
     data = _dataset(arrays, meta, bad)
     initial = _initial(arrays, bad)
     history = _history(arrays, tags, initial.width, bad)
+    history = replace(history, data=_history_data(arrays, len(history), data, bad))
 
     # -- compare grid
     grid, compare_view = None, {}
@@ -470,6 +476,61 @@ def _npz_member(raw: bytes, member: str, bad, keys) -> dict:
         return read_npz(raw, keys)
     except NpzError as exc:
         raise bad(f"'{member}' is {exc}" if exc.damaged else f"'{member}': {exc}") from None
+
+
+#: Which points each stretch of the history was made on (see the module docstring).
+_HISTORY_DATA = ("history_data_first", "history_data_sizes", "history_data_x", "history_data_y")
+
+
+def _history_data_arrays(h: History, data: Dataset) -> dict:
+    """The arrays of the history's data marks; the session's own data are stored once (size -1)."""
+    if not h.data:
+        return {}
+    first, sizes, xs, ys = [], [], [], []
+    for i, d in h.data:
+        first.append(int(i))
+        same = d is data or (d.x.shape == data.x.shape and np.array_equal(d.x, data.x)
+                             and np.array_equal(d.y, data.y))
+        sizes.append(-1 if same else int(d.n))
+        if not same:
+            xs.append(np.asarray(d.x, np.float64))
+            ys.append(np.asarray(d.y, np.float64))
+    cat = lambda a: np.concatenate(a) if a else np.zeros(0)  # noqa: E731
+    return {"history_data_first": np.asarray(first, np.int64),
+            "history_data_sizes": np.asarray(sizes, np.int64),
+            "history_data_x": cat(xs), "history_data_y": cat(ys)}
+
+
+def _history_data(arrays, m: int, data: Dataset, bad) -> tuple:
+    """The history's data marks from their arrays (checked), or () if the file has none."""
+    present = [k for k in _HISTORY_DATA if k in arrays]
+    if not present:
+        return ()
+    if len(present) != len(_HISTORY_DATA):
+        raise bad(f"arrays.npz has {', '.join(present)} but not all of {', '.join(_HISTORY_DATA)}")
+    first, sizes = arrays["history_data_first"], arrays["history_data_sizes"]
+    x, y = (_float_array(arrays, k, bad, 1) for k in ("history_data_x", "history_data_y"))
+    if first.dtype.kind not in "iu" or sizes.dtype.kind not in "iu" or first.ndim != 1 \
+            or sizes.shape != first.shape:
+        raise bad("'history_data_first' and 'history_data_sizes' must be integer arrays of one length")
+    if first.size and (first[0] < 0 or first[-1] >= m or np.any(np.diff(first) <= 0)):
+        raise bad(f"'history_data_first' must increase within the history's {m} snapshots")
+    if np.any((sizes < 1) & (sizes != -1)) or np.any(sizes > MAX_POINTS):
+        raise bad(f"'history_data_sizes' must be -1 or 1..{MAX_POINTS}")
+    total = int(sizes[sizes > 0].sum())
+    if x.shape != (total,) or y.shape != (total,):
+        raise bad(f"'history_data_x' and 'history_data_y' must hold {total} values")
+    marks, at = [], 0
+    for i, n in zip(first.tolist(), sizes.tolist()):
+        if n == -1:
+            marks.append((i, data))
+            continue
+        try:
+            marks.append((i, data.with_points(x[at:at + n], y[at:at + n])))
+        except DataError as exc:
+            raise bad(f"the points of snapshot {i} on: {exc}") from None
+        at += n
+    return tuple(marks)
 
 
 def _float_array(arrays, key, bad, ndim):
