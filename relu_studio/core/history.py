@@ -9,6 +9,7 @@ Entry 0 is always the starting network at step 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,6 +68,11 @@ class History:
 
     def __len__(self) -> int:
         return int(self.steps.size)
+
+    @cached_property
+    def tag_array(self) -> np.ndarray:
+        """``tags`` as a read-only numpy array of strings (made once)."""
+        return _ro(np.array(self.tags, dtype=str))
 
     @property
     def width(self) -> int:
@@ -181,6 +187,13 @@ class HistoryView:
             np.concatenate([b.full_train_error, r.full_train_error]),
             np.concatenate([b.test_error, r.test_error]),
         )
+
+    def tags_and_lrs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tag, learning rate) of every snapshot as arrays (a live run's tag is its mode)."""
+        b, r = self.base, self.live
+        if r is None or len(r) == 0:
+            return b.tag_array, b.lrs
+        return np.concatenate([b.tag_array, np.asarray(r.modes)]), np.concatenate([b.lrs, r.lrs])
 
     def frozen(self, tag: str | None = None) -> History:
         """The whole view as a :class:`History` (copies the live run)."""

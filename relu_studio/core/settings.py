@@ -29,7 +29,8 @@ __all__ = [
     "DEFAULT_LAMBDA", "SEED_LIMIT", "MAX_SEED", "MAX_POINTS", "MAX_WIDTH", "MAX_STEPS",
     "MAX_GRID_WIDTHS", "MAX_GRID_SEEDS", "StudioSettings", "GridSettings", "parse_widths",
     "mode_phrase", "PACE_MIN", "PACE_MAX", "DEFAULT_PACE_RATE", "DEFAULT_PACE_LOG_TIME",
-    "PACE_LOG_KNEE", "PLAYBACK_RATES", "DEFAULT_PLAYBACK_RATE",
+    "PACE_LOG_KNEE", "PLAYBACK_RATES", "DEFAULT_PLAYBACK_RATE", "RUN_START_CHOICES", "DEFAULT_RUN_START",
+    "check_run_start",
 ]
 
 # --------------------------------------------------------------------------- limits
@@ -95,6 +96,22 @@ def mode_phrase(mode: str) -> str:
     """``"all"`` -> ``"all layers"`` (for sentences); unknown modes are returned as they are."""
     info = MODE_INFO.get(mode)
     return info.phrase if info else str(mode)
+
+
+# --------------------------------------------------------------------------- where a new run starts
+#: The preference for a new run after the mode, learning rate or width changed since the network
+#: was last trained: ask each time, start from the initial network (the notebook's comparison:
+#: every mode from the same start) or continue from the network trained so far.
+RUN_START_CHOICES = ("ask", "initial", "continue")
+DEFAULT_RUN_START = "ask"
+
+
+def check_run_start(value) -> str:
+    """One of :data:`RUN_START_CHOICES` (a stored preference is checked before use)."""
+    if value not in RUN_START_CHOICES:
+        raise SettingsError("run_start", f"the run start preference must be one of "
+                                         f"{', '.join(RUN_START_CHOICES)}, got {_shown(value)}")
+    return value
 
 
 # --------------------------------------------------------------------------- one setting

@@ -30,12 +30,18 @@ __all__ = ["StudioState", "Change", "Preview", "RidgeReference", "regenerate", "
 
 @dataclass(frozen=True, eq=False)
 class StudioState:
-    """The undoable part of a studio: settings, data, initial network, history."""
+    """The undoable part of a studio: settings, data, initial network, history.
+
+    ``previous`` is the history that a new run "from the initial network" replaced (see
+    :mod:`.run_start`): the loss pane draws it faintly beside the new run. Operations that keep
+    the data and the initial network keep it; new data or a new initial network drop it.
+    """
 
     settings: StudioSettings
     data: Dataset
     initial: Network
     history: History
+    previous: History | None = None
 
     @property
     def network(self) -> Network:
@@ -133,7 +139,7 @@ def import_history(state: StudioState, hist: History) -> Change:
 def import_data(state: StudioState, data: Dataset, label: str = "Import data") -> Change:
     """Data points from a file; the history restarts from the current network."""
     net = state.network
-    return Change(label, replace(state, data=data, history=History.start(net, data)))
+    return Change(label, replace(state, data=data, history=History.start(net, data), previous=None))
 
 
 def open_grid_cell(state: StudioState, initial: Network, run: Run, mode: str, seed: int,
@@ -177,7 +183,9 @@ def preview_edit(network: Network, data: Dataset, lam: float, ridge_follow: bool
 def commit_edit(state: StudioState, preview: Preview, text: str) -> Change:
     """The edited network (and data) become the newest entry of the history."""
     hist = state.history.appended(preview.network, preview.data, "edit")
-    return Change(text, replace(state, data=preview.data, history=hist))
+    # A previous run's curves measure other data once the points are edited: drop them then.
+    previous = state.previous if preview.data is state.data else None
+    return Change(text, replace(state, data=preview.data, history=hist, previous=previous))
 
 
 #: The unit table's editable values: field -> how the undo step names it.

@@ -38,6 +38,14 @@ ACTIONS = (
     ActionSpec("pace_faster", "Faster pace", "]", "Train more steps per second, up to full speed"),
     ActionSpec("pace_log", "Log-time pace", None, "Early steps slow, later fast: every tenfold of steps "
                "takes the same time", checkable=True),
+    ActionSpec("start_ask", "Ask", None, "When the mode, learning rate or width changed since the last run, "
+               "ask whether Train starts from the initial network or continues", checkable=True, checked=True),
+    ActionSpec("start_initial", "Start from the initial network", None,
+               "After a change of mode, learning rate or width, Train starts from the initial network "
+               "(the notebook's comparison: every mode from the same start)", checkable=True),
+    ActionSpec("start_continue", "Continue from here", None,
+               "After a change of mode, learning rate or width, Train continues from the network "
+               "trained so far", checkable=True),
     # ---- edit
     ActionSpec("reset", "Reset", "Ctrl+R", "Back to the initial network (undoable)", "SP_MediaSkipBackward"),
     # No icon: the style's check mark read as a toggle; this is a one-shot command.
@@ -113,12 +121,14 @@ MENUS = {
     "&File": ("new", "open", "@recent", None, "save", "save_as", None, "@import", "@export", None, "quit"),
     "&Edit": ("undo", "redo", None, "edit_data", "delete_point", None, "follow", "ridge", None,
               "regenerate", "reinit", "reset"),
-    "&Training": ("train", "step", "stop", None, "pace_slower", "pace_faster", "pace_log"),
+    "&Training": ("train", "step", "stop", None, "pace_slower", "pace_faster", "pace_log", None,
+                  "@start_choice"),
     "&View": ("units", "scaled", None, "kinks", "initial_elbows", "trails", None, "fit_view", "default_view", None, "play", "previous", "next",
               "newest", "log_steps", None, "@docks", None, "studio_tab", "compare_tab"),
     "&Help": ("quick_start", "lessons", "shortcuts", None, "about", "about_qt"),
 }
 SUBMENUS = {
+    "start_choice": ("When settings &changed", ("start_ask", "start_initial", "start_continue")),
     "import": ("&Import", ("import_initial", "import_current", "import_history", "import_csv")),
     "export": ("&Export", ("export_canvas_png", "export_canvas_svg", "export_loss_png", "export_loss_svg",
                            "export_figure_png", "export_figure_svg", None, "export_animation", None, "export_data_csv", "export_history_csv", None,

@@ -45,6 +45,7 @@ from .presenters import (
     UnitTablePresenter,
 )
 from .readout_strip import ReadoutStrip
+from .run_start import RunStartChoice
 from .studio_controller import StudioController
 from .timeline import Timeline
 from .unit_table import UnitTable
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
 
         # ---- actions, menus, toolbar: one table
         self.files = FileActions(self, ask_to_save=ask_to_save, autosave_enabled=autosave)
+        self.run_start = RunStartChoice(self, c)  # where Train starts after a change of settings
         undo = c.undo_stack.createUndoAction(self, "Undo")
         undo.setShortcut("Ctrl+Z")
         undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
@@ -129,8 +131,10 @@ class MainWindow(QMainWindow):
         redo.setShortcuts(["Ctrl+Shift+Z", "Ctrl+Y"])
         redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
         self.help = HelpActions(self)
-        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(), **self.help.handlers()},
+        self.actions_ = build_actions(self, {**self._handlers(), **self.files.handlers(), **self.help.handlers(),
+                                             **self.run_start.handlers()},
                                       extra={"undo": undo, "redo": redo})
+        self.run_start.bind(self.actions_)
         build_menus(self, self.actions_, {"recent": self.files.recent_menu,
                                           "docks": [self.param_dock.toggleViewAction(),
                                                     self.units_dock.toggleViewAction()]})

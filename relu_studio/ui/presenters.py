@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject
 
+from ..core import loss_layout
 from ..core.elbow_trails import elbow_trails, history_parameters
 from ..core.kinks import target_kinks
+from ..core.playback import snapshot_knee
 from .redraw import Redraw
 
 __all__ = ["CanvasPresenter", "LossPresenter", "UnitTablePresenter", "TimelinePresenter",
@@ -95,8 +97,10 @@ class CanvasPresenter(_Presenter):
 
 
 class LossPresenter(_Presenter):
-    """The loss pane: the curves of the timeline, the cursor at the shown step, the noise floor
-    and the ridge reference of the shown (or dragged) network."""
+    """The loss pane: the curves of the timeline over the planned steps of the run, each run's
+    start (mode and lr), a mark per hand edit or ridge fit, the run a "start from the initial
+    network" replaced (faint), the cursor at the shown step, the noise floor and the ridge
+    reference of the shown (or dragged) network."""
 
     def __init__(self, controller, pane):
         super().__init__(controller, pane, LIVE_SLOW_MS)
@@ -105,16 +109,36 @@ class LossPresenter(_Presenter):
         c.shownChanged.connect(self._live)
         c.dataChanged.connect(self._now)
         c.previewChanged.connect(self._preview)
-        c.settingChanged.connect(lambda name: name == "lam" and self._now())
+        c.settingChanged.connect(self._setting)
         self._ridge = Redraw(self._draw_references, self, LIVE_RIDGE_MS)
+        self._previous = None  # the previous run drawn (it changes only with an undo step)
+
+    def _setting(self, name: str) -> None:
+        if name in ("lam", "steps"):  # the ridge reference; the span of the run to come
+            self._now()
 
     def _preview(self):
         self._ridge.request(live=self.c.preview is not None)
 
     def draw(self) -> None:
         c, pane = self.c, self.view
-        steps, train, full, test = c.history.curves()
+        hist = c.history
+        steps, train, full, test = hist.curves()
+        tags, lrs = hist.tags_and_lrs()
         pane.set_curves(steps, train, full, test)
+        pane.set_runs([(r.step, r.label, r.mode) for r in loss_layout.run_starts(steps, tags, lrs)])
+        pane.set_marks({kind: (steps[i], full[i]) for kind, i in loss_layout.point_marks(tags).items()})
+        prev = c.previous
+        if prev is not self._previous:
+            self._previous = prev
+            if prev is None:
+                pane.set_previous((), (), (), None)
+            else:
+                pane.set_previous(prev.steps, prev.full_train_error, prev.test_error,
+                                  loss_layout.previous_label(prev.steps, prev.tag_array, prev.lrs))
+        knee = snapshot_knee(steps) if len(steps) > 2 else c.settings.save_every  # as the timeline's
+        pane.set_span(loss_layout.step_span(int(steps[-1]), c.planned_last_step, c.settings.steps,
+                                            prev.last_step if prev is not None else 0), knee)
         pane.set_cursor(c.shown_step)
         self._ridge.request(live=c.busy)
 

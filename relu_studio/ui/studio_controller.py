@@ -23,12 +23,12 @@ from dataclasses import fields
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from ..core import studio
+from ..core import run_start, studio
 from ..core.dataset import Dataset
 from ..core.history import HistoryView
 from ..core.network import Network
 from ..core.pace import FULL_SPEED, Pace
-from ..core.settings import SettingsError, StudioSettings, mode_phrase
+from ..core.settings import DEFAULT_RUN_START, SettingsError, StudioSettings, check_run_start, mode_phrase
 from ..core.studio import Change, Preview, RidgeReference, StudioState
 from ..core.training import TrainingError
 from ..training_worker import (
@@ -52,14 +52,32 @@ WARM_UP_DELAY_MS = 400
 
 
 class StateCommand(QUndoCommand):
-    """One undo step: swaps the controller between two states (``redo`` applies ``after``)."""
+    """One undo step: swaps the controller between two states (``redo`` applies ``after``).
+
+    A run started "from the initial network" is one undo step with the reset before it: the
+    reset is pushed with a ``merge_key`` and the run's record, pushed with the same key, merges
+    into it (one Ctrl+Z brings back the previous run's history)."""
+
+    MERGE_ID = 14
 
     def __init__(self, controller: "StudioController", text: str, before: StudioState,
-                 after: StudioState):
+                 after: StudioState, merge_key: int | None = None):
         super().__init__(text)
         self._c = controller
         self.before = before
         self.after = after
+        self.merge_key = merge_key
+
+    def id(self) -> int:
+        return -1 if self.merge_key is None else self.MERGE_ID
+
+    def mergeWith(self, other) -> bool:
+        if not (isinstance(other, StateCommand) and self.merge_key is not None
+                and other.merge_key == self.merge_key):
+            return False
+        self.after = other.after
+        self.setText(f"{other.text()} from the initial network")
+        return True
 
     def redo(self):
         self._c.restore(self.after)
@@ -92,6 +110,14 @@ class StudioController(QObject):
         self._runs_started = 0
         self._token = 0  # tags the current run; frames of an abandoned run are ignored
         self._run_before: StudioState | None = None
+        self._run_merge: int | None = None  # the merge key of a run started from the initial network
+        self._planned_last_step: int | None = None  # where the run in progress will end
+        #: What Train does after the mode, lr or width changed since the last run (see
+        #: core.run_start): "ask", "initial" or "continue".
+        self.start_preference = DEFAULT_RUN_START
+        #: Asks the user (a StartQuestion -> "initial", "continue" or None to cancel); None: no
+        #: one to ask, the default answer (start from the initial network) is taken.
+        self.ask_start = None
         self._ridge = RidgeReference()
         self.pace: Pace = FULL_SPEED  # the studio's pace control sets the user's pace
         self.bridge = TrainingBridge(self)
@@ -190,6 +216,16 @@ class StudioController(QObject):
         if new != self._shown:
             self._shown = new
             self.shownChanged.emit()
+
+    @property
+    def previous(self):
+        """The history a run "from the initial network" replaced (drawn faintly), or None."""
+        return self._state.previous
+
+    @property
+    def planned_last_step(self) -> int | None:
+        """The step the run in progress will end at (None when no run is in progress)."""
+        return self._planned_last_step
 
     def ridge_best(self, net: Network | None = None, data: Dataset | None = None) -> float | None:
         """Train MSE of the ridge fit on ``net``'s hidden features (default: the shown network)."""
@@ -355,20 +391,48 @@ class StudioController(QObject):
         else:
             self.start()
 
-    def start(self, pause_after: int | None = None) -> str | None:
+    def set_start_preference(self, value: str) -> None:
+        """What Train does after a change of mode, lr or width: "ask", "initial" or "continue"."""
+        self.start_preference = check_run_start(value)
+
+    def start_question(self):
+        """Why a new run needs the choice of where it starts (None: it continues)."""
+        return run_start.start_question(self._state)
+
+    def start(self, pause_after: int | None = None, choice: str | None = None) -> str | None:
+        """Start a new run. After a change of mode, lr or width since the last run, it starts from
+        the initial network or continues, as ``choice`` (else the preference, else the answer of
+        :attr:`ask_start`) says. Returns why it did not start, or None."""
         if self.busy:
             return "Training is already in progress."
         if self.settings.mode == "ridge":
             return self.fit_ridge_now()
+        question = run_start.start_question(self._state)
+        plan = run_start.start_plan(question, choice or self.start_preference)
+        if plan == "ask":
+            plan = self.ask_start(question) if self.ask_start is not None else run_start.DEFAULT_ANSWER
+            if plan is None:
+                return "Training was not started."
+        from_initial = run_start.start_from_initial(self._state) if plan == "initial" else None
+        state = from_initial.state if from_initial else self._state
         try:
-            settings = studio.run_settings(self._state, self._runs_started)
+            settings = studio.run_settings(state, 0 if from_initial else self._runs_started)
         except TrainingError as exc:
             self.message.emit(str(exc), "error")
             return str(exc)
         self.cancel_edit()
+        self._token += 1
+        self._run_merge = None
+        if from_initial:  # what Reset does; the run's record merges into this undo step
+            self._run_merge = self._token
+            self.undo_stack.push(StateCommand(self, from_initial.text, self._state, from_initial.state,
+                                              merge_key=self._run_merge))
+            self._runs_started = 0
+            self.message.emit(f"{from_initial.message} Training {mode_phrase(settings.mode)} at lr "
+                              f"{settings.lr:g}.", "info")
         self._runs_started += 1
         self._run_before = self._state
-        self._token += 1
+        self._planned_last_step = self._state.history.last_step + settings.steps
         self.last_snapshot = None
         self.bridge.start(RunRequest(self._state.network, self._state.data, settings,
                                      pause_after, self._token))
@@ -442,10 +506,12 @@ class StudioController(QObject):
         # Settings chosen while the run trained (a mode, a learning rate) stay chosen: recording
         # the run must not put back those it started with.
         before = (self._run_before or self._state).with_settings(self._state.settings)
+        merge, self._run_merge = self._run_merge, None
         self._run_before = None
+        self._planned_last_step = None
         self._live = None
         change = studio.record_run(before, snap.run, snap.network, snap.step)
-        self.undo_stack.push(StateCommand(self, change.text, before, change.state))
+        self.undo_stack.push(StateCommand(self, change.text, before, change.state, merge_key=merge))
         self.runRecorded.emit()
 
     def _end_run_for_change(self, record: bool = True):
@@ -464,4 +530,6 @@ class StudioController(QObject):
         else:
             self._live = None
             self._run_before = None
+            self._run_merge = None
+            self._planned_last_step = None
         self.runStateChanged.emit(IDLE)
