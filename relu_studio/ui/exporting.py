@@ -333,6 +333,7 @@ def render_frames(history, data, indices, width: int, scaled: bool, units_visibl
     the loss curves below, with a cursor at the frame's step and, with ``lam``, the ridge
     optimum of the frame's features."""
     from .loss_pane import LossPane
+    from .presenters import draw_history_losses
 
     canvas = Canvas(figure=True)
     canvas.resize(int(width), int(width * 0.6))
@@ -351,8 +352,8 @@ def render_frames(history, data, indices, width: int, scaled: bool, units_visibl
     if loss:
         pane = LossPane()
         pane.resize(int(width), int(width * 0.6 * LOSS_FRACTION))
-        steps, train, full, test = history.curves()
-        pane.set_curves(steps, train, full, test)
+        last = int(history.curves()[0][-1])
+        draw_history_losses(pane, history, span=last)
     lay_out(canvas)
     (x0, x1), (y0, y1) = view_range
     canvas.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)

@@ -96,6 +96,19 @@ class CanvasPresenter(_Presenter):
         self.view.set_trails(elbow_trails(steps, w1, b1), c.shown_step)
 
 
+def draw_history_losses(pane, hist, span: int | None = None) -> np.ndarray:
+    """A history's loss curves, run-start markers and edit marks in a loss pane (the window's, or
+    an animation's); with ``span``, the step axis runs to it. Returns the snapshots' steps."""
+    steps, train, full, test = hist.curves()
+    tags, lrs = hist.tags_and_lrs()
+    pane.set_curves(steps, train, full, test)
+    pane.set_runs([(r.step, r.label, r.mode) for r in loss_layout.run_starts(steps, tags, lrs)])
+    pane.set_marks({kind: (steps[i], full[i]) for kind, i in loss_layout.point_marks(tags).items()})
+    if span is not None:
+        pane.set_span(span, snapshot_knee(steps) if len(steps) > 2 else None)
+    return steps
+
+
 class LossPresenter(_Presenter):
     """The loss pane: the curves of the timeline over the planned steps of the run, each run's
     start (mode and lr), a mark per hand edit or ridge fit, the run a "start from the initial
@@ -122,12 +135,7 @@ class LossPresenter(_Presenter):
 
     def draw(self) -> None:
         c, pane = self.c, self.view
-        hist = c.history
-        steps, train, full, test = hist.curves()
-        tags, lrs = hist.tags_and_lrs()
-        pane.set_curves(steps, train, full, test)
-        pane.set_runs([(r.step, r.label, r.mode) for r in loss_layout.run_starts(steps, tags, lrs)])
-        pane.set_marks({kind: (steps[i], full[i]) for kind, i in loss_layout.point_marks(tags).items()})
+        steps = draw_history_losses(pane, c.history)
         prev = c.previous
         if prev is not self._previous:
             self._previous = prev

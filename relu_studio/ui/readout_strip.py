@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from . import style
 
@@ -45,9 +45,10 @@ class ReadoutStrip(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("readout-strip")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(10, 2, 10, 2)
-        lay.setSpacing(6)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(10, 2, 10, 2)
+        self.grid.setHorizontalSpacing(6)
+        self.grid.setVerticalSpacing(0)
         self.values: dict[str, QLabel] = {}
         self.captions: dict[str, QLabel] = {}
         font = self.font()
@@ -55,7 +56,6 @@ class ReadoutStrip(QWidget):
         for name, (caption, colour, tip) in FIELDS.items():
             cap = QLabel(caption)
             cap.setToolTip(tip)
-            cap.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             cap.setStyleSheet("" if colour is None else f"color: {colour};")
             val = QLabel("–")
             val.setObjectName(f"readout-{name}")
@@ -67,23 +67,55 @@ class ReadoutStrip(QWidget):
             if colour is not None:
                 val.setStyleSheet(f"color: {colour};")
             val.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            cap.setMinimumWidth(cap.sizeHint().width())  # a narrow window clips at the right end
-            lay.addWidget(cap)
-            lay.addWidget(val)
-            lay.addSpacing(10)
             self.values[name] = val
             self.captions[name] = cap
         self.note = QLabel("")
         self.note.setStyleSheet("color: palette(mid);")
-        lay.addWidget(self.note)
-        lay.addStretch(1)
         # Its size never follows the numbers: a new value must not move the canvas below it
         # (nor widen the window), so the plots stay put while training and under the pointer.
         for name, val in self.values.items():
             sample = "000,000" if name == "step" else "0.00000"
             val.setMinimumWidth(val.fontMetrics().horizontalAdvance(sample))
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(self.sizeHint().height())
+        self.stacked = None
+        self._arrange(stacked=False)
+        #: the width one row needs; narrower, each caption goes above its number
+        self.row_width = self.sizeHint().width()
+
+    def _arrange(self, stacked: bool) -> None:
+        """One row (caption, number, caption, number, ...) or, on a narrow canvas, captions
+        above their numbers, so nothing ever overlaps."""
+        if stacked == self.stacked:
+            return
+        self.stacked = stacked
+        for w in (*self.captions.values(), *self.values.values(), self.note):
+            self.grid.removeWidget(w)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 0)
+            self.grid.setColumnMinimumWidth(c, 0)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+        col = 0
+        for name in FIELDS:
+            cap, val = self.captions[name], self.values[name]
+            if stacked:
+                cap.setAlignment(left)
+                self.grid.addWidget(cap, 0, col)
+                self.grid.addWidget(val, 1, col)
+                col += 1
+            else:
+                cap.setAlignment(right)
+                self.grid.addWidget(cap, 0, col)
+                self.grid.addWidget(val, 0, col + 1)
+                self.grid.setColumnMinimumWidth(col + 2, 10)
+                col += 3
+        self.grid.addWidget(self.note, 1 if stacked else 0, col)
+        self.grid.setColumnStretch(col + 1, 1)
+        self.setFixedHeight(self.grid.sizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        self._arrange(stacked=event.size().width() < self.row_width)
+        super().resizeEvent(event)
 
     def set_values(self, step=None, train=None, test=None, ridge=None, note: str = "") -> None:
         """Show these numbers (None: not known, shown as a dash); ``note`` says whose they are

@@ -17,6 +17,7 @@ from ..core.dataset import Dataset
 from ..core.geometry import prediction_polyline
 from ..core.settings import MODE_INFO
 from ..core.training import Run
+from ..core.truth_curve import truth_curve
 from . import style
 from .canvas import DEFAULT_VIEW
 
@@ -70,8 +71,9 @@ class Cell:
             self.truth.setData([], [])
             return
         self.points.setData(data.x, data.y)
-        if data.target is not None:
-            self.truth.setData(data.x_test, data.y_test)
+        if data.target is not None:  # through its one-sided limits, as the studio draws it
+            curve = truth_curve(data.target, data.x_test, float(data.x_test.min()), float(data.x_test.max()))
+            self.truth.setData(curve.x, curve.y)
         else:
             self.truth.setData([], [])
 

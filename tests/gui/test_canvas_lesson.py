@@ -179,6 +179,35 @@ def test_the_readout_strip_shows_the_shown_snapshots_numbers(studio, qtbot):
     assert float(strip.text("train")) == pytest.approx(full[0], rel=1e-3)
 
 
+@pytest.mark.parametrize("width", [1200, 380])
+def test_the_readout_strip_never_overlaps_itself(qtbot, width):
+    """On a wide canvas one row; on a narrow one (a small window, wide docks) each caption goes
+    above its number: no caption or number ever covers another."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from relu_studio.ui.readout_strip import ReadoutStrip
+
+    above_canvas = QWidget()  # the strip takes the width its parent gives it, as in the window
+    qtbot.addWidget(above_canvas)
+    strip = ReadoutStrip()
+    QVBoxLayout(above_canvas).addWidget(strip)
+    strip.set_values(150_000, 0.01744, 0.01214, 0.01725)
+    above_canvas.setFixedWidth(width)
+    above_canvas.show()
+    qtbot.waitExposed(above_canvas)
+    qtbot.waitUntil(lambda: strip.width() <= width)
+    strip.grid.activate()  # the layout's pending request, done now
+    labels = [*strip.captions.values(), *strip.values.values()]
+    rects = [w.geometry() for w in labels]
+    for i, a in enumerate(rects):
+        assert strip.rect().contains(a), (labels[i].text(), a, strip.rect())
+        for j in range(i + 1, len(rects)):
+            assert not a.intersects(rects[j]), (labels[i].text(), labels[j].text())
+    for w in strip.values.values():  # every number whole
+        assert w.width() >= w.fontMetrics().horizontalAdvance(w.text())
+    assert strip.stacked == (width < strip.row_width)
+
+
 # --------------------------------------------------------------------------- exports as figures
 def test_exported_figures_have_no_handles_or_selection(studio, tmp_path):
     cv = studio.canvas

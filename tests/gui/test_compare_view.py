@@ -443,3 +443,13 @@ def test_a_second_grid_replaces_the_first(view, qtbot):
     assert second.runs[(3, "all", 0)].settings.lr == 0.05
     assert "lr 0.05" in view.small.column_titles()[1]
     assert view.c.steps[-1] == 2000 and view.table.model().rowCount() == 3
+
+
+def test_each_cells_truth_curve_has_no_vertical_drop_at_x_1(view, qtbot):
+    """The cells draw the notebook's target as the studio does: through its limits where its
+    formula is 0 at a multiple of 0.1 (x = 1 is in the test grid), not with a vertical drop."""
+    run_grid(qtbot, view, widths="3", seeds=1, steps=1000)
+    for cell in view.small.cells.values():
+        tx, ty = cell.truth.getData()
+        assert tx.size and np.flatnonzero(np.diff(tx) == 0).size == 0
+        assert ty[-1] == pytest.approx(np.sin(12345 * 10), abs=1e-9)

@@ -50,3 +50,25 @@ def test_qimage_to_rgb_reads_pixels(window):
     assert rgb.shape == (img.height(), img.width(), 3)
     px = img.pixelColor(5, 5)
     assert tuple(rgb[5, 5]) == (px.red(), px.green(), px.blue())
+
+
+def test_an_animations_loss_pane_frames_the_whole_run_with_its_markers(window, qtbot, monkeypatch):
+    """The loss pane under each frame shows the run as the window's does: the step axis from 0 to
+    the last step (not the empty pane's 0..1), the run's start marked, the cursor at the frame."""
+    from relu_studio.ui import loss_pane
+
+    c = window.c
+    configure(c, steps=6000, save_every=1000)
+    run_to_end(qtbot, c)
+    panes = []
+    real_init = loss_pane.LossPane.__init__
+    monkeypatch.setattr(loss_pane.LossPane, "__init__",
+                        lambda self, *a, **k: (real_init(self, *a, **k), panes.append(self))[0])
+    frames = render_frames(c.history, c.data, [1], 400, False, True, ((0, 1), (-2.5, 2.5)), loss=True)
+    next(frames)
+    (pane,) = panes
+    (x0, x1), _ = pane.vb.viewRange()
+    assert x0 <= 0 and 6000 <= x1 < 6000 * 1.1
+    assert [step for step, *_ in pane.run_markers()] == [0]
+    assert pane.cursor.value() == c.history.step(1)
+    frames.close()

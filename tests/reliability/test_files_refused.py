@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import random
+import stat
 import subprocess
 import sys
 import tracemalloc
@@ -282,3 +283,25 @@ def test_writes_follow_links_and_respect_read_only_files(tmp_path):
     assert link.is_symlink() and target.read_text() == "new"
     if os.geteuid() == 0:
         pytest.skip("root may write a read-only file: test_as_a_user.py runs that case as another user")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saved_files_get_the_usual_mode_not_owner_only(tmp_path):
+    """A session or export saved into a shared folder must stay readable by the group and others
+    as any new file is (0666 less the umask), and a replaced file keeps its own mode."""
+    from relu_studio.core.io.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        new = save_session(Session.from_settings(width=3), tmp_path / "new.relustudio")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        shared = tmp_path / "shared.csv"
+        shared.write_text("x,y\n")
+        os.chmod(shared, 0o664)
+        atomic_write_text(shared, "x,y\n0,1\n")
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o664 and shared.read_text() == "x,y\n0,1\n"
+        os.umask(0o077)
+        private = save_session(Session.from_settings(width=3), tmp_path / "private.relustudio")
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

@@ -31,6 +31,7 @@ def replacing(path):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp)
+    _give_mode(tmp, path)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -67,6 +68,36 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 def atomic_write_text(path, text: str) -> Path:
     """Write ``text`` as UTF-8 (``\\n`` line ends on every platform) atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else by the
+    usual set-and-restore."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _give_mode(tmp: Path, target: Path) -> None:
+    """The new file gets the mode the replaced one had, or a new file's usual mode (0666 less the
+    umask), not mkstemp's owner-only 0600: a session saved in a shared folder stays readable."""
+    if os.name != "posix":
+        return
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        os.chmod(tmp, mode)
+    except OSError:
+        pass
 
 
 def _fsync_folder(folder: Path) -> None:
