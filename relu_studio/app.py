@@ -7,17 +7,12 @@ import sys
 import time
 
 from .core.process import seconds_since_start
+from .resources import resource_path
 
 _SINCE_START = seconds_since_start()
 #: perf_counter() reading at process creation (at this module's import where /proc is unavailable).
 _T0 = time.perf_counter() - (_SINCE_START or 0.0)
 _T0_ORIGIN = "process start" if _SINCE_START is not None else "app module import"
-
-
-def resource_path(*parts: str) -> str:
-    """A file under ``resources/``: next to the package from source, in the bundle when frozen."""
-    base = getattr(sys, "_MEIPASS", None) or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.join(base, "resources", *parts)
 
 
 def _app_icon():

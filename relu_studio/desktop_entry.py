@@ -44,7 +44,7 @@ def _resources() -> Path:
     environment's prefix, or the user's base for ``pip install --user``."""
     import site
 
-    from .app import resource_path
+    from .resources import resource_path
 
     candidates = [Path(resource_path())]
     for base in (sys.prefix, sysconfig.get_path("data"), getattr(site, "USER_BASE", None)):

@@ -35,7 +35,7 @@ def test_check_torch_round_trips_and_refuses_code(capsys):
 
 
 def test_icons_resolve_from_source():
-    from relu_studio.app import resource_path
+    from relu_studio.resources import resource_path
 
     for n in ICON_SIZES:
         png = Path(resource_path("icons", "hicolor", f"{n}x{n}", "apps", "relu-studio.png"))
