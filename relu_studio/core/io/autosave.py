@@ -248,12 +248,8 @@ def discard_recovery(path=None) -> None:
                 _remove_temporaries(iid)
         return
     path = Path(path)
-    folder = autosave_dir()
+    folder, iid = _autosave_id(path)
     name = path.name
-    if (path.parent.resolve() != folder.resolve() or not name.startswith(PREFIX)
-            or not name.endswith(SUFFIX)):
-        raise ValueError(f"{path} is not an autosave in {folder}")
-    iid = name[len(PREFIX):-len(SUFFIX)]
     marker = folder / f"{PREFIX}{iid}{MARKER_SUFFIX}"
     if iid == instance_id() or (marker.exists() and not _stale(marker)):
         raise ValueError(f"{name} belongs to a running ReLU Studio; it is not discarded")
@@ -262,17 +258,23 @@ def discard_recovery(path=None) -> None:
     _remove_temporaries(iid)
 
 
-def set_aside(path) -> Path:
-    """Keep a recovery autosave that this version cannot read (e.g. written by a newer one): it is
-    renamed ``unreadable-<id>-<time>.relustudio`` in the same folder, where it is no longer
-    offered but nothing is lost, and its marker is removed. Returns the new path."""
-    path = Path(path)
+def _autosave_id(path: Path) -> tuple[Path, str]:
+    """The autosave folder and the instance id of ``path``, an autosave in that folder; else
+    ValueError (nothing outside the folder, or not named like an autosave, is touched)."""
     folder = autosave_dir()
     name = path.name
     if (path.parent.resolve() != folder.resolve() or not name.startswith(PREFIX)
             or not name.endswith(SUFFIX)):
         raise ValueError(f"{path} is not an autosave in {folder}")
-    iid = name[len(PREFIX):-len(SUFFIX)]
+    return folder, name[len(PREFIX):-len(SUFFIX)]
+
+
+def set_aside(path) -> Path:
+    """Keep a recovery autosave that this version cannot read (e.g. written by a newer one): it is
+    renamed ``unreadable-<id>-<time>.relustudio`` in the same folder, where it is no longer
+    offered but nothing is lost, and its marker is removed. Returns the new path."""
+    path = Path(path)
+    folder, iid = _autosave_id(path)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     kept = folder / f"unreadable-{iid}-{stamp}{SUFFIX}"
     os.replace(path, kept)
