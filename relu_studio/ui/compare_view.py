@@ -283,10 +283,14 @@ class CompareView(QWidget):
         self.legend = QLabel(_legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
-        hint = QLabel("click a cell: details on the right · double-click: open in the studio")
+        hint = QLabel("click: details · double-click: open in the studio")
         hint.setStyleSheet("color: #777777;")
-        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # cut, never widen
-        hint.setToolTip("Drag or wheel in any cell to pan or zoom them all")
+        hint.setWordWrap(True)  # wraps on a narrow view, never widens it
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        hint.setToolTip("Click a cell to show its details on the right; double-click it (or Open "
+                        "in studio) to continue it in the studio. Drag or wheel in any cell to pan "
+                        "or zoom them all")
         self.seed_box = QComboBox()
         self.seed_box.setToolTip("The seed the cells, the elbow trajectories and 'Open' show")
         self.seed_box.currentIndexChanged.connect(self._seed_chosen)
