@@ -370,6 +370,9 @@ def _refused(tmp_path, body, match, legacy_too=True):
             zip_file(path, _pkl(body))
         with pytest.raises(PtRefused, match=match):
             read_pt(path, BUDGET)
+        msg = str(pytest.raises(TorchFileError, load_network_pt, path).value)
+        assert msg.startswith(f"{path.name}: refused: the file contains Python code or objects that are "
+                              "not plain tensors"), msg
 
 
 REDUCE_BUILD = {
