@@ -5,7 +5,7 @@
 Builds ``dist/relu-studio/`` into a temporary folder (about two minutes on two cores, once for all
 of tests/packaging), checks what is inside, runs its ``--self-test`` twice (the second start must
 reuse the compiled kernels from the per-user cache), as another user whose home cannot be written,
-its ``--check-torch``, its ``--startup-report`` with a session to open, and its desktop-entry
+its ``--check-pt``, its ``--startup-report`` with a session to open, and its desktop-entry
 installer. test_licenses.py, test_floor.py and test_release.py check the same bundle.
 """
 from __future__ import annotations
@@ -155,11 +155,11 @@ def test_self_test_passes_and_second_start_reuses_compiled_kernels(bundle, app_e
     print(f"\nself-test: first start {t_first:.1f} s (compiles), second start {t_second:.1f} s (cached)")
 
 
-def test_torch_saves_and_loads_state_dicts_in_the_bundle(bundle, app_env):
-    proc, _ = run(bundle / APP, "--check-torch", env=app_env)
-    assert proc.returncode == 0, f"--check-torch failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
-    assert "torch check: ok" in proc.stdout
-    assert "non-tensor file refused" in proc.stdout
+def test_pt_files_are_written_read_and_refused_in_the_bundle(bundle, app_env):
+    proc, _ = run(bundle / APP, "--check-pt", env=app_env)
+    assert proc.returncode == 0, f"--check-pt failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    assert "pt check: ok" in proc.stdout
+    assert "non-tensor file refused" in proc.stdout and "torch not imported" in proc.stdout
 
 
 def test_window_paints_before_torch_loads_with_the_session_given_on_the_command_line(bundle, app_env, tmp_path):
