@@ -286,7 +286,8 @@ def _dims(*ns):
 
 
 def _storage(key="0", numel=4, kind="FloatStorage"):
-    return pickle.MARK + _s("storage") + _g("torch", kind) + _s(key) + _s("cpu") + _i(numel) + pickle.TUPLE + pickle.BINPERSID
+    module = "torch.storage" if kind == "UntypedStorage" else "torch"
+    return pickle.MARK + _s("storage") + _g(module, kind) + _s(key) + _s("cpu") + _i(numel) + pickle.TUPLE + pickle.BINPERSID
 
 
 def _tensor(storage=None, offset=0, size=(4,), stride=(1,)):
@@ -303,6 +304,7 @@ def zip_file(path, data_pkl: bytes, records=None):
     records = {"data/0": np.arange(4, dtype="<f4").tobytes()} if records is None else records
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("archive/data.pkl", data_pkl)
+        zf.writestr("archive/version", b"3\n")
         for name, raw in records.items():
             zf.writestr(f"archive/{name}", raw)
     return path
@@ -589,3 +591,25 @@ def test_random_damage_to_torch_files_is_refused_or_read_exactly(tmp_path):
             except Exception:  # noqa: BLE001 (torch refuses what we read: fine if it is the same data)
                 continue
             assert_same(plain(ours), plain(theirs), f"byte {i}")
+
+
+@pytest.mark.parametrize("dtype, raw", [("int8", bytes([1, 255, 128, 3])), ("uint16", bytes(range(8))),
+                                        ("bfloat16", np.float32([1.5, -2]).view("<u2")[1::2].tobytes())])
+def test_a_tensor_over_an_untyped_storage_reads_as_torch_reads_it(tmp_path, dtype, raw):
+    """_rebuild_tensor_v3: a tensor of a given dtype over an untyped (byte) storage."""
+    body = _call(_g("torch._utils", "_rebuild_tensor_v3"), _storage(numel=len(raw), kind="UntypedStorage"),
+                 _n(0), _dims(2), _dims(1), pickle.NEWFALSE, _call(_g("collections", "OrderedDict")),
+                 _g("torch", dtype))
+    path = zip_file(tmp_path / "v3.pt", _pkl(body), {"data/0": raw})
+    ours = reads_like_torch(path)
+    assert str(ours.dtype) == f"torch.{dtype}" and ours.shape == (2,)
+
+
+def test_the_allowlist_is_a_part_of_torch_s_weights_only_allowlist():
+    """Nothing loads here that torch.load(weights_only=True) would refuse to load."""
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    from relu_studio.core.io.pt_unpickler import ALLOWED_GLOBALS
+
+    assert set(ALLOWED_GLOBALS) <= set(_get_allowed_globals())
+    assert "collections.OrderedDict" in ALLOWED_GLOBALS and "torch._utils._rebuild_tensor_v2" in ALLOWED_GLOBALS

@@ -102,7 +102,7 @@ class StorageType:
 #: The storage classes by the name a pickle uses for them (``torch.FloatStorage``).
 STORAGE_TYPES = {f"torch.{d.storage}": StorageType(d.storage, d) for d in DTYPES.values() if d.storage}
 UNTYPED = StorageType("UntypedStorage", DTYPES["torch.uint8"])
-STORAGE_TYPES["torch.UntypedStorage"] = STORAGE_TYPES["torch.storage.UntypedStorage"] = UNTYPED
+STORAGE_TYPES["torch.storage.UntypedStorage"] = UNTYPED  # its only name torch allows
 
 
 class _TypeName:
@@ -202,9 +202,9 @@ class Tensor:
         """The values: a read-only array of this shape, in native byte order (bfloat16 as
         float32, which holds every bfloat16 exactly)."""
         raw = self.storage.values()
-        if raw.dtype.itemsize != self.dtype.itemsize:  # an untyped storage read as another dtype
-            usable = raw[:raw.size - raw.size % self.dtype.itemsize]
-            raw = usable.view(np.dtype(self.dtype.file_type).newbyteorder("="))
+        target = np.dtype(self.dtype.file_type).newbyteorder("=")
+        if raw.dtype != target:  # bytes (an untyped storage) seen as this tensor's dtype
+            raw = raw[:raw.size - raw.size % target.itemsize].view(target)
         if self.numel == 0:
             out = np.empty(self.shape, dtype=raw.dtype)
         else:
