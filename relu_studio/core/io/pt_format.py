@@ -7,7 +7,9 @@
 ``<archive>/data/<key>``; the ``.format_version``, ``.storage_alignment``, ``byteorder``,
 ``version`` and ``.data/serialization_id`` records; every record uncompressed, its data aligned to
 64 bytes by a padding field and followed by a data descriptor, as torch's writer lays them out), so
-``torch.load(path, weights_only=True)``, also with ``mmap=True``, reads it.
+``torch.load(path, weights_only=True)``, also with ``mmap=True``, reads it. :func:`write_pt` does
+the same for nested dicts, lists, tuples, numbers and strings (a notebook history), in either
+format (``legacy=True``: the legacy one).
 
 :func:`read_pt` reads both of torch's formats: the zip format, and the legacy one
 (``torch.save(..., _use_new_zipfile_serialization=False)``: five pickles in a row, then each
@@ -34,14 +36,15 @@ from pathlib import Path
 import numpy as np
 
 from ..budget import human
-from .pt_tensors import DTYPES, DType, PtBudgetError, PtFormatError, PtRefused, Storage, StorageType
+from .pt_tensors import (DTYPES, DType, PtBudgetError, PtFormatError, PtRefused, Storage,
+                         StorageType)
 from .pt_unpickler import LimitedReader, RestrictedUnpickler
 
-__all__ = ["read_pt", "write_tensors", "write_pt", "MAX_PICKLE_BYTES", "MAGIC_NUMBER", "PROTOCOL_VERSION",
-           "STORAGE_ALIGNMENT", "NOT_TORCH_PICKLE"]
+__all__ = ["read_pt", "write_tensors", "write_pt", "MAX_PICKLE_BYTES", "MAGIC_NUMBER",
+           "PROTOCOL_VERSION", "STORAGE_ALIGNMENT", "NOT_TORCH_PICKLE"]
 
 #: The pickled part of a file (its structure, not its tensors' bytes): a notebook history of
-#: 151 snapshots takes ~60 kB; unpickling can take several times the pickle's size in memory.
+#: 151 snapshots takes ~50 kB; unpickling can take several times the pickle's size in memory.
 MAX_PICKLE_BYTES = 16 * 1024**2
 #: The legacy format's first two pickles.
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
