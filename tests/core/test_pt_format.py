@@ -7,7 +7,6 @@ sizes, views outside their storage) are refused before anything runs or is alloc
 """
 from __future__ import annotations
 
-import copy
 import copyreg
 import io
 import os
@@ -547,7 +546,7 @@ def test_damaged_legacy_files_are_refused(tmp_path):
                                                         + pickle.TUPLE + pickle.TUPLE + pickle.BINPERSID, size=(1,))),
                                             ["0"], data), "a view of elements 2\\+3 of a storage of 4"),
     }
-    for what, (raw, match) in cases.items():
+    for _what, (raw, match) in cases.items():
         path.write_bytes(raw)
         with pytest.raises(PtFormatError, match=match):
             _read(path)

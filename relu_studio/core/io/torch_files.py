@@ -36,7 +36,7 @@ from ..arrays import read_only
 from ..dataset import Dataset
 from ..history import History, network_errors
 from ..network import STATE_DICT_SHAPES, Network
-from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file, human
+from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file
 from ..settings import MAX_WIDTH
 from .atomic import atomic_write
 from .pt_format import read_pt, write_tensors
