@@ -35,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="open the window offscreen, train briefly, fit ridge, scrub; exit 0 on success")
     p.add_argument("--startup-report", action="store_true",
                    help="print the time from process start to the main window's first paint, then quit")
-    p.add_argument("--check-torch", action="store_true",
-                   help="save and load a small state dict with torch (weights_only=True); exit 0 on success")
+    p.add_argument("--check-pt", action="store_true",
+                   help="write and read back .pt files (zip and legacy formats, a network and a history) "
+                        "and refuse one that holds an object; exit 0 on success")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     p.add_argument("--install-desktop-entry", action="store_true",
                    help="add ReLU Studio to the application menu and let it open .relustudio files "
@@ -47,45 +48,56 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_torch() -> int:
-    """Exercise the torch calls that .pt import/export uses: a state dict saved (zip and legacy
-    formats) and loaded back with ``torch.load(..., map_location="cpu", weights_only=True)``, a
-    notebook-style history, and the refusal of a file that holds anything but tensors."""
+def check_pt() -> int:
+    """Exercise what .pt import and export use, without torch: a network exported (zip format,
+    with its checksum) and imported back, a state dict and a notebook-style history written in
+    torch's zip and legacy formats and read back, and the refusal of a file that holds an object
+    other than tensors. torch must not be imported on the way."""
     import pickle
     import tempfile
+    import zipfile
     from collections import OrderedDict
 
+    from .core.io.pt_format import write_pt
+    from .core.io.torch_files import TorchFileError, export_state_dict, load_network_pt, load_notebook_history
+    from .core.network import init_network
+
     t0 = time.perf_counter()
-    import torch
-
-    from .core.network import Network, init_network
-
     net = init_network(3, 0)
-    sd = OrderedDict((k, torch.tensor(v)) for k, v in net.to_state_dict().items())
-    history = [(1, 0.5, 0.25, sd), (1000, 0.125, 0.0625, sd)]
+    sd = OrderedDict(net.to_state_dict())
+    history = {1: {"state": sd, "train_error": 0.5, "test_error": 0.25},
+               1000: {"state": sd, "train_error": 0.125, "test_error": 0.0625}}
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, obj, zipped in (("state dict", sd, True), ("legacy state dict", sd, False),
-                                  ("history", history, True)):
-            path = os.path.join(tmp, name.replace(" ", "_") + ".pt")
-            torch.save(obj, path, _use_new_zipfile_serialization=zipped)
-            with open(path, "rb") as f:
-                results[name] = torch.load(f, map_location="cpu", weights_only=True)
+        path = os.path.join(tmp, "exported.pt")
+        export_state_dict(net, path)
+        results["export"] = load_network_pt(path, expected_width=3).equals(net)
+        for legacy in (False, True):
+            fmt = "legacy" if legacy else "zip"
+            for name, obj in (("state dict", sd), ("history", history)):
+                path = os.path.join(tmp, f"{fmt}_{name.replace(' ', '_')}.pt")
+                with open(path, "wb") as f:
+                    f.write(write_pt(obj, legacy=legacy))
+                if name == "history":
+                    h = load_notebook_history(path, expected_width=3)
+                    results[f"{fmt} {name}"] = h.steps.tolist() == [1, 1000] and h.network(1).equals(net)
+                else:
+                    results[f"{fmt} {name}"] = load_network_pt(path).equals(net)
         unsafe = os.path.join(tmp, "unsafe.pt")
-        torch.save({"0.weight": argparse.Namespace(code="not a tensor")}, unsafe)
+        with zipfile.ZipFile(unsafe, "w") as zf:
+            zf.writestr("unsafe/data.pkl", pickle.dumps({"0.weight": argparse.Namespace(code="not a tensor")},
+                                                       protocol=2))
         try:
-            torch.load(unsafe, map_location="cpu", weights_only=True)
+            load_network_pt(unsafe)
             refused = False
-        except pickle.UnpicklingError:
-            refused = True
-    loaded = results["state dict"]
-    plain = all(v.layout == torch.strided and not v.is_quantized and not v.is_complex()
-                and v.dtype == torch.float32 for v in loaded.values())
-    ok = (plain and refused and Network.from_state_dict(loaded).equals(net)
-          and Network.from_state_dict(results["legacy state dict"]).equals(net)
-          and Network.from_state_dict(results["history"][-1][3]).equals(net))
-    print(f"torch check: {'ok' if ok else 'FAILED'}: torch {torch.__version__}, keys {', '.join(loaded)}, "
-          f"zip, legacy and history files round-trip, non-tensor file {'refused' if refused else 'LOADED'}, "
+        except TorchFileError as exc:
+            refused = "refused" in str(exc) and "argparse.Namespace" in str(exc)
+    no_torch = "torch" not in sys.modules
+    ok = all(results.values()) and refused and no_torch
+    failed = [k for k, v in results.items() if not v]
+    print(f"pt check: {'ok' if ok else 'FAILED'}: network export, zip and legacy state dicts and histories "
+          f"{'round-trip' if not failed else 'FAIL: ' + ', '.join(failed)}, non-tensor file "
+          f"{'refused' if refused else 'LOADED'}, torch {'not imported' if no_torch else 'IMPORTED'}, "
           f"{time.perf_counter() - t0:.2f} s", flush=True)
     return 0 if ok else 1
 
@@ -169,8 +181,8 @@ def _main(argv=None) -> int:
             print(f"relu-studio: {exc}", file=sys.stderr)
             return 1
         return 0
-    if args.check_torch:
-        return check_torch()
+    if args.check_pt:
+        return check_pt()
     from .display_check import check_display, has_display
 
     if (args.self_test or args.startup_report) and not os.environ.get("QT_QPA_PLATFORM") \

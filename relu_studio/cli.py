@@ -4,8 +4,8 @@ Trains one-hidden-layer ReLU networks of several widths in every mode ("output":
 only, "all": all layers, "ridge": the output layer in closed form) for a number of seeds, on all
 cores, and prints a table of the final (or best) training and test errors. With ``--out`` every
 run's history is saved (``.npz``, lossless, and ``.csv``) with the table and the settings.
-``--init-from FILE.pt`` starts every run from a network saved as the notebook's ``state_dict``
-(torch is imported only then), and ``--export-pt FOLDER`` saves each run's final network as one.
+``--init-from FILE.pt`` starts every run from a network saved as the notebook's ``state_dict``,
+and ``--export-pt FOLDER`` saves each run's final network as one (both without torch).
 
 The defaults are the notebook's experiment. ``relu-studio run ...`` is the same command.
 
@@ -563,7 +563,7 @@ def _run(args, prog: str, argv: list) -> int:
     if args.export_pt is not None:
         try:
             n_pt = _export_pt(args.export_pt, result, grid, prog, out_err)
-        except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
+        except OSError as exc:
             print(f"{prog}: error: cannot write the networks to {args.export_pt}: "
                   f"{getattr(exc, 'strerror', None) or exc}", file=out_err)
             return 1

@@ -338,10 +338,7 @@ class FileActions(QObject):
         path = path or self._open_name("Import network", PT_FILTER)
         if not path:
             return
-        from ..core.io.torch_files import (  # imports torch
-            TorchFileError,
-            load_network_pt,
-        )
+        from ..core.io.torch_files import TorchFileError, load_network_pt
 
         try:
             net = load_network_pt(path)

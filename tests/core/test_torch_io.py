@@ -369,3 +369,43 @@ def test_a_refused_import_leaves_the_session_untouched(tmp_path):
             pass
     assert session_equal(s, snapshot)
     assert sorted(p.name for p in tmp_path.iterdir()) == listing and not marker.exists()
+
+
+# --------------------------------------------------------------------------- no torch at run time
+def test_the_app_reads_and_writes_pt_files_without_importing_torch(tmp_path):
+    """Export, import a network and a notebook history, the command line's --init-from and
+    --export-pt, and a refusal: torch is never imported (the bundle does not carry it)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from collections import OrderedDict
+import relu_studio as rs
+from relu_studio import cli
+from relu_studio.core.io.pt_format import write_pt
+from relu_studio.core.io.torch_files import (TorchFileError, export_state_dict, load_network_pt,
+                                             load_notebook_history)
+tmp = {str(tmp_path)!r}
+net = rs.init_network(5, 0)
+assert load_network_pt(export_state_dict(net, tmp + "/net.pt")).equals(net)
+sd = OrderedDict(net.to_state_dict())
+for legacy in (False, True):
+    with open(tmp + "/hist.pt", "wb") as f:
+        f.write(write_pt({{1: {{"state": sd, "train_error": 0.5, "test_error": 0.25}}}}, legacy=legacy))
+    assert load_notebook_history(tmp + "/hist.pt").network(0).equals(net)
+with open(tmp + "/evil.pt", "wb") as f:
+    f.write(b"\\x80\\x02cposix\\nsystem\\nX\\x04\\x00\\x00\\x00true\\x85R.")
+try:
+    load_network_pt(tmp + "/evil.pt")
+    raise SystemExit("the evil file was loaded")
+except TorchFileError as exc:
+    assert "posix.system" in str(exc)
+assert cli.main(["--init-from", tmp + "/net.pt", "--steps", "200", "--save-every", "100", "--quiet",
+                 "--modes", "all", "--export-pt", tmp + "/out"]) == 0
+print("TORCH" if "torch" in sys.modules else "NO TORCH", sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "NO TORCH []", proc.stdout
+    assert len(list((tmp_path / "out").glob("*.pt"))) == 1

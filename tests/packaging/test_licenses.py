@@ -90,8 +90,9 @@ def test_every_bundled_python_distribution_has_its_licence_texts(bundle, by_name
             needed.setdefault(canon(d), set()).add(top)
     for info in internal.glob("*.dist-info"):
         needed.setdefault(canon(info.name.split("-")[0]), set()).add(info.name)
-    assert {"numpy", "numba", "llvmlite", "torch", "pyside6-essentials", "shiboken6", "pyqtgraph", "pillow",
+    assert {"numpy", "numba", "llvmlite", "pyside6-essentials", "shiboken6", "pyqtgraph", "pillow",
             "platformdirs"} <= set(needed), sorted(needed)
+    assert "torch" not in needed, needed["torch"]  # not bundled: .pt files are read without it
     missing = sorted(set(needed) - set(by_name))
     assert not missing, f"bundled without a licence entry: {[(m, sorted(needed[m])) for m in missing]}"
     for name in needed:

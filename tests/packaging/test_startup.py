@@ -1,7 +1,7 @@
 """From source, quickly (no bundle): what the executable relies on.
 
-The window paints before torch is imported, ``--check-torch`` exercises the torch calls that the
-bundle must carry, the icon and desktop file are where app.py and build.spec look for them, a
+The window paints without torch (the app never imports it), ``--check-pt`` exercises the .pt
+reading and writing that the bundle must carry, the icon and desktop file are where app.py and build.spec look for them, a
 session given on the command line (the desktop entry's ``%f``) is opened, and ``--self-test`` stops
 at once, with the reason, when the training kernel cannot be prepared.
 """
@@ -26,12 +26,13 @@ def test_window_paints_before_torch_is_imported(app_env):
     assert "startup: window icon sizes: 16, 32, 48, 64, 128, 256" in proc.stdout, proc.stdout
 
 
-def test_check_torch_round_trips_and_refuses_code(capsys):
-    from relu_studio.app import check_torch
-
-    assert check_torch() == 0
-    out = capsys.readouterr().out
-    assert out.startswith("torch check: ok") and "non-tensor file refused" in out, out
+def test_check_pt_round_trips_and_refuses_code_without_torch():
+    proc = subprocess.run([sys.executable, "-m", "relu_studio", "--check-pt"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
+    out = proc.stdout
+    assert out.startswith("pt check: ok") and "non-tensor file refused" in out, out
+    assert "zip and legacy state dicts and histories round-trip" in out and "torch not imported" in out, out
 
 
 def test_icons_resolve_from_source():

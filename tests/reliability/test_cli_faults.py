@@ -80,16 +80,17 @@ def test_a_cell_that_runs_out_of_memory_costs_only_that_cell(tmp_path, monkeypat
 
 
 def test_a_full_disk_while_exporting_networks_is_one_line(tmp_path, monkeypatch, capsys):
-    import torch
+    import errno
 
-    def full(*a, **k):
-        raise RuntimeError("[enforce fail at inline_container.cc] . PytorchStreamWriter failed "
-                           "writing file data/0: file write failed")
+    def full(fd):  # the disk fills up while the first .pt file is written
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", full)
+    monkeypatch.setattr(os, "fsync", full)
     assert cli.main(["--widths", "3", *FAST, "--export-pt", str(tmp_path / "pt")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("relu-studio-run: error: cannot write the networks") and "Traceback" not in err
+    assert "No space left on device" in err
+    assert not [p for p in (tmp_path / "pt").iterdir()], "a half-written file was left behind"
 
 
 def test_an_empty_output_folder_is_refused(capsys):

@@ -8,21 +8,22 @@ reads one back; :func:`load_notebook_history` reads the notebook's ``history`` d
 (``{step: {'state': state_dict, 'train_error': float, 'test_error': float}}``) saved with
 ``torch.save(history, path)``.
 
-Safety: every file is read with ``torch.load(path, map_location="cpu", weights_only=True)``,
-torch's restricted unpickler, which only rebuilds tensors and plain containers and refuses any
-other Python object (so a file cannot run code when opened). Files that are not a torch file,
-are truncated, hold objects other than tensors, or do not match the model (keys, shapes,
-dtypes, width, non-finite values) raise :class:`TorchFileError` (a ``ValueError``) saying what is
-wrong; nothing else is changed, so the caller's session stays as it was.
+Safety: no file goes through an unrestricted unpickler. :mod:`.pt_format` reads torch's formats
+(zip and legacy) with a restricted unpickler in the spirit of ``torch.load(weights_only=True)``: it
+rebuilds tensors and plain containers and refuses any other Python object (so a file cannot run
+code when opened), and it checks what the file declares (its pickled part, its storages, the
+tensors that view them) against the budget before anything is read or allocated. Files that are
+not a torch file, are truncated, hold objects other than tensors, or do not match the model
+(keys, shapes, dtypes, width, non-finite values) raise :class:`TorchFileError` (a ``ValueError``)
+saying what is wrong; nothing else is changed, so the caller's session stays as it was.
 
-torch is imported inside the functions only (the rest of the core never needs it).
+torch itself is never imported here, except by :func:`state_dict_tensors` (a scripting
+convenience that returns torch tensors).
 """
 from __future__ import annotations
 
 import hashlib
 import io
-import re
-import warnings
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -35,9 +36,11 @@ from ..arrays import read_only
 from ..dataset import Dataset
 from ..history import History, network_errors
 from ..network import STATE_DICT_SHAPES, Network
-from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file, human
+from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file
 from ..settings import MAX_WIDTH
 from .atomic import atomic_write
+from .pt_format import read_pt, write_tensors
+from .pt_tensors import PtFormatError, PtRefused, Tensor
 
 __all__ = ["TorchFileError", "export_state_dict", "load_network_pt", "load_notebook_history",
            "state_dict_tensors", "MAX_PT_BYTES", "NOTEBOOK_TAG"]
@@ -48,7 +51,8 @@ MAX_PT_BYTES = 2 * 1024**3
 NOTEBOOK_TAG = "notebook"
 
 _CODE_REFUSAL = ("refused: the file contains Python code or objects that are not plain tensors "
-                 "(only state dicts of tensors are loaded, with torch.load(weights_only=True))")
+                 "(only state dicts of tensors are loaded, as torch.load(weights_only=True) "
+                 "loads them)")
 
 
 class TorchFileError(ValueError):
@@ -69,22 +73,16 @@ def state_dict_tensors(net: Network):
 
 
 def export_state_dict(net: Network, path) -> Path:
-    """Save ``net`` as the notebook model's ``state_dict`` with ``torch.save`` (atomically).
+    """Save ``net`` as the notebook model's ``state_dict`` in ``torch.save``'s format (atomically).
 
     The file loads with ``torch.load(path, weights_only=True)`` into
     ``nn.Sequential(nn.Linear(1, H), nn.ReLU(), nn.Linear(H, 1))`` via
     ``load_state_dict(..., strict=True)``, and :func:`load_network_pt` reads it back bit for bit.
     """
-    import torch
-
-    sd = state_dict_tensors(net)
-    buf = io.BytesIO()
-    torch.save(sd, buf)
-    raw = _with_checksum(buf.getvalue())
-    try:
-        return atomic_write(path, lambda f: f.write(raw))
-    except RuntimeError as exc:  # torch and some writers report a full disk so
-        raise OSError(str(exc)) from None
+    if not isinstance(net, Network):
+        raise TypeError(f"expected a relu_studio Network, got {type(net).__name__}")
+    raw = _with_checksum(write_tensors(net.to_state_dict()))
+    return atomic_write(path, lambda f: f.write(raw))
 
 
 #: The member that holds a SHA-256 of every other member of a ``.pt`` this app writes. torch
@@ -97,7 +95,9 @@ def _members_digest(zf: zipfile.ZipFile, skip: str | None = None) -> str:
     for info in zf.infolist():
         if info.filename != skip:
             h.update(info.filename.encode())
-            h.update(zf.read(info))
+            with zf.open(info) as member:  # in pieces: a member is never held whole
+                while chunk := member.read(1 << 20):
+                    h.update(chunk)
     return h.hexdigest()
 
 
@@ -136,7 +136,8 @@ MAX_NETWORK_BYTES = 8 * (3 * MAX_WIDTH + 1)
 
 
 def _load(path, max_tensor_bytes: int = MAX_HISTORY_BYTES) -> tuple[object, str]:
-    """``torch.load(path, map_location="cpu", weights_only=True)`` with every failure translated."""
+    """What the ``.pt`` file holds (tensors as :class:`~.pt_tensors.Tensor`), read by
+    :func:`~.pt_format.read_pt` within ``max_tensor_bytes``, with every failure translated."""
     path = Path(path)
     name = path.name
 
@@ -154,109 +155,35 @@ def _load(path, max_tensor_bytes: int = MAX_HISTORY_BYTES) -> tuple[object, str]
     if size == 0:
         raise bad("the file is empty")
     is_zip = head.startswith(b"PK\x03\x04")
-    is_pickle = head.startswith(b"\x80")  # torch's legacy format starts with a pickle (protocol 2)
+    is_pickle = head.startswith(b"\x80")  # the legacy format starts with a pickle (protocol 2)
     if not (is_zip or is_pickle):
         raise bad("not a PyTorch file (.pt): it is neither a torch zip archive nor a torch pickle")
-    if is_pickle:
-        # The legacy format's loader allocates every storage at the size the file declares
-        # before reading it: a 2 kB file could ask for gigabytes. Read the declarations first.
-        declared = _legacy_declared_bytes(path)
-        if declared > max_tensor_bytes:
-            raise bad(f"the file declares {human(declared)} of tensors (at most "
-                      f"{human(max_tensor_bytes)} here)")
-
     if is_zip:
         try:
             _verify_checksum(path)
         except ValueError as exc:
             raise bad(str(exc)) from None
 
-    import pickle
-
-    import torch
-
     try:
-        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the refusal says it
-            warnings.simplefilter("ignore", UserWarning)
-            # A zip file's tensors are mapped from the file, not allocated: what a file declares
-            # cannot exceed what it holds. (The legacy format cannot be mapped; see above.)
-            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
-    except pickle.UnpicklingError as exc:
-        msg = str(exc)
-        found = re.search(r"GLOBAL ([\w.]+)", msg)
-        if found:
-            what = found.group(1)
-            hint = ""
-            if what.startswith("torch.nn.modules"):
-                hint = "; a whole model was saved: save net.state_dict() instead"
-            elif what.startswith("numpy"):
-                hint = "; it holds NumPy arrays: save torch tensors instead"
-            raise bad(f"{_CODE_REFUSAL}; it asks for {what}{hint}") from None
-        if is_pickle:
-            raise bad("refused: a Python pickle that is not a plain PyTorch tensor file (torch's "
-                      "safe loader cannot read it: it may hold code, or be damaged)") from None
-        raise bad(f"the file is truncated or damaged ({_first_line(msg)})") from None
-    except RuntimeError as exc:
-        msg = str(exc)
-        if is_zip and ("central directory" in msg or "failed reading" in msg):
-            raise bad("the file is truncated or damaged (an incomplete zip archive)") from None
-        if is_zip and ("data.pkl" in msg or "not in a subdirectory" in msg or "version" in msg):
-            raise bad("not a PyTorch file: a zip archive without torch's contents") from None
-        raise bad(f"cannot be read as a PyTorch file ({_first_line(msg)})") from None
-    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
-            MemoryError, OverflowError) as exc:
-        raise bad(f"the file is truncated or damaged ({type(exc).__name__}: "
-                  f"{_first_line(str(exc)) or 'no details'})") from None
-    except Exception as exc:  # anything else torch.load may raise on a malformed file
+        obj = read_pt(path, max_tensor_bytes)
+    except PtRefused as exc:
+        what = exc.global_name
+        if what is None:
+            raise bad(f"{_CODE_REFUSAL} ({exc})") from None
+        hint = ""
+        if what.startswith("torch.nn.modules"):
+            hint = "; a whole model was saved: save net.state_dict() instead"
+        elif what.startswith("numpy"):
+            hint = "; it holds NumPy arrays: save torch tensors instead"
+        raise bad(f"{_CODE_REFUSAL}; it asks for {what}{hint}") from None
+    except PtFormatError as exc:
+        raise bad(str(exc)) from None
+    except OSError as exc:
+        raise bad(f"cannot read the file: {exc.strerror or exc}") from None
+    except Exception as exc:  # noqa: BLE001 (anything else a malformed file may cause)
         raise bad(f"cannot be read as a PyTorch file ({type(exc).__name__}: "
                   f"{_first_line(str(exc)) or 'no details'})") from None
     return obj, name
-
-
-#: Bytes per element of the storages a legacy file can name (an unknown type counts as 8).
-_ELEMENT_BYTES = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2,
-                  "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1,
-                  "ByteStorage": 1, "BoolStorage": 1}
-
-
-def _legacy_declared_bytes(path) -> int:
-    """What the storages of a legacy-format ``.pt`` declare, read from its pickles' opcodes
-    without running them: each storage is a persistent id ``('storage', type, key, location,
-    numel, ...)``."""
-    import pickletools
-
-    total = 0
-    with open(path, "rb") as f:
-        for _ in range(5):  # magic number, protocol, system info, the objects, the storage keys
-            stack: list = []
-            try:
-                for op, arg, _pos in pickletools.genops(f):
-                    if op.name == "MARK":
-                        stack.append([])
-                    elif op.name in ("TUPLE", "LIST", "DICT", "SETITEMS", "APPENDS") and stack:
-                        items = stack.pop()
-                        if stack and op.name == "TUPLE":
-                            stack[-1].append(tuple(items))
-                        elif op.name == "TUPLE":
-                            stack.append([tuple(items)])
-                    elif op.name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE", "PROTO", "FRAME"):
-                        pass  # bookkeeping, not values
-                    elif stack and op.name in ("BINGET", "LONG_BINGET", "GET"):
-                        stack[-1].append(None)  # a value seen before: not a size
-                    elif stack and arg is not None:
-                        stack[-1].append(arg)
-                    elif op.name == "BINPERSID" and stack and stack[-1] and isinstance(stack[-1][-1], tuple):
-                        pid = stack[-1][-1]
-                        # The type name and class may be memo references (None) after the
-                        # first storage; an unknown element size counts as 8 bytes.
-                        if len(pid) >= 5 and pid[0] in ("storage", None) and isinstance(pid[4], int):
-                            kind = str(pid[1]).split()[-1]
-                            total += int(pid[4]) * _ELEMENT_BYTES.get(kind, 8)
-                    if op.name == "STOP":
-                        break
-            except (ValueError, EOFError, IndexError):
-                break
-    return total
 
 
 def _first_line(msg: str) -> str:
@@ -273,20 +200,21 @@ def _network(sd, where: str, expected_width: int | None) -> Network:
         raise ValueError(f"{where}expected a state dict (a mapping of names to tensors), "
                          f"got {type(sd).__name__}")
     for k, v in sd.items():
-        if k in STATE_DICT_SHAPES and not hasattr(v, "detach"):
+        if k in STATE_DICT_SHAPES and not isinstance(v, Tensor):
             raise ValueError(f"{where}'{k}' is a {type(v).__name__}, not a tensor")
-        if k in STATE_DICT_SHAPES and getattr(v, "layout", None) is not None:
-            import torch
-
-            if v.layout != torch.strided or v.is_quantized or v.is_complex():
-                raise ValueError(f"{where}'{k}' is not a dense real floating-point tensor")
+        if k in STATE_DICT_SHAPES and v.dtype.is_complex:
+            raise ValueError(f"{where}'{k}' is not a dense real floating-point tensor")
     width = declared_width(sd)
     if width is not None and width > MAX_WIDTH:  # before any tensor is converted
         raise ValueError(f"{where}width {width:,} is larger than {MAX_WIDTH:,}")
+    if set(sd) == set(STATE_DICT_SHAPES):
+        for k in STATE_DICT_SHAPES:
+            if not sd[k].dtype.is_floating_point:
+                raise ValueError(f"{where}'{k}' has dtype {sd[k].dtype}; a floating-point tensor "
+                                 "is needed")
     try:
-        net = Network.from_state_dict(sd)
-    except (RuntimeError, TypeError) as exc:  # tensors torch cannot convert
-        raise ValueError(f"{where}{_first_line(str(exc))}") from None
+        net = Network.from_state_dict({k: v.numpy() if isinstance(v, Tensor) else v
+                                       for k, v in sd.items()})
     except ValueError as exc:
         raise ValueError(f"{where}{exc}") from None
     if net.width > MAX_WIDTH:
@@ -327,11 +255,11 @@ def load_network_pt(path, expected_width: int | None = None) -> Network:
 
 
 def _error_value(v, key: str, where: str) -> float:
-    if hasattr(v, "detach"):  # a tensor holding one number (e.g. the loss without .item())
-        if v.numel() != 1 or v.dtype.is_complex or str(v.dtype) == "torch.bool":
+    if isinstance(v, Tensor):  # a tensor holding one number (e.g. the loss without .item())
+        if v.numel != 1 or v.dtype.is_complex or v.dtype.kind == "bool":
             raise ValueError(f"{where}'{key}' must be one real number, got a {v.dtype} tensor "
                              f"of shape {tuple(v.shape)}")
-        v = v.detach().cpu().double().reshape(-1)[0].item()
+        v = float(v.numpy().reshape(-1)[0].astype(np.float64))
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError(f"{where}'{key}' must be a number, got {type(v).__name__}")
     v = float(v)
@@ -364,7 +292,7 @@ def load_notebook_history(path, data: Dataset | None = None,
         raise bad(f"expected the notebook's history (a dict of steps), got {type(obj).__name__}")
     if not obj:
         raise bad("the history is empty")
-    if set(obj) == set(STATE_DICT_SHAPES) or all(hasattr(v, "detach") for v in obj.values()):
+    if set(obj) == set(STATE_DICT_SHAPES) or all(isinstance(v, Tensor) for v in obj.values()):
         raise bad("this is a single network's state dict, not a training history; import it "
                   "as a network")
     for k in obj:
