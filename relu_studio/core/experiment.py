@@ -20,6 +20,7 @@ from .dataset import Dataset
 from .network import Network, init_network
 from .ridge import fit_ridge
 from .settings import DEFAULT_LAMBDA, DEFAULT_LR, MODES, GridSettings, SettingsError
+from .batch_training import RunRequest, train_many
 from .training import Run, Trainer, TrainingError, TrainSettings
 
 __all__ = ["ExperimentResult", "run_experiment", "ALL_MODES", "ridge_run", "experiment_from_runs",
@@ -28,6 +29,9 @@ __all__ = ["ExperimentResult", "run_experiment", "ALL_MODES", "ridge_run", "expe
 #: Every mode of a grid (core.settings.MODES).
 ALL_MODES = MODES
 PROGRESS_CHUNK = 10_000
+#: From this many seeds on, the runs of a (width, mode) train together as the SIMD lanes of one
+#: kernel (core.batch_training); fewer train one per thread. Both give the same bits.
+BATCH_MIN_SEEDS = 2
 
 
 def progress_chunk(width: int) -> int:
@@ -138,6 +142,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
             TrainSettings(m, settings.lr_for(m), steps, batch_size, save_every, 0).resolved(data.n)
 
     sgd = [(w, m, s) for w in widths for m in modes if m != "ridge" for s in seeds]
+    jobs = max(1, jobs or os.cpu_count() or 1)
     total = len(sgd) * steps
     done = [0]
     lock = threading.Lock()
@@ -161,6 +166,31 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
                 if on_run:
                     on_run((w, "ridge", s), run)
 
+    if len(seeds) >= BATCH_MIN_SEEDS and sgd:
+        requests = [RunRequest((w, m, s), result.initial[(w, s)], m, settings.lr_for(m), s)
+                    for (w, m, s) in sgd]
+        batch = TrainSettings(sgd[0][1], None, steps, batch_size, save_every, 0).resolved(data.n).batch_size
+
+        def store(key, run):
+            with lock:
+                result.runs[key] = run
+            if on_run:
+                on_run(key, run)
+
+        train_many(requests, data, steps, batch, save_every, jobs=jobs, progress=report,
+                   cancel=cancel, on_run=store)
+    else:
+        _train_one_per_thread(result, sgd, data, steps, save_every, batch_size, lr_output, lr_all,
+                              jobs, report, cancel, on_run)
+    result.cancelled = bool(cancel is not None and cancel.is_set()) and len(result.runs) < (
+        len(sgd) + (len(widths) * len(seeds) if "ridge" in modes else 0)
+    )
+    return result
+
+
+def _train_one_per_thread(result, sgd, data, steps, save_every, batch_size, lr_output, lr_all,
+                          jobs, report, cancel, on_run):
+    """The grid's SGD runs, one :class:`Trainer` per run on a pool of ``jobs`` threads."""
     def task(key):
         w, m, s = key
         trainer = Trainer(result.initial[(w, s)], data, mode=m,
@@ -174,7 +204,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
 
     # Biggest runs first, so the cores finish together.
     order = sorted(sgd, key=lambda k: (-(k[0] * (2 if k[1] == "all" else 1)), k))
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(order) or 1))
+    jobs = min(jobs, len(order) or 1)
     if order:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="relu-grid") as pool:
             for fut in as_completed([pool.submit(task, k) for k in order]):
@@ -184,10 +214,6 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
                 result.runs[key] = run
                 if on_run:
                     on_run(key, run)
-    result.cancelled = bool(cancel is not None and cancel.is_set()) and len(result.runs) < (
-        len(sgd) + (len(widths) * len(seeds) if "ridge" in modes else 0)
-    )
-    return result
 
 
 def experiment_from_runs(data: Dataset, runs: dict, widths=None, modes=None,

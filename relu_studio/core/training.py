@@ -136,6 +136,17 @@ class Run:
         return self.initial if len(self) == 0 else self.snapshot(len(self) - 1)
 
 
+def divergence_message(step: int, loss: float, lr: float) -> str:
+    """What a run that diverged at ``step`` with minibatch loss ``loss`` tells the user."""
+    return (f"Training diverged at step {step}: the minibatch loss became {loss:.3g}. "
+            f"Try a smaller learning rate (e.g. {lr / 10:g}) or re-initialise.")
+
+
+def divergence_bound(y32: np.ndarray) -> float:
+    """The minibatch loss above which a run counts as diverged, for float32 targets ``y32``."""
+    return DIVERGENCE_FACTOR * (float(np.mean(np.square(y32), dtype=np.float64)) + 1.0)
+
+
 class Trainer:
     """Resumable training of one network; never mutates the network it was given.
 
@@ -177,9 +188,7 @@ class Trainer:
         else:
             self._indices = None
             self._rng = np.random.RandomState(st.seed)
-        self._loss_bound = float(loss_bound) if loss_bound is not None else DIVERGENCE_FACTOR * (
-            float(np.mean(np.square(self._y), dtype=np.float64)) + 1.0
-        )
+        self._loss_bound = float(loss_bound) if loss_bound is not None else divergence_bound(self._y)
         self._w1 = np.array(net.w1, dtype=np.float32)
         self._b1 = np.array(net.b1, dtype=np.float32)
         self._w2 = np.array(net.w2, dtype=np.float32)
@@ -257,11 +266,7 @@ class Trainer:
                 at = self.step + int(done)
                 self.step = at - 1  # the diverging step's update was not applied
                 self.diverged_at = at
-                loss = h["train"][self._count - 1]
-                self.message = (
-                    f"Training diverged at step {at}: the minibatch loss became {loss:.3g}. "
-                    f"Try a smaller learning rate (e.g. {st.lr / 10:g}) or re-initialise."
-                )
+                self.message = divergence_message(at, h["train"][self._count - 1], st.lr)
                 ran += int(done)
                 break
             self.step += int(done)
