@@ -134,8 +134,9 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     """Run ``xb.shape[0]`` SGD steps of a block of :data:`LANES` runs after global step ``step0``.
 
     ``xb``/``yb`` (steps, batch, LANES): each lane's minibatch points; ``w1``, ``b1``, ``w2``
-    (H, LANES), ``b2`` and ``lr`` (LANES,) float32, updated in place; per-lane snapshot arrays
-    ``snap_*[lane, k]`` and ``snap_ptr[lane]`` (the next free slot). A lane whose minibatch loss is
+    (H, LANES), ``b2`` and ``lr`` (LANES,) float32, updated in place; snapshot arrays
+    ``snap_*[lane, k]`` and ``snap_ptr[lane]`` (the next free slot) for the first ``real`` lanes
+    (their length; the other lanes pad the block and record nothing). A lane whose minibatch loss is
     not finite or exceeds ``loss_bound`` records that step's snapshot (the parameters that made
     the loss), sets ``diverged_at[lane]`` to the step and stops: its parameters and learning rate
     become 0, so it computes harmless zeros from then on. Lanes with ``diverged_at >= 0`` on entry
@@ -147,8 +148,9 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     h_count = w1.shape[0]
     two_over_b = np.float32(2.0 / batch)
     n_snap = snap_steps.shape[0]
+    real = snap_ptr.shape[0]  # the lanes after these pad the block: no history, no say
     running = 0
-    for lane in range(LANES):
+    for lane in range(real):
         if diverged_at[lane] < 0:
             running += 1
     for s in range(n_steps):
@@ -173,13 +175,14 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
         for lane in range(LANES):
             loss[lane] = loss[lane] / np.float32(batch)
             if diverged_at[lane] < 0 and not (loss[lane] <= loss_bound):  # also true for NaN
-                if snap_ptr[lane] < n_snap:
+                if lane < real and snap_ptr[lane] < n_snap:
                     _snapshot(lane, snap_ptr[lane], step, loss[lane], x, y, xt, yt, w1, b1, w2, b2,
                               snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1,
                               snap_w2, snap_b2)
                     snap_ptr[lane] += 1
                 diverged_at[lane] = step
-                running -= 1
+                if lane < real:
+                    running -= 1
                 w1[:, lane] = 0.0
                 b1[:, lane] = 0.0
                 w2[:, lane] = 0.0
@@ -231,6 +234,7 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                     w2[j, lane] -= lr[lane] * gw2[j, lane]
         for lane in range(LANES):
             b2[lane] = b2[lane] - lr[lane] * gb2[lane]
+        for lane in range(real):
             if diverged_at[lane] < 0 and snap_ptr[lane] < n_snap and step == snap_steps[snap_ptr[lane]]:
                 _snapshot(lane, snap_ptr[lane], step, loss[lane], x, y, xt, yt, w1, b1, w2, b2,
                           snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,

@@ -103,13 +103,13 @@ class _Block:
         self.b2 = np.array([r.net.b2 for r in padded], np.float32)
         self.lr = np.array([r.lr for r in padded], np.float32)
         self.snap_steps = snapshot_steps(steps, save_every)
-        m, h = self.snap_steps.size, self.width
-        self.ptr = np.zeros(LANES, np.int64)
+        m, h, r = self.snap_steps.size, self.width, len(self.requests)
+        self.ptr = np.zeros(r, np.int64)  # only the real lanes keep a history
         self.diverged_at = np.full(LANES, -1, np.int64)
-        self.snap = dict(step=np.zeros((LANES, m), np.int64), train=np.zeros((LANES, m)),
-                         full=np.zeros((LANES, m)), test=np.zeros((LANES, m)),
-                         w1=np.zeros((LANES, m, h), np.float32), b1=np.zeros((LANES, m, h), np.float32),
-                         w2=np.zeros((LANES, m, h), np.float32), b2=np.zeros((LANES, m), np.float32))
+        self.snap = dict(step=np.zeros((r, m), np.int64), train=np.zeros((r, m)),
+                         full=np.zeros((r, m)), test=np.zeros((r, m)),
+                         w1=np.zeros((r, m, h), np.float32), b1=np.zeros((r, m, h), np.float32),
+                         w2=np.zeros((r, m, h), np.float32), b2=np.zeros((r, m), np.float32))
         # The kernel's scratch (each its own allocation: the kernel relies on it).
         self.scratch = (np.empty((batch, LANES), np.float32), np.empty((batch, LANES), np.float32),
                         np.empty(LANES, np.float32), np.empty((h, LANES), np.float32),

@@ -319,7 +319,13 @@ def _compile_kernels() -> None:
     from .dataset import make_dataset
     from .network import init_network
 
-    Trainer(init_network(2, 0), make_dataset("abs", n=10, noise=0.0), steps=3, save_every=1).run()
+    from .batch_training import train_batch
+
+    data = make_dataset("abs", n=10, noise=0.0)
+    Trainer(init_network(2, 0), data, steps=3, save_every=1).run()
+    # The grid's batched kernels, both modes (each mode is a separate compiled loop nest).
+    for mode in MODES:
+        train_batch([init_network(2, 0)], data, mode=mode, steps=3, save_every=1)
 
 
 class KernelPreparation:
