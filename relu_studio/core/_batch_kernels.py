@@ -59,24 +59,28 @@ _MATRIX_A, _UPPER, _LOWER = np.uint32(0x9908B0DF), np.uint32(0x80000000), np.uin
 @numba.njit(**FLAGS)
 def _twist(key):
     """Regenerate one lane's 624 state words (numpy's ``mt19937_gen``)."""
-    for i in range(_N):
-        y = (key[i] & _UPPER) | (key[i + 1 if i + 1 < _N else 0] & _LOWER)
-        v = key[i + _M if i + _M < _N else i + _M - _N] ^ (y >> np.uint32(1))
-        if y & np.uint32(1):
-            v ^= _MATRIX_A
-        key[i] = v
+    for i in range(_N - _M):
+        y = (key[i] & _UPPER) | (key[i + 1] & _LOWER)
+        key[i] = key[i + _M] ^ (y >> np.uint32(1)) ^ (np.uint32(0) - (y & np.uint32(1))) & _MATRIX_A
+    for i in range(_N - _M, _N - 1):
+        y = (key[i] & _UPPER) | (key[i + 1] & _LOWER)
+        key[i] = key[i + _M - _N] ^ (y >> np.uint32(1)) ^ (np.uint32(0) - (y & np.uint32(1))) & _MATRIX_A
+    y = (key[_N - 1] & _UPPER) | (key[0] & _LOWER)
+    key[_N - 1] = key[_M - 1] ^ (y >> np.uint32(1)) ^ (np.uint32(0) - (y & np.uint32(1))) & _MATRIX_A
 
 
 @numba.njit(**FLAGS)
-def draw_minibatches(key, pos, n, x, y, xb, yb, real):
+def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
     """Draw ``xb.shape[0]`` steps of minibatches for the first ``real`` lanes and gather their
     points; the other lanes (padding) get lane 0's.
 
     ``key`` (lanes, 624) uint32 and ``pos`` (lanes,) int64 are the lanes' MT19937 states (as
     ``RandomState.get_state()`` gives them), advanced in place; ``xb``/``yb`` (steps, batch, lanes)
-    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``.
+    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``; ``buf`` (steps * batch + 1,)
+    uint32 is scratch. A rejected word is written and then overwritten (no branch to mispredict).
     """
     steps, batch, lanes = xb.shape
+    need = steps * batch
     rng = np.uint32(n - 1)
     mask = rng
     for sh in (1, 2, 4, 8, 16):
@@ -84,25 +88,32 @@ def draw_minibatches(key, pos, n, x, y, xb, yb, real):
     for lane in range(real):
         kl = key[lane]
         p = pos[lane]
+        got = 0
+        if rng == 0:
+            buf[:need] = 0
+            got = need
+        while got < need:
+            if p >= _N:
+                _twist(kl)
+                p = 0
+            while p < _N and got < need:
+                w = kl[p]
+                p += 1
+                w ^= w >> np.uint32(11)
+                w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
+                w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
+                w ^= w >> np.uint32(18)
+                v = np.uint32(w & mask)
+                buf[got] = v
+                got += v <= rng
+        pos[lane] = p
+        k = 0
         for s in range(steps):
             for i in range(batch):
-                v = np.uint32(0)
-                while rng != 0:
-                    if p >= _N:
-                        _twist(kl)
-                        p = 0
-                    w = kl[p]
-                    p += 1
-                    w ^= w >> np.uint32(11)
-                    w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
-                    w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
-                    w ^= w >> np.uint32(18)
-                    v = np.uint32(w & mask)
-                    if v <= rng:
-                        break
+                v = buf[k]
+                k += 1
                 xb[s, i, lane] = x[v]
                 yb[s, i, lane] = y[v]
-        pos[lane] = p
     for s in range(steps):
         for i in range(batch):
             for lane in range(real, lanes):

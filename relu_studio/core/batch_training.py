@@ -73,12 +73,18 @@ class _Stream:
             _name, key, pos, *_ = np.random.RandomState(seed).get_state()
             self.key[lane], self.pos[lane] = key, pos
         self.x, self.y, self.batch, self.real = x32, y32, batch, len(seeds)
+        self._xb = self._yb = self._buf = None
 
     def draw(self, steps: int):
-        xb = np.empty((steps, self.batch, LANES), np.float32)
-        yb = np.empty_like(xb)
+        """The next ``steps`` steps' minibatch points, ``(xb, yb)`` of shape (steps, batch,
+        LANES); valid until the next call (the buffers are reused)."""
+        if self._xb is None or self._xb.shape[0] < steps:
+            self._xb = np.empty((steps, self.batch, LANES), np.float32)
+            self._yb = np.empty_like(self._xb)
+            self._buf = np.empty(steps * self.batch + 1, np.uint32)
+        xb, yb = self._xb[:steps], self._yb[:steps]
         self._k.draw_minibatches(self.key, self.pos, self.x.shape[0], self.x, self.y, xb, yb,
-                                 self.real)
+                                 self.real, self._buf)
         return xb, yb
 
 
