@@ -126,7 +126,7 @@ def test_minibatch_draws_are_randomstates(n):
         _name, key[lane], pos[lane], *_ = np.random.RandomState(lane + 11).get_state()
     xb = np.full((steps, batch, LANES), -1, np.float32)
     yb = np.empty_like(xb)
-    K.draw_minibatches(key, pos, n, x, -x, xb, yb, real)
+    K.draw_minibatches(key, pos, n, x, -x, xb, yb, real, np.empty(steps * batch + 1, np.uint32))
     for lane in range(real):
         want = np.random.RandomState(lane + 11).randint(0, n, (steps, batch))
         assert np.array_equal(xb[:, :, lane].astype(np.int64), want), f"lane {lane}"
