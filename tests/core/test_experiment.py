@@ -6,7 +6,7 @@ import pytest
 
 import relu_studio as rs
 from relu_studio.core.batch_training import LANES
-from relu_studio.core.experiment import ALL_MODES, PROGRESS_CHUNK, ridge_run
+from relu_studio.core.experiment import ALL_MODES, BATCH_MIN_SEEDS, PROGRESS_CHUNK, ridge_run
 from relu_studio.core.report import format_table
 
 RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
@@ -39,6 +39,20 @@ def test_grid_reproduces_train(data, grid):
         ref = rs.train(rs.init_network(w, s), data, mode=m, steps=300, save_every=100, seed=s)
         assert identical(run, ref), (w, m, s)
         assert run.settings.lr == rs.DEFAULT_LR[m]
+
+
+@pytest.mark.parametrize("seeds", [BATCH_MIN_SEEDS, LANES + 1])
+def test_a_batched_grid_reproduces_train(data, seeds):
+    """From BATCH_MIN_SEEDS seeds on the runs train as the lanes of blocks (the last seeds alone
+    when too few are left for a block): every run is still the one rs.train gives, bit for bit."""
+    res = rs.run_experiment(data, widths=(3, 10), modes=("output", "all"), seeds=seeds, steps=300,
+                            save_every=100, jobs=2)
+    assert res.complete and not res.cancelled
+    for (w, m, s), run in res.runs.items():
+        if s in (0, BATCH_MIN_SEEDS - 1, seeds - 1):
+            ref = rs.train(rs.init_network(w, s), data, mode=m, steps=300, save_every=100, seed=s)
+            assert identical(run, ref), (w, m, s)
+            assert run.initial is res.initial[(w, s)] and run.settings == ref.settings
 
 
 def test_ridge_cells_are_the_ridge_fit(data, grid):
