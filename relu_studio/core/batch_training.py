@@ -40,12 +40,13 @@ __all__ = ["RunRequest", "train_many", "train_batch", "LANES", "CHUNK_WORK"]
 #: Runs per block, the kernels' SIMD dimension (:mod:`._batch_kernels`); a compile-time constant
 #: there. A block of fewer runs is padded with copies of its first run.
 LANES = 16
-#: Unit-steps a thread trains between progress reports and cancel checks (about a millisecond):
-#: a chunk has CHUNK_WORK // (sum of its blocks' widths) steps, at most MAX_CHUNK_STEPS.
+#: Unit-steps a thread trains between progress reports and cancel checks (about 10 ms of
+#: training): a chunk has CHUNK_WORK // (sum of its blocks' widths) steps, at most MAX_CHUNK_STEPS.
 CHUNK_WORK = 64_000
 MAX_CHUNK_STEPS = 1000
-#: Cost of drawing one lane's minibatch for one step, in units x steps (for the load balance).
-_DRAW_COST = 12
+#: The cost of drawing a block's minibatches for one step, in the units of _block_cost (measured:
+#: the draws take about a tenth of the time of the notebook grid's six blocks, whose cost is 238).
+_DRAW_COST = 24
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """The notebook's study as a grid: widths x modes x seeds, run on all cores.
 
+Blocks of LANES seeds train together, the runs of one (width, mode) as the SIMD lanes of one
+kernel (:mod:`.batch_training`); a last block of fewer than BATCH_MIN_SEEDS seeds trains one run
+per thread. Either way every run equals :func:`.training.train` of it, bit for bit.
+
 Each (width, seed) starts every mode from the *same* initial network, as the notebook does.
 Mode "ridge" solves the output layer in closed form on the initial features (no SGD); it is
 stored as a one-snapshot :class:`Run` at step 0 so every mode is summarised the same way.
