@@ -19,7 +19,7 @@ import numpy as np
 from numba.core import config as _numba_config
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 
-from ._kernels import FLAGS, mse
+from ._kernels import FLAGS, mse, relu
 from .batch_training import LANES  # runs per block (a block of fewer is padded)
 
 
@@ -175,10 +175,10 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                 acc[i, lane] = 0.0
             for j in range(h_count):
                 for lane in range(LANES):
-                    h = xb[s, i, lane] * w1[j, lane] + b1[j, lane]
-                    if h < 0:
-                        h = np.float32(0.0)
+                    h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
                     acc[i, lane] += w2[j, lane] * h
+        # (a loop of its own: reading a row of acc right after its last store stalls)
+        for i in range(batch):
             for lane in range(LANES):
                 d = (acc[i, lane] + b2[lane]) - yb[s, i, lane]
                 loss[lane] += d * d
@@ -217,9 +217,7 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                     for lane in range(LANES):
                         gi = g[i, lane]
                         xi = xb[s, i, lane]
-                        h = xi * w1[j, lane] + b1[j, lane]
-                        if h < 0:
-                            h = np.float32(0.0)
+                        h = relu(xi * w1[j, lane] + b1[j, lane])
                         gw2[j, lane] += gi * h
                         # A select, not a branch (same bits): add t x and t where the gate is open.
                         t = gi * w2[j, lane]
@@ -237,9 +235,7 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                     gw2[j, lane] = 0.0
                 for i in range(batch):
                     for lane in range(LANES):
-                        h = xb[s, i, lane] * w1[j, lane] + b1[j, lane]
-                        if h < 0:
-                            h = np.float32(0.0)
+                        h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
                         gw2[j, lane] += g[i, lane] * h
                 for lane in range(LANES):
                     w2[j, lane] -= lr[lane] * gw2[j, lane]

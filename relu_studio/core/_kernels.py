@@ -38,6 +38,12 @@ CACHE = configure_numba_cache()
 # No "reassoc" either (see above): every sum has one order on every CPU.
 FLAGS = dict(nogil=True, cache=CACHE.enabled)
 
+@numba.njit(inline="always", **FLAGS)
+def relu(h):
+    """``max(h, 0)`` that keeps a NaN (the engine's ReLU; every kernel uses this one)."""
+    return np.float32(0.0) if h < 0 else h
+
+
 #: Status codes returned by :func:`sgd_chunk`.
 RUNNING, DIVERGED = 0, 1
 
@@ -95,9 +101,7 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
         for j in range(h_count):
             w1j, b1j, w2j = w1[j], b1[j], w2[j]
             for i in range(batch):
-                h = xb[i] * w1j + b1j
-                if h < 0:
-                    h = np.float32(0.0)
+                h = relu(xb[i] * w1j + b1j)
                 acc[i] += w2j * h
         loss = np.float32(0.0)
         for i in range(batch):
@@ -119,9 +123,7 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
                 xi = xb[i]
                 gb2 += gi
                 for j in range(h_count):
-                    h = xi * w1[j] + b1[j]
-                    if h < 0:
-                        h = np.float32(0.0)
+                    h = relu(xi * w1[j] + b1[j])
                     gw2[j] += gi * h
                     if train_hidden and h > 0:
                         t = gi * w2[j]
