@@ -18,13 +18,14 @@ _API = {
     **dict.fromkeys(("DEFAULT_LR", "MODES", "Run", "Trainer", "TrainingError", "TrainSettings",
                      "train", "train_chunks"), "training"),
     **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
+    "train_batch": "batch_training",
     "results_table": "summary",
 }
 
 __all__ = list(_API)
-_SUBMODULES = ("arrays", "dataset", "editing", "experiment", "formula", "geometry", "history", "io",
-               "network", "process", "report", "ridge", "settings", "studio", "summary", "targets",
-               "training", "version")
+_SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
+               "history", "io", "network", "process", "report", "ridge", "settings", "studio",
+               "summary", "targets", "training", "version")
 
 
 def __getattr__(name: str):

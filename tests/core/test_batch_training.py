@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 import relu_studio as rs
-from relu_studio.core.batch_training import LANES, RunRequest, train_batch, train_many
+from relu_studio import train_batch
+from relu_studio.core.batch_training import LANES, RunRequest, train_many
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
