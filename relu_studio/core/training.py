@@ -315,7 +315,8 @@ def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):
 
 # --------------------------------------------------------------------------- kernel preparation
 def _compile_kernels() -> None:
-    """Compile the training kernels (or load them from numba's cache): a tiny run does it."""
+    """Compile the training kernels (or load them from numba's cache): tiny runs do it, one of
+    the studio's kernel and one of the grid's batched kernel per mode."""
     from .dataset import make_dataset
     from .network import init_network
 
