@@ -1,0 +1,155 @@
+"""The theory lens's presenters: the canvas's arrows (every frame, they cost ~0.2 ms) and the
+lens panel (throttled while training, like the loss pane). Both only run while the lens is on;
+the numbers come from :mod:`relu_studio.core.lens`."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.lens.gradient_features import gradient_features
+from ..core.lens.gradients import elbow_velocity
+from ..core.lens.loss_slice import loss_slice, parameter_path
+from ..core.lens.ridge_distance import ridge_distances
+from .presenters import LIVE_SLOW_MS, _Presenter
+
+__all__ = ["CanvasLensPresenter", "LensPresenter", "lens_note", "TOP_K"]
+
+#: How many singular vectors the panel draws.
+TOP_K = 4
+
+NOTES = {
+    "output": "Output layer only: no arrows. The hidden layer gets no SGD step, so every elbow's "
+              "velocity is zero by construction (W shows the output weights' change on the handles).",
+    "ridge": "Ridge mode: the output layer is solved, not trained. No SGD step, no arrows.",
+}
+
+
+def lens_note(mode: str) -> str:
+    """What the canvas says in ``mode`` (nothing in the all-layers mode: the arrows speak)."""
+    return NOTES.get(mode, "")
+
+
+def _shown_data(c):
+    p = c.preview
+    return p.data if p is not None else c.data
+
+
+class CanvasLensPresenter(_Presenter):
+    """Arrows on the canvas: each elbow's velocity and each slope handle's change (x per 1000
+    steps at the current mode's learning rate), the unit tooltips' gradients; the canvas's note
+    in the output-only and ridge modes."""
+
+    def __init__(self, controller, canvas):
+        super().__init__(controller, canvas)
+        self.enabled = False
+        c = controller
+        for sig in (c.dataChanged, c.shownChanged, c.previewChanged, c.historyChanged):
+            sig.connect(self._request)
+        c.settingChanged.connect(self._setting)
+
+    def _setting(self, name: str) -> None:
+        if name in ("mode", "lr", "lr_output", "lr_all"):
+            self._request()
+
+    def _request(self) -> None:
+        if self.enabled:
+            self._now()
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = bool(on)
+        self.redraw.request()
+
+    def draw(self) -> None:
+        if not self.enabled:
+            self.view.set_lens(None)
+            return
+        c = self.c
+        mode = c.settings.mode
+        if mode == "ridge":
+            self.view.set_lens(None, lens_note(mode))
+            return
+        v = elbow_velocity(c.shown_network, _shown_data(c), lr=c.settings.current_lr, mode=mode)
+        self.view.set_lens(v, lens_note(mode))
+
+
+class LensPresenter(_Presenter):
+    """The lens panel: the shown network's gradient features, the distance to the ridge optimum
+    over the timeline (the cursor at the shown step) and the loss slice with the SGD path up to
+    the shown snapshot. Throttled to LIVE_SLOW_MS while a run trains or a drag moves."""
+
+    def __init__(self, controller, panel):
+        super().__init__(controller, panel, LIVE_SLOW_MS)
+        self.enabled = False
+        c = controller
+        for sig in (c.shownChanged, c.historyChanged, c.previewChanged):
+            sig.connect(self._live_request)
+        c.dataChanged.connect(self._request)
+        c.settingChanged.connect(lambda name: name in ("lam", "mode") and self._request())
+        panel.sliceChanged.connect(lambda *_: self._request())
+        self._ridge_key = None
+        self._ridge = None
+        self.error = ""
+
+    def _live_request(self) -> None:
+        if self.enabled:
+            self.redraw.request(live=self.c.busy or self.c.preview is not None)
+
+    def _request(self) -> None:
+        if self.enabled:
+            self._now()
+
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = bool(on)
+        if on:
+            self.redraw.request()
+
+    def draw(self) -> None:
+        if not self.enabled:
+            return
+        c, panel = self.c, self.view
+        net, data = c.shown_network, _shown_data(c)
+        panel.set_width(net.width)
+        f = gradient_features(net, data, k=TOP_K)
+        panel.set_spectrum(f.singular_values, f.hidden_singular_values)
+        panel.set_vectors(f.grid, f.vectors, data.x)
+        hidden_rank = int(np.sum(f.hidden_singular_values > f.hidden_singular_values[0] * 1e-12 * data.n))
+        share = (f"the top {f.k} directions hold {f.residual_fraction:.1%} of the residual"
+                 if np.isfinite(f.residual_fraction) else "")
+        panel.set_summary(f"J: {data.n} x {3 * net.width + 1}, rank {f.rank} (hidden features: "
+                          f"{hidden_rank}); {share}")
+        self._draw_ridge()
+        self._draw_slice(net, data)
+
+    def _draw_ridge(self) -> None:
+        c = self.c
+        hist = c.history
+        key = (id(hist.base), len(hist), id(c.data), c.settings.lam)
+        if key != self._ridge_key:
+            self._ridge_key = key
+            self._ridge = ridge_distances(hist, c.data, c.settings.lam)
+        r = self._ridge
+        note = ("Output layer only: convex, so the gap falls toward 0 (slowly along the directions "
+                "the hidden features barely see)." if c.settings.mode == "output" else
+                "The gap to the ridge optimum on each snapshot's own features "
+                "(they move when all layers train).")
+        self.view.set_ridge_distance(r.steps, r.distance, c.shown_step, note)
+
+    def _draw_slice(self, net, data) -> None:
+        c, panel = self.c, self.view
+        p1, p2 = panel.slice_parameters()
+        try:
+            hist = c.history
+            upto = c.shown_index
+            _s, a = parameter_path(hist, p1)
+            _s, b = parameter_path(hist, p2)
+            path = (a[:upto + 1], b[:upto + 1])
+            s = loss_slice(net, data, p1, p2, around=path)
+        except ValueError as exc:
+            self.error = str(exc)
+            panel.set_slice(None, note=str(exc))
+            return
+        self.error = ""
+        convex = {p1[0], p2[0]} <= {"w2", "b2"}
+        note = ("Output layer only: a convex bowl (linear regression on fixed features)." if convex
+                else "Hidden-layer parameters: the slice need not be convex.")
+        panel.set_slice(s, path, f"{note} Lowest point (x) {s.minimum_loss:.4g}, here (ring) "
+                                 f"{s.current_loss:.4g}.")
