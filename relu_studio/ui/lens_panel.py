@@ -43,8 +43,10 @@ KIND_TIPS = {
 }
 
 
-def _plot(left: str, bottom: str, log_y: bool = False) -> pg.PlotWidget:
-    w = pg.PlotWidget(axisItems={"left": LogAxis("left")} if log_y else None)
+def _plot(left: str, bottom: str, log_y: bool = False, decades: bool = True) -> pg.PlotWidget:
+    """A themed plot; ``log_y`` with ``decades``: only 1, 2, 5 of each decade labelled (for
+    spans of many decades), else pyqtgraph's log axis (which labels a short span finely)."""
+    w = pg.PlotWidget(axisItems={"left": LogAxis("left")} if log_y and decades else None)
     style.apply_plot_theme(w)
     w.setMenuEnabled(False)
     p = w.getPlotItem()
@@ -53,6 +55,8 @@ def _plot(left: str, bottom: str, log_y: bool = False) -> pg.PlotWidget:
     p.setLabel("left", left)
     p.setLabel("bottom", bottom)
     p.hideButtons()
+    for name in ("left", "bottom"):
+        p.getAxis(name).enableAutoSIPrefix(False)  # "(x0.001)" beside a parameter's name misleads
     w.setMinimumHeight(120)
     return w
 
@@ -129,7 +133,8 @@ class LensPanel(QWidget):
         self.vectors = _plot("u_k(x)", "x")
         self.vectors.setToolTip("The top singular directions as functions of x: u_k(x) = J(x) v_k / s_k, "
                                 "through the same Jacobian (they equal U's columns at the training inputs)")
-        self.vector_legend = style.add_legend(self.vectors.getPlotItem(), (-5, 5), "8pt")
+        self.vector_legend = style.add_legend(self.vectors.getPlotItem(), (5, 2), "8pt")
+        self.vector_legend.setColumnCount(4)
         self.vector_curves: list = []
         self.data_ticks = pg.ScatterPlotItem(symbol="|", size=6, pen=style.pen(style.DATA, 1.0), brush=None)
         self.vectors.addItem(self.data_ticks)
@@ -146,7 +151,7 @@ class LensPanel(QWidget):
         self.ridge_note = QLabel("")
         self.ridge_note.setWordWrap(True)
         cl.addWidget(self.ridge_note)
-        self.ridge = _plot("RMS gap to ridge", "step", log_y=True)
+        self.ridge = _plot("RMS gap to ridge", "step", log_y=True, decades=False)
         self.ridge.setToolTip("Distance of the output layer from the ridge optimum on the same hidden "
                               "features: the RMS gap between their predictions on the training inputs "
                               "(its square is the excess training MSE). Output-only training is convex: "

@@ -17,8 +17,8 @@ __all__ = ["CanvasLensPresenter", "LensPresenter", "lens_note", "TOP_K"]
 TOP_K = 4
 
 NOTES = {
-    "output": "Output layer only: no arrows. The hidden layer gets no SGD step, so every elbow's "
-              "velocity is zero by construction (W shows the output weights' change on the handles).",
+    "output": "Output layer only: no arrows. The hidden layer gets no SGD step: every elbow's "
+              "velocity is zero by construction (W: the output weights' change on the handles).",
     "ridge": "Ridge mode: the output layer is solved, not trained. No SGD step, no arrows.",
 }
 

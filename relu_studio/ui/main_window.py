@@ -353,8 +353,14 @@ class MainWindow(QMainWindow):
         self.presenters["lens"].set_enabled(on)
         if self.lens_dock.isHidden() == on:
             self.lens_dock.setVisible(on)
-        if on and self.width() < 1600:  # a laptop screen: the panel takes room from the canvas, not all
-            self.resizeDocks([self.lens_dock], [360], Qt.Orientation.Horizontal)
+            if on and geometry.is_small(self._available):
+                # a laptop: the panel beside the canvas takes what it needs, the canvas the rest
+                self.resizeDocks([self.lens_dock], [360], Qt.Orientation.Horizontal)
+            elif on and not self.units_dock.isHidden() and self.dockWidgetArea(self.units_dock) \
+                    == self.dockWidgetArea(self.lens_dock):
+                h = self.units_dock.height() + self.lens_dock.height()
+                self.resizeDocks([self.units_dock, self.lens_dock], [int(h * 0.32), int(h * 0.68)],
+                                 Qt.Orientation.Vertical)
 
     def _delete_point(self):
         self.edit_tool.delete_point(self._selected_point)

@@ -215,11 +215,29 @@ def _same_unit(net, p1, p2, v1, v2, x, r, h):
             + w2 * w2 * (w * w * sxx + 2.0 * w * b * sx + b * b * s1))
 
 
+#: The default ranges hold the lowest point of a coarse grid this many times wider.
+COARSE_FACTOR, COARSE_POINTS = 4.0, 41
+
+
+def _with_coarse_minimum(net, x, y, p1, p2, around):
+    """``around`` plus the lowest point of a coarse, wider grid (so that the default view of a
+    bowl shows its bottom, also when it lies beyond the default half-widths)."""
+    (a0, a1), (b0, b1) = slice_ranges(net, (x, y), p1, p2)
+    ca, cb = 0.5 * (a0 + a1), 0.5 * (b0 + b1)
+    ha, hb = COARSE_FACTOR * 0.5 * (a1 - a0), COARSE_FACTOR * 0.5 * (b1 - b0)
+    coarse = loss_slice(net, (x, y), p1, p2, (ca - ha, ca + ha), (cb - hb, cb + hb), COARSE_POINTS)
+    m1, m2 = [coarse.minimum[0]], [coarse.minimum[1]]
+    if around is None:
+        return m1, m2
+    return (np.append(np.asarray(around[0], float), m1), np.append(np.asarray(around[1], float), m2))
+
+
 def loss_slice(net: Network, data, p1, p2, range1=None, range2=None, points: int = DEFAULT_POINTS,
                around=None) -> LossSlice:
     """The training MSE of ``net`` on ``data`` over a ``points`` x ``points`` grid of parameters
     ``p1`` and ``p2`` (see the module docstring for their names), all others fixed. ``range1``,
-    ``range2``: ``(lo, hi)`` of each axis (default: :func:`slice_ranges`, holding ``around``)."""
+    ``range2``: ``(lo, hi)`` of each axis (default: :func:`slice_ranges`, holding ``around`` and
+    the lowest point of a coarse grid four times as wide)."""
     x, y = training_xy(data)
     p1, p2 = parameter(p1, net.width), parameter(p2, net.width)
     if p1 == p2:
@@ -227,6 +245,8 @@ def loss_slice(net: Network, data, p1, p2, range1=None, range2=None, points: int
     points = int(points)
     if not 2 <= points <= 2000:
         raise ValueError(f"points must be between 2 and 2000, got {points}")
+    if range1 is None or range2 is None:
+        around = _with_coarse_minimum(net, x, y, p1, p2, around)
     ranges = slice_ranges(net, (x, y), p1, p2, around)
     axes = []
     for given, default in ((range1, ranges[0]), (range2, ranges[1])):
