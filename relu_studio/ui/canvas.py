@@ -159,14 +159,14 @@ class Canvas(pg.PlotWidget):
         # The theory lens: an arrow on each elbow (where the full-batch gradient moves it, x per
         # 1000 steps) and on each slope handle (its change); the selected unit's active region.
         self.velocity = pg.PlotDataItem(pen=style.pen(style.VELOCITY, 2.0), connect="finite")
-        self.velocity_heads = Markers(size=10, brush=pg.mkBrush(style.VELOCITY), pen=pg.mkPen(None))
+        self._velocity_heads = (np.zeros(0), np.zeros(0))  # where the arrows end (x, y)
         self.active_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*style.ACTIVE),
                                                  pen=pg.mkPen(None))
         self.active_region.hide()
         z = {self.kinks: 0.5, self.units: 1, self.selected_unit: 2, self.trails: 2.5, self.truth: 3,
              self.points: 5, self.prediction: 6, self.ghosts: 8, self.handles: 9, self.elbows: 10,
              self.dead_elbows: 10, self.selected_elbow: 10, self.selected_marker: 11,
-             self.active_region: -1, self.velocity: 12, self.velocity_heads: 12}
+             self.active_region: -1, self.velocity: 12}
         interactive = (self.handles, self.selected_unit, self.selected_marker, self.selected_elbow,
                        self.active_region)
         for item, zv in z.items():
@@ -328,6 +328,7 @@ class Canvas(pg.PlotWidget):
         """The theory lens's arrows for the shown network (``core.lens.gradients``; None: none)
         and a ``note`` in the plot's top right corner (e.g. why there are no arrows)."""
         self.lens = velocity
+        self._lens_net = self.net  # the arrows belong to this network
         self._update_legend()
         self.lens_note.setText(note)
         self.lens_note.setVisible(bool(note) and not self.figure)
@@ -336,41 +337,48 @@ class Canvas(pg.PlotWidget):
         self._redraw_active()
 
     def _redraw_lens(self) -> None:
+        """The arrows, shafts and heads, as one NaN-separated polyline (vectorised: a frame of
+        a thousand units costs one setData)."""
         v, net = self.lens, self.net
+        if v is not None and net is not self.__dict__.get("_lens_net"):
+            return  # a new network: its arrows come with the next set_lens (the old ones stay until then)
+        self._velocity_heads = (np.zeros(0), np.zeros(0))
         if v is None or net is None or v.elbow.shape != (net.width,):
             self.velocity.setData([], [])
-            self.velocity_heads.setData([], [])
             return
         px, py = self._pixel_size()
-        e = net.elbows
-        xs, ys, hx, hy, sym = [], [], [], [], []
+        tails, tips, horizontal = [], [], []
         if v.moves_elbows:
-            ok = np.isfinite(e) & np.isfinite(v.elbow)
-            ok &= np.abs(v.elbow) > 0
-            for j in np.flatnonzero(ok):
-                dx = float(v.elbow[j])
-                if abs(dx) >= ARROW_MIN_PX * px:
-                    xs += [e[j], e[j] + dx, np.nan]
-                    ys += [0.0, 0.0, np.nan]
-                hx.append(e[j] + dx)
-                hy.append(0.0)
-                sym.append("t2" if dx > 0 else "t3")
+            e = net.elbows
+            ok = np.isfinite(e) & np.isfinite(v.elbow) & (v.elbow != 0)
+            tails.append(np.column_stack([e[ok], np.zeros(ok.sum())]))
+            tips.append(np.column_stack([e[ok] + v.elbow[ok], np.zeros(ok.sum())]))
+            horizontal.append(np.ones(ok.sum(), bool))
         shown = self.handles.data["data"].astype(int) if len(self.handles.data) else np.zeros(0, int)
         if shown.size and (v.moves_elbows or self.scaled):
             bx, by = self._handle_xy
-            dy = handle_velocity(net, v, bx, self.scaled)
-            for j in shown:
-                d = float(dy[j])
-                if not np.isfinite(d) or d == 0:
-                    continue
-                if abs(d) >= ARROW_MIN_PX * py:
-                    xs += [bx[j], bx[j], np.nan]
-                    ys += [by[j], by[j] + d, np.nan]
-                hx.append(bx[j])
-                hy.append(by[j] + d)
-                sym.append("t1" if d > 0 else "t")
-        self.velocity.setData(np.array(xs, float), np.array(ys, float))
-        self.velocity_heads.setData(x=np.array(hx, float), y=np.array(hy, float), symbol=sym)
+            dy = handle_velocity(net, v, bx, self.scaled)[shown]
+            ok = np.isfinite(dy) & (dy != 0)
+            tails.append(np.column_stack([bx[shown][ok], by[shown][ok]]))
+            tips.append(np.column_stack([bx[shown][ok], by[shown][ok] + dy[ok]]))
+            horizontal.append(np.zeros(ok.sum(), bool))
+        if not tails:
+            self.velocity.setData([], [])
+            return
+        t0, t1, hor = np.concatenate(tails), np.concatenate(tips), np.concatenate(horizontal)
+        self._velocity_heads = (t1[:, 0], t1[:, 1])
+        # in pixels: the direction of each arrow, its head a "V" 6 px long and 4 px to each side
+        d = np.where(hor, np.sign(t1[:, 0] - t0[:, 0]), np.sign(t1[:, 1] - t0[:, 1]))
+        back = np.where(hor[:, None], np.column_stack([-d * 6 * px, 4 * py + 0 * d]),
+                        np.column_stack([4 * px + 0 * d, -d * 6 * py]))
+        side = np.where(hor[:, None], np.column_stack([-d * 6 * px, -4 * py + 0 * d]),
+                        np.column_stack([-4 * px + 0 * d, -d * 6 * py]))
+        long_enough = np.where(hor, np.abs(t1[:, 0] - t0[:, 0]) / px,
+                               np.abs(t1[:, 1] - t0[:, 1]) / py) >= ARROW_MIN_PX
+        nan = np.full((t0.shape[0], 2), np.nan)
+        shaft_start = np.where(long_enough[:, None], t0, t1)  # too short: the head alone
+        pts = np.stack([shaft_start, t1, nan, t1 + back, t1, t1 + side, nan], axis=1).reshape(-1, 2)
+        self.velocity.setData(pts[:, 0], pts[:, 1])
 
     def _redraw_active(self) -> None:
         """With the lens on, the selected unit's active region (where it passes a gradient) shaded."""
@@ -389,11 +397,10 @@ class Canvas(pg.PlotWidget):
         self.active_region.setRegion((lo, hi))
 
     def velocity_arrows(self):
-        """(xs, ys) of the lens's arrow shafts as drawn (NaN-separated), and their heads' (x, y)."""
+        """(xs, ys) of the lens's arrows as drawn (NaN-separated), and where they end (x, y)."""
         x, y = self.velocity.getData()
-        hx, hy = self.velocity_heads.getData()
         empty = np.zeros(0)
-        return ((empty, empty) if x is None else (x, y)), ((empty, empty) if hx is None else (hx, hy))
+        return ((empty, empty) if x is None else (x, y)), self._velocity_heads
 
     def _place_note(self) -> None:
         note = self.__dict__.get("lens_note")
@@ -589,8 +596,7 @@ class Canvas(pg.PlotWidget):
             self.selected_elbow.setData([], [])
         if self.trails_visible and net.width > MAX_TRAILS_SHOWN:
             self._redraw_trails()  # the selected unit's trail
-        if self.lens is not None:
-            self._redraw_lens()
+        if self.lens is not None:  # (the arrows were redrawn with the handles)
             self._redraw_active()
 
     def _pixel_size(self):

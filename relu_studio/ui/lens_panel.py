@@ -124,10 +124,9 @@ class LensPanel(QWidget):
                                  "hidden features the ridge solve uses (green). Training all layers "
                                  "adds directions.")
         legend = style.add_legend(self.spectrum.getPlotItem(), (-5, 5), "8pt")
-        self.sv_full = self.spectrum.plot(pen=style.pen(style.VELOCITY, 1.8), symbol="o", symbolSize=4,
-                                          symbolBrush=style.VELOCITY, symbolPen=None, name="all parameters")
-        self.sv_hidden = self.spectrum.plot(pen=style.pen(style.PREDICTION, 1.8), symbol="s", symbolSize=4,
-                                            symbolBrush=style.PREDICTION, symbolPen=None,
+        # lines without symbols: a hundred symbols cost more to set than the SVD to compute
+        self.sv_full = self.spectrum.plot(pen=style.pen(style.VELOCITY, 2.0), name="all parameters")
+        self.sv_hidden = self.spectrum.plot(pen=style.pen(style.PREDICTION, 2.0),
                                             name="output layer (hidden features)")
         legend.setParentItem(self.spectrum.getPlotItem().vb)
         self.vectors = _plot("u_k(x)", "x")
@@ -186,8 +185,7 @@ class LensPanel(QWidget):
             iso = pg.IsocurveItem(pen=pg.mkPen(255, 255, 255, 150, width=1))
             iso.setParentItem(self.image)
             self.isocurves.append(iso)
-        self.path = pg.PlotDataItem(pen=style.pen("#ff5252", 1.6), symbol="o", symbolSize=3,
-                                    symbolBrush="#ff5252", symbolPen=None)
+        self.path = pg.PlotDataItem(pen=style.pen("#ff5252", 1.6))
         self.current = pg.ScatterPlotItem(size=12, brush=None, pen=style.pen("#ffffff", 2.0))
         self.minimum = pg.ScatterPlotItem(symbol="x", size=11, pen=style.pen("#ffeb3b", 2.0))
         for item in (self.path, self.current, self.minimum):

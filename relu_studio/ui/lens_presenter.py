@@ -8,10 +8,15 @@ import numpy as np
 from ..core.lens.gradient_features import gradient_features
 from ..core.lens.gradients import elbow_velocity
 from ..core.lens.loss_slice import loss_slice, parameter_path
-from ..core.lens.ridge_distance import ridge_distances
-from .presenters import LIVE_SLOW_MS, _Presenter
+from ..core.lens.ridge_distance import ridge_distances, thinned_indices
+from ..core.lens.snapshots import snapshot_parameters
+from .presenters import _Presenter
 
-__all__ = ["CanvasLensPresenter", "LensPresenter", "lens_note", "TOP_K"]
+__all__ = ["CanvasLensPresenter", "LensPresenter", "lens_note", "TOP_K", "LENS_LIVE_MS"]
+
+#: While training or dragging, the lens panel follows at most this often (ms): its redraw (an
+#: SVD, a 200 x 200 slice, contours) costs ~20 ms, a twelfth of that per 60 Hz frame.
+LENS_LIVE_MS = 250
 
 #: How many singular vectors the panel draws.
 TOP_K = 4
@@ -74,10 +79,10 @@ class CanvasLensPresenter(_Presenter):
 class LensPresenter(_Presenter):
     """The lens panel: the shown network's gradient features, the distance to the ridge optimum
     over the timeline (the cursor at the shown step) and the loss slice with the SGD path up to
-    the shown snapshot. Throttled to LIVE_SLOW_MS while a run trains or a drag moves."""
+    the shown snapshot. Throttled to LENS_LIVE_MS while a run trains or a drag moves."""
 
     def __init__(self, controller, panel):
-        super().__init__(controller, panel, LIVE_SLOW_MS)
+        super().__init__(controller, panel, LENS_LIVE_MS)
         self.enabled = False
         c = controller
         for sig in (c.shownChanged, c.historyChanged, c.previewChanged):
@@ -87,6 +92,7 @@ class LensPresenter(_Presenter):
         panel.sliceChanged.connect(lambda *_: self._request())
         self._ridge_key = None
         self._ridge = None
+        self._ranges = None  # ((p1, p2), range1, range2) of the slice drawn
         self.error = ""
 
     def _live_request(self) -> None:
@@ -120,18 +126,46 @@ class LensPresenter(_Presenter):
         self._draw_slice(net, data)
 
     def _draw_ridge(self) -> None:
+        """The distance to the ridge optimum over the timeline: at most ~400 snapshots (log
+        spaced, with the shown one), each solved once (a run in progress only appends)."""
         c = self.c
         hist = c.history
-        key = (id(hist.base), len(hist), id(c.data), c.settings.lam)
+        key = (id(c.data), c.settings.lam)
         if key != self._ridge_key:
-            self._ridge_key = key
-            self._ridge = ridge_distances(hist, c.data, c.settings.lam)
-        r = self._ridge
+            self._ridge_key, self._ridge = key, {}
+        done = self._ridge
+        snaps = snapshot_parameters(hist)
+        idx = thinned_indices(len(snaps), keep=(c.shown_index,))
+
+        def mark(i):  # a snapshot's identity: an undo or a new run changes it, recording it does not
+            return (int(snaps.steps[i]), snaps.w1[i].tobytes(), snaps.b1[i].tobytes(),
+                    snaps.w2[i].tobytes(), float(snaps.b2[i]))
+
+        marks = {int(i): mark(i) for i in idx}
+        todo = np.array([i for i in idx if done.get(int(i), (None,))[0] != marks[int(i)]], dtype=np.int64)
+        if todo.size:
+            r = ridge_distances(hist, c.data, c.settings.lam, indices=todo)
+            for i, d in zip(todo.tolist(), r.distance.tolist()):
+                done[i] = (marks[i], d)
+        steps = snaps.steps[idx].astype(np.float64)
+        dist = np.array([done[int(i)][1] for i in idx])
         note = ("Output layer only: convex, so the gap falls toward 0 (slowly along the directions "
                 "the hidden features barely see)." if c.settings.mode == "output" else
                 "The gap to the ridge optimum on each snapshot's own features "
                 "(they move when all layers train).")
-        self.view.set_ridge_distance(r.steps, r.distance, c.shown_step, note)
+        self.view.set_ridge_distance(steps, dist, c.shown_step, note)
+
+    def _kept_ranges(self, p1, p2, path):
+        """The ranges drawn last time while they still hold the path (the view stays put while
+        the path grows; no new search for the bowl's bottom), else (None, None): new ones."""
+        kept = self._ranges
+        if kept is None or kept[0] != (p1, p2):
+            return None, None
+        for (lo, hi), v in zip(kept[1:], path):
+            v = v[np.isfinite(v)]
+            if v.size and (v.min() < lo or v.max() > hi):
+                return None, None
+        return kept[1], kept[2]
 
     def _draw_slice(self, net, data) -> None:
         c, panel = self.c, self.view
@@ -142,12 +176,13 @@ class LensPresenter(_Presenter):
             _s, a = parameter_path(hist, p1)
             _s, b = parameter_path(hist, p2)
             path = (a[:upto + 1], b[:upto + 1])
-            s = loss_slice(net, data, p1, p2, around=path)
+            s = loss_slice(net, data, p1, p2, *self._kept_ranges(p1, p2, path), around=path)
         except ValueError as exc:
             self.error = str(exc)
             panel.set_slice(None, note=str(exc))
             return
         self.error = ""
+        self._ranges = ((p1, p2), (s.v1[0], s.v1[-1]), (s.v2[0], s.v2[-1]))
         convex = {p1[0], p2[0]} <= {"w2", "b2"}
         note = ("Output layer only: a convex bowl (linear regression on fixed features)." if convex
                 else "Hidden-layer parameters: the slice need not be convex.")

@@ -152,7 +152,8 @@ def test_an_elbow_and_slope_slice_is_not_convex(data):
     """Moving an elbow changes which points its unit is active on: along the elbow axis the loss
     bends down somewhere (a negative second difference far beyond rounding)."""
     net = rs.train(rs.init_network(20, 0), data, mode="all", steps=5000, save_every=5000).final
-    s = rs.loss_slice(net, data, ("elbow", 6), ("slope", 6), points=101)
+    e, w = float(net.elbows[6]), float(net.w1[6])
+    s = rs.loss_slice(net, data, ("elbow", 6), ("slope", 6), (e - 0.5, e + 0.5), (w - 1, w + 1), points=101)
     d2 = np.diff(s.loss, 2, axis=0)
     assert d2.min() < -1e-3 * (s.loss.max() - s.loss.min())
 

@@ -25,7 +25,7 @@ from ..ridge import DEFAULT_LAMBDA, features_of_hidden, ridge_coefficients
 from .gradients import training_xy
 from .snapshots import snapshot_parameters
 
-__all__ = ["RidgeDistance", "ridge_distance", "ridge_distances"]
+__all__ = ["RidgeDistance", "ridge_distance", "ridge_distances", "thinned_indices"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,16 +67,32 @@ def ridge_distance(net: Network, data, lam: float = DEFAULT_LAMBDA) -> RidgeDist
     return RidgeDistance(d, p, opt)
 
 
-def ridge_distances(history, data, lam: float = DEFAULT_LAMBDA) -> RidgeDistance:
+def ridge_distances(history, data, lam: float = DEFAULT_LAMBDA, indices=None) -> RidgeDistance:
     """:func:`ridge_distance` for every snapshot of ``history`` (a Run, History or HistoryView)
-    on ``data``; one ridge solve per distinct hidden layer (one for an output-only run).
-    ``optimum`` is the last snapshot's."""
+    on ``data``, or for the snapshots numbered ``indices``; one ridge solve per distinct hidden
+    layer (one for an output-only run). ``optimum`` is the last one's."""
     x, y = training_xy(data)
     s = snapshot_parameters(history)
-    m = len(s)
-    dist, par = np.empty(m), np.empty(m)
+    idx = np.arange(len(s)) if indices is None else np.asarray(indices, dtype=np.int64).ravel()
+    if idx.size and (idx.min() < 0 or idx.max() >= len(s)):
+        raise IndexError(f"snapshot indices must lie in 0..{len(s) - 1}")
+    dist, par = np.empty(idx.size), np.empty(idx.size)
     opt = np.zeros(0)
     cache: dict = {}
-    for i in range(m):
-        dist[i], par[i], opt = _one(s.w1[i], s.b1[i], s.w2[i], s.b2[i], x, y, lam, cache)
-    return RidgeDistance(dist, par, opt, steps=np.asarray(s.steps))
+    for k, i in enumerate(idx):
+        dist[k], par[k], opt = _one(s.w1[i], s.b1[i], s.w2[i], s.b2[i], x, y, lam, cache)
+        if len(cache) > 1:  # all layers: each snapshot has features of its own; keep the last
+            cache = {key: cache[key] for key in list(cache)[-1:]}
+    return RidgeDistance(dist, par, opt, steps=np.asarray(s.steps)[idx])
+
+
+def thinned_indices(count: int, at_most: int = 400, keep=()) -> np.ndarray:
+    """At most about ``at_most`` of ``count`` snapshot indices: every ``2^k``-th (the smallest
+    power of two that keeps them under ``at_most``), plus the last one and ``keep``. As a run
+    appends snapshots the stride only doubles, so earlier choices stay chosen (each is solved
+    once)."""
+    stride = 1
+    while count > stride * at_most:
+        stride *= 2
+    extra = [i for i in (count - 1, *keep) if 0 <= i < count]
+    return np.unique(np.concatenate([np.arange(0, count, stride), np.asarray(extra, dtype=np.int64)]))
