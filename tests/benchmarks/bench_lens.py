@@ -24,6 +24,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # as the app sets it (relu_studio.app), before numpy loads
 
 import numpy as np  # noqa: E402
+from bench_gui import frames_while_training  # noqa: E402  (how bench_gui.py counts frames)
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
@@ -35,28 +36,6 @@ def best_ms(fn, repeat: int = 30) -> tuple[float, float]:
         fn()
         t.append((time.perf_counter() - t0) * 1000)
     return float(np.median(t)), float(np.min(t))
-
-
-def frames_while_training(app, win, seconds: float) -> tuple[float, float]:
-    c = win.c
-    redraws = win.presenters["canvas"].redraw
-    c.start()
-    while c.last_snapshot is None:
-        app.processEvents()
-    t_settle = time.perf_counter()
-    while time.perf_counter() - t_settle < 1.0:
-        app.processEvents()
-    f0, s0 = redraws.count, c.last_snapshot.step
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        app.processEvents()
-        time.sleep(0.0005)
-    elapsed = time.perf_counter() - t0
-    f1, s1 = redraws.count, c.last_snapshot.step
-    c.stop()
-    while c.run_state != "idle":
-        app.processEvents()
-    return (f1 - f0) / elapsed, (s1 - s0) / elapsed
 
 
 def main() -> int:
@@ -130,9 +109,9 @@ def main() -> int:
     # ---- frames per second while training at full speed, lens off vs on
     c.set_setting("steps", 500_000_000)
     win.action("lens").setChecked(False)
-    fps_off, rate_off = frames_while_training(app, win, args.seconds)
+    fps_off, rate_off, _t = frames_while_training(app, win, args.seconds)
     win.action("lens").setChecked(True)
-    fps_on, rate_on = frames_while_training(app, win, args.seconds)
+    fps_on, rate_on, _t = frames_while_training(app, win, args.seconds)
     print(f"frames/s training at full speed, lens off: {fps_off:6.1f}   ({rate_off:,.0f} steps/s)")
     print(f"frames/s training at full speed, lens on : {fps_on:6.1f}   ({rate_on:,.0f} steps/s)   "
           f"(bar >= 30); ratio {fps_on / fps_off:.2f}")

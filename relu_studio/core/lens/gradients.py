@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..dataset import validated_points
 from ..network import Network
 from ..settings import DEFAULT_LR, SGD_MODES, SettingsError, check_mode
 
@@ -44,13 +45,7 @@ def training_xy(data) -> tuple[np.ndarray, np.ndarray]:
             x, y = data
         except (TypeError, ValueError):
             raise TypeError("data must be a relu_studio Dataset or an (x, y) pair") from None
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"x has {x.size} values but y has {y.size}")
-    if x.size == 0:
-        raise ValueError("the data set has no points")
-    return x, y
+    return validated_points(x, y)  # float64 vectors, same length, finite (a DataError says why)
 
 
 def _params(net: Network):
