@@ -42,8 +42,9 @@ SAMPLE_PX = 20.0  # a legend entry's sample
 GRAB_PX = {"elbow": 8.0, "handle": 8.0, "point": 7.0, "unitline": 5.0}
 #: Above this width, only the selected unit's slope handle is drawn (hundreds would be clutter).
 MAX_HANDLES_SHOWN = 60
-#: The theory lens's arrows: an arrow shorter than this (px) is drawn as its head only.
-ARROW_MIN_PX = 3.0
+#: The theory lens's arrows: an arrow shorter than this (px) is drawn as its head only; an elbow's
+#: arrow runs this far (px) above the x axis (on it, it would hide in the axis line).
+ARROW_MIN_PX, ARROW_LIFT_PX = 3.0, 7.0
 
 
 class Markers(pg.ScatterPlotItem):
@@ -367,6 +368,8 @@ class Canvas(pg.PlotWidget):
             return
         t0, t1, hor = np.concatenate(tails), np.concatenate(tips), np.concatenate(horizontal)
         self._velocity_heads = (t1[:, 0], t1[:, 1])
+        lift = np.where(hor, ARROW_LIFT_PX * py, 0.0)
+        t0, t1 = t0 + np.column_stack([0 * lift, lift]), t1 + np.column_stack([0 * lift, lift])
         # in pixels: the direction of each arrow, its head a "V" 6 px long and 4 px to each side
         d = np.where(hor, np.sign(t1[:, 0] - t0[:, 0]), np.sign(t1[:, 1] - t0[:, 1]))
         back = np.where(hor[:, None], np.column_stack([-d * 6 * px, 4 * py + 0 * d]),
@@ -397,7 +400,8 @@ class Canvas(pg.PlotWidget):
         self.active_region.setRegion((lo, hi))
 
     def velocity_arrows(self):
-        """(xs, ys) of the lens's arrows as drawn (NaN-separated), and where they end (x, y)."""
+        """(xs, ys) of the lens's arrows as drawn (NaN-separated), and where they end (x, y; an
+        elbow's arrow ends on the axis, y = 0, though it is drawn a few pixels above it)."""
         x, y = self.velocity.getData()
         empty = np.zeros(0)
         return ((empty, empty) if x is None else (x, y)), self._velocity_heads
