@@ -33,6 +33,8 @@ from .compare_view import CompareView
 from .edit_tool import EditTool
 from .file_actions import FileActions, app_settings
 from .help_actions import HelpActions
+from .lens_panel import LensPanel
+from .lens_presenter import CanvasLensPresenter, LensPresenter
 from .loss_pane import LossPane
 from .pace_control import PaceControl, load_pace, load_playback, save_pace, save_playback
 from .parameter_panel import ParameterPanel
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
         self.pace_control = PaceControl()
         self.panel = ParameterPanel(c)
         self.units_table = UnitTable()
+        self.lens_panel = LensPanel()
         self.edit_tool = EditTool(c, self.canvas, self)
         self.compare_controller = CompareController(lambda: self.c.data, self)
         self.compare = CompareView(self.compare_controller)
@@ -120,6 +123,9 @@ class MainWindow(QMainWindow):
         self.param_dock.setMinimumWidth(260)
         self.units_dock = self._dock("Hidden units", "units", self.units_table, Qt.DockWidgetArea.RightDockWidgetArea)
         self.units_dock.setMinimumWidth(200)  # narrower, the table scrolls (its values stay whole)
+        self.lens_dock = self._dock("Theory lens", "lens", self.lens_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.lens_dock.setMinimumWidth(300)
+        self.lens_dock.hide()  # off by default: the View menu's Theory lens (G) shows it
 
         # ---- actions, menus, toolbar: one table
         self.files = FileActions(self, ask_to_save=ask_to_save, autosave_enabled=autosave)
@@ -166,6 +172,8 @@ class MainWindow(QMainWindow):
             "timeline": TimelinePresenter(c, self.timeline),
             "readout": ReadoutPresenter(c, self.status_loss, self.status_rate, sb),
             "readout_strip": ReadoutStripPresenter(c, self.readout_strip),
+            "canvas_lens": CanvasLensPresenter(c, self.canvas),
+            "lens": LensPresenter(c, self.lens_panel),
         }
         for p in self.presenters.values():
             p.redraw.request()
@@ -181,6 +189,8 @@ class MainWindow(QMainWindow):
         self.edit_tool.unitSelected.connect(self._select_unit)
         self.edit_tool.pointSelected.connect(self._select_point)
         self.units_table.unitSelected.connect(self.canvas.select_unit)
+        self.units_table.unitSelected.connect(self.lens_panel.follow_unit)
+        self.lens_dock.toggleViewAction().toggled.connect(self.action("lens").setChecked)
         self.units_table.model_.edited.connect(c.set_unit_value)
         # the pace and the playback: the user's preferences
         self.pace_control.paceChanged.connect(self._pace_changed)
@@ -279,6 +289,7 @@ class MainWindow(QMainWindow):
             "pace_log": lambda on: self.pace_control.set_log_time(on),
             "kinks": self.canvas.set_kinks_visible, "initial_elbows": self.canvas.set_ghosts_visible,
             "trails": lambda on: self.presenters["canvas"].set_trails_visible(on),
+            "lens": self._set_lens,
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
@@ -335,12 +346,29 @@ class MainWindow(QMainWindow):
         if set_loss_axis is not None:
             set_loss_axis(on)
 
+    def _set_lens(self, on: bool) -> None:
+        """The theory lens on or off: its panel and the canvas's arrows (computed only while on)."""
+        on = bool(on)
+        self.presenters["canvas_lens"].set_enabled(on)
+        self.presenters["lens"].set_enabled(on)
+        if self.lens_dock.isHidden() == on:
+            self.lens_dock.setVisible(on)
+            if on and geometry.is_small(self._available):
+                # a laptop: the panel beside the canvas takes what it needs, the canvas the rest
+                self.resizeDocks([self.lens_dock], [360], Qt.Orientation.Horizontal)
+            elif on and not self.units_dock.isHidden() and self.dockWidgetArea(self.units_dock) \
+                    == self.dockWidgetArea(self.lens_dock):
+                h = self.units_dock.height() + self.lens_dock.height()
+                self.resizeDocks([self.units_dock, self.lens_dock], [int(h * 0.32), int(h * 0.68)],
+                                 Qt.Orientation.Vertical)
+
     def _delete_point(self):
         self.edit_tool.delete_point(self._selected_point)
 
     def _select_unit(self, j):
         self.canvas.select_unit(j)
         self.units_table.select_unit(j)
+        self.lens_panel.follow_unit(j)
 
     def _select_point(self, i):
         self._selected_point = i
@@ -353,7 +381,7 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, index: int) -> None:
         """The docks belong to the studio (Compare has its own controls): Compare gets the room."""
-        docks = (self.param_dock, self.units_dock, self.toolbar)
+        docks = (self.param_dock, self.units_dock, self.lens_dock, self.toolbar)
         if index == 1:
             self._docks_shown = [d for d in docks if d.isVisible()]
             for d in docks:
@@ -371,7 +399,7 @@ class MainWindow(QMainWindow):
                 "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
                 "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps,
                 "show_kinks": self.canvas.kinks_visible, "show_initial_elbows": self.canvas.ghosts_visible,
-                "show_trails": self.canvas.trails_visible}
+                "show_trails": self.canvas.trails_visible, "show_lens": self.action("lens").isChecked()}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -383,6 +411,7 @@ class MainWindow(QMainWindow):
         self.action("kinks").setChecked(view.get("show_kinks") is not False)
         self.action("initial_elbows").setChecked(view.get("show_initial_elbows") is not False)
         self.action("trails").setChecked(view.get("show_trails") is True)
+        self.action("lens").setChecked(view.get("show_lens") is True)
         self.action("log_steps").setChecked(view.get("log_steps") is True)
         if "pace" in view:  # an older session has none: the user's pace stays
             try:
