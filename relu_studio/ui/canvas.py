@@ -330,10 +330,12 @@ class Canvas(pg.PlotWidget):
         and a ``note`` in the plot's top right corner (e.g. why there are no arrows)."""
         self.lens = velocity
         self._lens_net = self.net  # the arrows belong to this network
-        self._update_legend()
-        self.lens_note.setText(note)
-        self.lens_note.setVisible(bool(note) and not self.figure)
-        self._place_note()
+        self._update_legend()  # (a no-op unless its entries change)
+        show = bool(note) and not self.figure  # (every live frame comes here; the note seldom changes)
+        if note != self.lens_note.text() or show == self.lens_note.isHidden():
+            self.lens_note.setText(note)
+            self.lens_note.setVisible(show)
+            self._place_note()
         self._redraw_lens()
         self._redraw_active()
 

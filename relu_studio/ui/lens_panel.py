@@ -8,6 +8,7 @@ come from :mod:`relu_studio.core.lens` through :class:`~relu_studio.ui.lens_pres
 """
 from __future__ import annotations
 
+import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -32,6 +33,20 @@ __all__ = ["LensPanel", "VECTOR_COLORS", "ISO_LEVELS"]
 VECTOR_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
 #: Contour lines drawn on the loss slice.
 ISO_LEVELS = 6
+
+
+def contour_lines(v1, v2, z, levels) -> tuple[np.ndarray, np.ndarray]:
+    """The contour lines of ``z[i, j]`` (at ``(v1[i], v2[j])``) at ``levels``, as one polyline in
+    data coordinates with NaN between the pieces (for a plot with ``connect="finite"``).
+    contourpy (matplotlib's contouring, compiled): ~2 ms for six levels of a 200 x 200 grid, where
+    pyqtgraph's IsocurveItem (marching squares in Python) takes ~60 ms per level."""
+    gen = contourpy.contour_generator(np.asarray(v1, float), np.asarray(v2, float),
+                                      np.asarray(z, float).T, line_type=contourpy.LineType.ChunkCombinedNan)
+    pieces = [chunk for level in levels for chunk in gen.lines(float(level))[0] if chunk is not None]
+    if not pieces:
+        return np.empty(0), np.empty(0)
+    xy = np.concatenate([np.vstack([c, [[np.nan, np.nan]]]) for c in pieces])
+    return xy[:, 0], xy[:, 1]
 
 KIND_TIPS = {
     "w2": "a unit's output weight: with the output bias, the loss is a convex bowl over it",
@@ -101,6 +116,7 @@ class LensPanel(QWidget):
     """The lens's plots in three tabs (gradient features, convex case, loss slice)."""
 
     sliceChanged = Signal(object, object)  # the two parameters, e.g. ("w2", 3), ("b2",)
+    partChanged = Signal(str)  # the part on screen: "features", "ridge" or "slice"
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -122,7 +138,8 @@ class LensPanel(QWidget):
         self.spectrum.setToolTip("Singular values of the Jacobian at the training inputs: all "
                                  "parameters (purple) and the output layer's block only, i.e. the "
                                  "hidden features the ridge solve uses (green). Training all layers "
-                                 "adds directions.")
+                                 "adds directions. Only the numerical rank is drawn: values below "
+                                 "round-off (size x machine epsilon x the largest) are not directions.")
         legend = style.add_legend(self.spectrum.getPlotItem(), (-5, 5), "8pt")
         # lines without symbols: a hundred symbols cost more to set than the SVD to compute
         self.sv_full = self.spectrum.plot(pen=style.pen(style.VELOCITY, 2.0), name="all parameters")
@@ -180,11 +197,9 @@ class LensPanel(QWidget):
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.slice.addItem(self.image)
-        self.isocurves = []
-        for _ in range(ISO_LEVELS):
-            iso = pg.IsocurveItem(pen=pg.mkPen(255, 255, 255, 150, width=1))
-            iso.setParentItem(self.image)
-            self.isocurves.append(iso)
+        self.contours = pg.PlotDataItem(pen=pg.mkPen(255, 255, 255, 150, width=1), connect="finite")
+        self.contours.setZValue(5)
+        self.slice.addItem(self.contours)
         self.path = pg.PlotDataItem(pen=style.pen("#ff5252", 1.6))
         self.current = pg.ScatterPlotItem(size=12, brush=None, pen=style.pen("#ffffff", 2.0))
         self.minimum = pg.ScatterPlotItem(symbol="x", size=11, pen=style.pen("#ffeb3b", 2.0))
@@ -196,8 +211,19 @@ class LensPanel(QWidget):
         self.tabs.setTabToolTip(2, "The training loss over two parameters, with the SGD path")
         for p in (self.pick1, self.pick2):
             p.changed.connect(self._slice_changed)
+        self.tabs.currentChanged.connect(lambda _i: self.partChanged.emit(self.shown_part()))
 
     # ------------------------------------------------------------------ intent
+    #: The panel's parts, in tab order.
+    PARTS = ("features", "ridge", "slice")
+
+    def shown_part(self) -> str:
+        """Which part is on screen: only that one needs drawing."""
+        return self.PARTS[max(self.tabs.currentIndex(), 0)]
+
+    def show_part(self, part: str) -> None:
+        self.tabs.setCurrentIndex(self.PARTS.index(part))
+
     def slice_parameters(self) -> tuple[tuple, tuple]:
         return self.pick1.parameter(), self.pick2.parameter()
 
@@ -256,9 +282,7 @@ class LensPanel(QWidget):
         self.slice_note.setText(note)
         if s is None:
             self.image.clear()
-            for iso in self.isocurves:
-                iso.setData(None)
-            for item in (self.path, self.current, self.minimum):
+            for item in (self.contours, self.path, self.current, self.minimum):
                 item.setData([], [])
             return
         z = np.log10(np.maximum(s.loss, 1e-12))
@@ -267,8 +291,7 @@ class LensPanel(QWidget):
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         lo, hi = float(z.min()), float(z.max())
         levels = lo + (hi - lo) * (np.arange(1, ISO_LEVELS + 1) / (ISO_LEVELS + 1)) ** 1.5
-        for iso, level in zip(self.isocurves, levels):
-            iso.setData(z, level)
+        self.contours.setData(*contour_lines(s.v1, s.v2, z, levels))
         if path is not None:
             self.path.setData(*path)
         else:

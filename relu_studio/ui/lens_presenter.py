@@ -1,6 +1,7 @@
 """The theory lens's presenters: the canvas's arrows (every frame, they cost ~0.2 ms) and the
 lens panel (throttled while training, like the loss pane). Both only run while the lens is on;
-the numbers come from :mod:`relu_studio.core.lens`."""
+the numbers come from :mod:`relu_studio.core.lens`. The panel computes only its part on screen
+(gradient features, distance to ridge, or the slice); a part is drawn when its tab is chosen."""
 from __future__ import annotations
 
 import numpy as np
@@ -90,6 +91,7 @@ class LensPresenter(_Presenter):
         c.dataChanged.connect(self._request)
         c.settingChanged.connect(lambda name: name in ("lam", "mode") and self._request())
         panel.sliceChanged.connect(lambda *_: self._request())
+        panel.partChanged.connect(lambda *_: self._request())
         self._ridge_key = None
         self._ridge = None
         self._ranges = None  # ((p1, p2), range1, range2) of the slice drawn
@@ -115,15 +117,17 @@ class LensPresenter(_Presenter):
         net, data = c.shown_network, _shown_data(c)
         panel.set_width(net.width)
         f = gradient_features(net, data, k=TOP_K)
-        panel.set_spectrum(f.singular_values, f.hidden_singular_values)
+        panel.set_spectrum(f.singular_values[:f.rank], f.hidden_singular_values[:f.hidden_rank])
         panel.set_vectors(f.grid, f.vectors, data.x)
-        hidden_rank = int(np.sum(f.hidden_singular_values > f.hidden_singular_values[0] * 1e-12 * data.n))
         share = (f"the top {f.k} directions hold {f.residual_fraction:.1%} of the residual"
                  if np.isfinite(f.residual_fraction) else "")
         panel.set_summary(f"J: {data.n} x {3 * net.width + 1}, rank {f.rank} (hidden features: "
-                          f"{hidden_rank}); {share}")
-        self._draw_ridge()
-        self._draw_slice(net, data)
+                          f"{f.hidden_rank}); {share}")
+        part = panel.shown_part()  # the others are drawn when shown: the ridge curve and the
+        if part == "ridge":        # slice cost several times the SVD while a run trains
+            self._draw_ridge()
+        elif part == "slice":
+            self._draw_slice(net, data)
 
     def _draw_ridge(self) -> None:
         """The distance to the ridge optimum over the timeline: at most ~400 snapshots (log

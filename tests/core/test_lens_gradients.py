@@ -174,3 +174,19 @@ def test_all_layers_add_directions_to_the_hidden_features(data):
     m = f.hidden_singular_values.size
     assert np.all(f.singular_values[:m] >= f.hidden_singular_values * (1 - 1e-12))
     assert f.rank > np.linalg.matrix_rank(hidden_block(rs.jacobian(net, data.x)))
+
+
+def test_ranks_are_numpy_s_numerical_ranks_and_the_panel_draws_no_round_off(data):
+    """The lens reports (and draws) only the directions that exist: the numerical ranks equal
+    ``numpy.linalg.matrix_rank`` of the Jacobian and of its hidden block, even when elbows share a
+    gap between training inputs (which makes hidden features exactly dependent)."""
+    nets = list(networks(data))
+    w1 = np.ones(6, np.float32)
+    crowded = rs.Network(w1, -np.float32(0.5012) - np.arange(6, dtype=np.float32) * 1e-5 * w1,
+                         np.linspace(-1, 1, 6).astype(np.float32), 0.1)  # six elbows in one gap
+    for net in nets + [crowded]:
+        f = rs.gradient_features(net, data)
+        jac = rs.jacobian(net, data.x)
+        assert f.rank == np.linalg.matrix_rank(jac)
+        assert f.hidden_rank == np.linalg.matrix_rank(hidden_block(jac))
+    assert f.hidden_rank < crowded.width + 1

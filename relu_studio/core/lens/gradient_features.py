@@ -67,7 +67,9 @@ class GradientFeatures:
     ``at_data`` (n x k): the same at the training inputs (``U[:, :k]``). ``residual_fraction``:
     the share ``|U_k^T r|^2 / |r|^2`` of the residual ``r = f(x) - y`` in the span of the top-k
     directions (NaN when no targets were given), and ``residual_fractions[i]`` the same for the
-    top ``i + 1``. ``rank``: the numerical rank of ``J``. Sign: each vector's largest value on
+    top ``i + 1``. ``rank`` and ``hidden_rank``: the numerical ranks of ``J`` and of its hidden
+    block (singular values above ``max(shape) * eps * s[0]``, numpy's ``matrix_rank`` rule; those
+    below are round-off, not directions). Sign: each vector's largest value on
     the grid is positive."""
 
     x: np.ndarray
@@ -79,6 +81,7 @@ class GradientFeatures:
     residual_fraction: float
     residual_fractions: np.ndarray
     rank: int
+    hidden_rank: int
 
     @property
     def k(self) -> int:
@@ -113,6 +116,7 @@ def gradient_features(net: Network, data, k: int = 4, grid=None) -> GradientFeat
     u, s, vt = np.linalg.svd(jac, full_matrices=False)
     s_hidden = np.linalg.svd(hidden_block(jac), compute_uv=False)
     rank = _rank(s, jac.shape)
+    hidden_rank = _rank(s_hidden, hidden_block(jac).shape)
     k = min(k, s.size)
     kk = min(k, rank)
     vectors = np.full((k, grid.size), np.nan)
@@ -139,4 +143,4 @@ def gradient_features(net: Network, data, k: int = 4, grid=None) -> GradientFeat
     return GradientFeatures(x=x, singular_values=s, hidden_singular_values=s_hidden, grid=grid,
                             vectors=vectors, at_data=at_data,
                             residual_fraction=float(fractions[-1]), residual_fractions=fractions,
-                            rank=rank)
+                            rank=rank, hidden_rank=hidden_rank)
