@@ -158,12 +158,7 @@ def parse_range(text: str, axis: str, label: str) -> list:
         values = [lo + (hi - lo) * i / (k - 1) for i in range(k)]
         values[-1] = hi
     if whole:
-        out = []
-        for v in values:
-            r = int(round(v))
-            if r not in out:
-                out.append(r)
-        return out
+        return list(dict.fromkeys(int(round(v)) for v in values))
     return [float(v) for v in values]
 
 
@@ -200,10 +195,11 @@ def parse_axis(axis: str, value, label: str) -> tuple:
             values.append(_number(item, label) if item.strip() else item)
         else:
             values.append(item)
-    out = []
+    out, seen = [], set()
     for v in values:
         c = _checked(axis, v, label)
-        if c not in out:
+        if c not in seen:
+            seen.add(c)
             out.append(c)
     return tuple(out)
 
