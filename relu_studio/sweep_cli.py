@@ -201,12 +201,11 @@ def _run(args, prog: str) -> int:
     if args.plan or already == len(runs):
         _print(f"{len(runs)} runs, {already} done, {len(runs) - already} to do")
         return 0
+    executor = _executor(args)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
-
-    executor = _executor(args)
     cancel = threading.Event()
     bar = ProgressBar(err, enabled=not args.quiet, prefix=f"{prog}: ", unit="runs")
     box: dict = {}
