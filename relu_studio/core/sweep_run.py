@@ -37,7 +37,7 @@ from .sweep_spec import SETTING_COLUMNS, RunSpec, SweepError, SweepSpec, expand,
 __all__ = ["RESULT_COLUMNS", "METRIC_COLUMNS", "TIMING_COLUMNS", "COLUMNS", "run_batch",
            "make_batches", "train_run", "SweepResults", "LocalExecutor", "run_sweep",
            "SweepOutcome", "read_results", "RESULTS_CSV", "RESULTS_PARQUET", "HISTORIES",
-           "parquet_available"]
+           "parquet_available", "dataset_of"]
 
 #: The error columns of a row, final and best (lowest over the snapshots) of each metric.
 METRIC_COLUMNS = ("final_train_mse", "best_train_mse", "final_full_train_mse",
@@ -63,6 +63,11 @@ def _dataset(target: str, n: int, noise: float, data_seed: int):
     from .dataset import make_dataset
 
     return make_dataset(target, n, noise, data_seed)
+
+
+def dataset_of(run_spec: RunSpec):
+    """The data set a run trains on (made once per process for each data setting)."""
+    return _dataset(*run_spec.data_key)
 
 
 def _float(v) -> str:
