@@ -135,7 +135,6 @@ class SweepView(QWidget):
         self.legend.clear()
         lines = self.c.lines
         logx, logy = self.log_x.isChecked(), self.log_y.isChecked()
-        p.setLogMode(x=logx, y=logy)
         p.setLabel("bottom", AXIS_LABELS.get(self.c.x_axis, self.c.x_axis))
         p.setLabel("left", METRIC_LABELS.get(self.c.metric, self.c.metric)
                    + " (median, 25–75 % over seeds)")
@@ -150,8 +149,12 @@ class SweepView(QWidget):
             index = np.flatnonzero(ok)
             band = QColor(color)
             band.setAlpha(60)
-            lo_item = pg.PlotDataItem(x, lo, pen=pg.mkPen(0, 0, 0, 0))
-            hi_item = pg.PlotDataItem(x, hi, pen=pg.mkPen(0, 0, 0, 0))
+            # The band's edges are plain curves in view coordinates (log10 on a log axis): a
+            # FillBetweenItem over log-mode PlotDataItems is drawn untransformed.
+            vx = np.log10(x) if logx else x
+            vlo, vhi = (np.log10(lo), np.log10(hi)) if logy else (lo, hi)
+            lo_item = pg.PlotCurveItem(vx, vlo, pen=pg.mkPen(0, 0, 0, 0))
+            hi_item = pg.PlotCurveItem(vx, vhi, pen=pg.mkPen(0, 0, 0, 0))
             fill = pg.FillBetweenItem(lo_item, hi_item, brush=pg.mkBrush(band), pen=pg.mkPen(None))
             med_item = pg.PlotDataItem(x, med, pen=style.pen(color, 2.0), name=line.label)
             dots = pg.PlotDataItem(x, med, data=index, pen=None, symbol="o", symbolSize=7,
@@ -161,6 +164,7 @@ class SweepView(QWidget):
                 p.addItem(item)
                 self._items.append(item)
             self.points.append(dots)
+        p.setLogMode(x=logx, y=logy)  # after adding: it transforms every item's data, bands too
         if len(lines) > len(LINE_COLORS):
             self.status.setText(f"{len(lines)} lines: the first {len(LINE_COLORS)} are drawn; "
                                 "plot against another axis to see the rest")
