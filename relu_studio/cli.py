@@ -375,6 +375,21 @@ class _SignalsCancel:
         return False
 
 
+def run_in_helper_thread(work, cancel: threading.Event, name: str) -> None:
+    """Run ``work()`` in a helper thread while the main thread wakes every 0.1 s, so Ctrl+C is
+    handled promptly on every platform (a lock wait without timeout is not interruptible
+    everywhere); if no signal handler could be installed, a KeyboardInterrupt sets ``cancel``
+    and waits for the work to stop."""
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        cancel.set()
+        thread.join()
+
+
 def _print(text: str = "") -> None:
     """Print to stdout; a reader that went away (``| head``, ``| true``) is not an error."""
     try:
@@ -536,20 +551,11 @@ def _run(args, prog: str, argv: list) -> int:
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
 
-    # The grid runs in a helper thread; the main thread wakes every 0.1 s, so Ctrl+C is handled
-    # promptly on every platform (a lock wait without timeout is not interruptible everywhere).
     signals = _SignalsCancel(cancel, out_err, prog)
     with signals:
         t0 = time.perf_counter()
         bar.start()
-        thread = threading.Thread(target=work, name="relu-experiment", daemon=True)
-        thread.start()
-        try:
-            while thread.is_alive():
-                thread.join(0.1)
-        except KeyboardInterrupt:  # no handler could be installed: stop the workers, then report
-            cancel.set()
-            thread.join()
+        run_in_helper_thread(work, cancel, "relu-experiment")
         wall = time.perf_counter() - t0
         bar.finish()
     if "error" in box:

@@ -21,7 +21,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .cli import ProgressBar, UsageError, _folder, _print, _SignalsCancel, _whole
+from .cli import (ProgressBar, UsageError, _folder, _print, _SignalsCancel, _whole,
+                  run_in_helper_thread)
 from .core.settings import MODES
 from .core.sweep_spec import AXES, DOUBLE_DESCENT, SweepError, load_spec, spec_from_toml
 
@@ -222,14 +223,7 @@ def _run(args, prog: str) -> int:
 
     signals = _SignalsCancel(cancel, err, prog)
     with signals:
-        thread = threading.Thread(target=work, name="relu-sweep", daemon=True)
-        thread.start()
-        try:
-            while thread.is_alive():
-                thread.join(0.1)
-        except KeyboardInterrupt:
-            cancel.set()
-            thread.join()
+        run_in_helper_thread(work, cancel, "relu-sweep")
         bar.finish()
     if "error" in box:
         exc = box["error"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from .core.sweep_run import LocalExecutor, run_sweep
-from .training_worker import SHUTDOWN_MS, SwitchInterval, TrainingBridge, shutdown_thread
+from .grid_worker import GridThread
 
 __all__ = ["SweepJob", "SweepWorker", "SweepThread"]
 
@@ -51,35 +51,9 @@ class SweepWorker(QObject):
         self.jobDone.emit(job)
 
 
-class SweepThread(QObject):
-    """Owns the sweep worker and its QThread (started with the first job, ended by shutdown)."""
-
-    _submit = Signal(object)
+class SweepThread(GridThread):
+    """Owns the sweep worker and its QThread (started with the first job, ended by shutdown):
+    the Compare grid's thread life cycle with a :class:`SweepWorker`."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        TrainingBridge.instances.add(self)  # the fixtures check no bridge thread outlives its window
-        self.thread = QThread()
-        self.thread.setObjectName("relu-sweep")
-        self.worker = SweepWorker()
-        self.worker.moveToThread(self.thread)
-        self._submit.connect(self.worker.run)
-        self.thread.finished.connect(SwitchInterval.release)
-        self.job: SweepJob | None = None
-
-    def submit(self, job: SweepJob) -> None:
-        if self.job is not None:
-            self.job.cancel.set()
-        self.job = job
-        if not self.thread.isRunning():
-            SwitchInterval.acquire()
-            self.thread.start()
-        self._submit.emit(job)
-
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel.set()
-
-    def shutdown(self, timeout_ms: int = SHUTDOWN_MS) -> bool:
-        self.cancel()
-        return shutdown_thread(self, timeout_ms, self.thread.quit)
+        super().__init__(parent, SweepWorker(), "relu-sweep")
