@@ -113,7 +113,11 @@ class MainWindow(QMainWindow):
         compare_scroll.setWidgetResizable(True)
         compare_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.tabs.addTab(compare_scroll, "Compare")
-        self.tabs.addTab(self.sweep, "Sweep")
+        sweep_scroll = QScrollArea()  # nor the Sweep view's row of controls
+        sweep_scroll.setWidget(self.sweep)
+        sweep_scroll.setWidgetResizable(True)
+        sweep_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.tabs.addTab(sweep_scroll, "Sweep")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.setTabToolTip(0, "One network: train it, scrub it, shape it by hand")
         self.tabs.setTabToolTip(1, "The notebook's whole study: widths x modes x seeds side by side")
