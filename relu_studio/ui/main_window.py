@@ -30,6 +30,8 @@ from .actions import build_actions, build_menus, build_toolbar
 from .canvas import Canvas
 from .compare_controller import CompareController
 from .compare_view import CompareView
+from .sweep_controller import SweepController
+from .sweep_view import SweepView
 from .edit_tool import EditTool
 from .file_actions import FileActions, app_settings
 from .help_actions import HelpActions
@@ -78,6 +80,8 @@ class MainWindow(QMainWindow):
         self.edit_tool = EditTool(c, self.canvas, self)
         self.compare_controller = CompareController(lambda: self.c.data, self)
         self.compare = CompareView(self.compare_controller)
+        self.sweep_controller = SweepController(self)
+        self.sweep = SweepView(self.sweep_controller)
         self._selected_point = None
 
         split = QSplitter(Qt.Orientation.Vertical)
@@ -112,9 +116,16 @@ class MainWindow(QMainWindow):
         compare_scroll.setWidgetResizable(True)
         compare_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.tabs.addTab(compare_scroll, "Compare")
+        sweep_scroll = QScrollArea()  # nor the Sweep view's row of controls
+        sweep_scroll.setWidget(self.sweep)
+        sweep_scroll.setWidgetResizable(True)
+        sweep_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.tabs.addTab(sweep_scroll, "Sweep")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.setTabToolTip(0, "One network: train it, scrub it, shape it by hand")
         self.tabs.setTabToolTip(1, "The notebook's whole study: widths x modes x seeds side by side")
+        self.tabs.setTabToolTip(2, "An error against width, lr, noise or λ over many seeds "
+                                   "(relu-studio sweep, or a preset such as double descent)")
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -183,6 +194,7 @@ class MainWindow(QMainWindow):
         c.message.connect(self._show_message)
         c.runRecorded.connect(lambda: self.files.autosave_now(force=True))
         self.compare_controller.openCell.connect(self._open_compare_cell)
+        self.sweep_controller.openRun.connect(self._open_compare_cell)
         self.compare_controller.gridFinished.connect(lambda _r: self.files.autosave_now(force=True))
         self.panel.scaled.toggled.connect(self.canvas.set_scaled)
         self.panel.show_units.toggled.connect(self.canvas.set_units_visible)
@@ -374,7 +386,7 @@ class MainWindow(QMainWindow):
         self._selected_point = i
 
     def _open_compare_cell(self, cell) -> None:
-        """A Compare cell opened in the studio: its data, initial network and run (undoable)."""
+        """A Compare cell or a Sweep run opened in the studio: its data, initial network and run (undoable)."""
         width, mode, seed, run, initial, data = cell
         self.c.open_run(initial, run, mode, seed, data)
         self.tabs.setCurrentIndex(0)
@@ -382,11 +394,15 @@ class MainWindow(QMainWindow):
     def _tab_changed(self, index: int) -> None:
         """The docks belong to the studio (Compare has its own controls): Compare gets the room."""
         docks = (self.param_dock, self.units_dock, self.lens_dock, self.toolbar)
-        if index == 1:
+        if index != 0:
+            if getattr(self, "_docks_hidden", False):
+                return
+            self._docks_hidden = True
             self._docks_shown = [d for d in docks if d.isVisible()]
             for d in docks:
                 d.hide()
         else:
+            self._docks_hidden = False
             for d in getattr(self, "_docks_shown", ()):
                 d.show()
 
@@ -469,6 +485,7 @@ class MainWindow(QMainWindow):
             self._save_geometry()
         self.timeline.stop()
         self.compare_controller.shutdown()
+        self.sweep_controller.shutdown()
         self.c.shutdown()
         self.files.finish(clean=True)
         super().closeEvent(event)
