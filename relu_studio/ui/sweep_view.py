@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from ..core.sweep_run import parquet_available
 from ..core.sweep_summary import METRIC_LABELS
 from . import style
+from .loss_pane import LogAxis
 from .sweep_controller import SWEEP_PRESETS, SweepController
 
 __all__ = ["SweepView", "LINE_COLORS"]
@@ -67,9 +68,13 @@ class SweepView(QWidget):
             top.addWidget(w)
         top.addStretch(1)
 
-        self.plot = pg.PlotWidget()
+        # 1, 2 and 5 times each decade labelled on log axes (pyqtgraph's own labels every minor
+        # tick, which overlap: "6·10¹7·10¹8·10¹")
+        self.plot = pg.PlotWidget(axisItems={"left": LogAxis("left"), "bottom": LogAxis("bottom")})
         style.apply_plot_theme(self.plot)
         p = self.plot.getPlotItem()
+        for side in ("left", "bottom"):
+            p.getAxis(side).enableAutoSIPrefix(False)
         p.showGrid(x=True, y=True, alpha=0.2)
         self.legend = style.add_legend(p, (-10, 10), "8pt")
         self.hint = QLabel("Click a point to open the run nearest its median in the studio "

@@ -61,6 +61,12 @@ def test_the_error_and_axis_choices_replot(window, sweep_folder):
     view.metric_combo.setCurrentIndex(view.metric_combo.findData("final_full_train_mse"))
     assert c.metric == "final_full_train_mse"
     assert "full-train" in view.plot.getPlotItem().getAxis("left").labelText
+    # on log axes only 1, 2 and 5 times each decade are labelled: over 1..400, 9 labels that fit
+    view.log_x.setChecked(True)
+    axis = view.plot.getPlotItem().getAxis("bottom")
+    ticks = np.log10(np.arange(1, 401))
+    labels = [t for t in axis.logTickStrings(ticks, 1.0, None) if t]
+    assert labels == ["1", "2", "5", "10", "20", "50", "100", "200"]
 
 
 def test_a_file_that_is_not_a_sweep_is_refused_and_nothing_changes(window, tmp_path, sweep_folder):
