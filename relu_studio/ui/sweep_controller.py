@@ -130,6 +130,18 @@ class SweepController(QObject):
             self.x_axis = axes[0]
         self._update_lines()
 
+    @property
+    def training_points(self) -> int | None:
+        """The number of training points n when every row shares one (the width at which the
+        hidden features could first interpolate the data, marked on a width axis), else None."""
+        ns = {str(r.get("n", "")) for r in self.rows}  # (a CSV's rows hold text)
+        if len(ns) != 1:
+            return None
+        try:
+            return int(ns.pop())
+        except ValueError:
+            return None
+
     def set_x_axis(self, axis: str) -> None:
         if axis != self.x_axis:
             self.x_axis = axis

@@ -87,6 +87,7 @@ class SweepView(QWidget):
         lay.addWidget(self.status)
 
         self._items: list = []
+        self.n_mark = None  # the dashed line at width = n, on a width axis with one n
         self.points: list[pg.ScatterPlotItem] = []
         self.open_button.clicked.connect(self._open_dialog)
         self.run_button.clicked.connect(lambda: self.c.run_preset(self.preset.currentText()))
@@ -169,6 +170,20 @@ class SweepView(QWidget):
                 p.addItem(item)
                 self._items.append(item)
             self.points.append(dots)
+        n = self.c.training_points
+        if lines and self.c.x_axis == "width" and n:
+            # where the features could first interpolate the training data (double descent)
+            mark = pg.InfiniteLine(np.log10(n) if logx else n, angle=90,  # (view coordinates)
+                                   pen=style.pen(style.CURSOR, 1.0, Qt.PenStyle.DashLine),
+                                   label=f"width = n = {n}", labelOpts={"position": 0.95, "color": "#555"})
+            mark.setToolTip(f"width = n = {n} training points: from here on the hidden features can "
+                            "interpolate the data (on 1-D data a unit adds a direction only when its "
+                            "elbow falls in a gap not yet split, so that takes several times n)")
+            p.addItem(mark)
+            self._items.append(mark)
+            self.n_mark = mark
+        else:
+            self.n_mark = None
         p.setLogMode(x=logx, y=logy)  # after adding: it transforms every item's data, bands too
         if len(lines) > len(LINE_COLORS):
             self.status.setText(f"{len(lines)} lines: the first {len(LINE_COLORS)} are drawn; "

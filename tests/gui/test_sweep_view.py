@@ -32,6 +32,7 @@ def test_open_plot_and_click_opens_the_run(window, qtbot, sweep_folder):
     assert line.median[i] == np.median(ridge8)  # the plotted value is the rows' median
     assert view.log_x.isChecked() is False  # widths 2..32 span 16x: linear
     assert len(view.points) == 2
+    assert view.n_mark is not None and view.n_mark.value() == 20  # width = n marked (n = 20)
 
     # A real click on the ridge line's width-8 point opens that run in the studio.
     opened = []
@@ -67,6 +68,8 @@ def test_the_error_and_axis_choices_replot(window, sweep_folder):
     ticks = np.log10(np.arange(1, 401))
     labels = [t for t in axis.logTickStrings(ticks, 1.0, None) if t]
     assert labels == ["1", "2", "5", "10", "20", "50", "100", "200"]
+    assert view.n_mark.value() == pytest.approx(np.log10(20))  # in view coordinates
+    view.metric_combo.setCurrentIndex(view.metric_combo.findData("final_test_mse"))
 
 
 def test_a_file_that_is_not_a_sweep_is_refused_and_nothing_changes(window, tmp_path, sweep_folder):
