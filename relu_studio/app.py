@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="relu-studio",
         description="ReLU Studio: watch and shape how a one-hidden-layer ReLU network fits a 1-D function. "
-                    "'relu-studio run --help' runs experiments headless.")
+                    "'relu-studio run --help' runs experiments headless, 'relu-studio sweep --help' sweeps.")
     p.add_argument("--self-test", action="store_true",
                    help="open the window offscreen, train briefly, fit ridge, scrub; exit 0 on success")
     p.add_argument("--startup-report", action="store_true",
@@ -165,6 +165,10 @@ def _main(argv=None) -> int:
         from .cli import main as cli_main
 
         return cli_main(argv[1:], prog="relu-studio run")
+    if argv and argv[0] == "sweep":
+        from .sweep_cli import main as sweep_main
+
+        return sweep_main(argv[1:], prog="relu-studio sweep")
     _small_blas_for_the_gui()
     args = _parser().parse_args(argv)
     if args.version:

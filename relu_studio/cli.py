@@ -213,24 +213,16 @@ def _validate(args) -> CliSettings:
 
 
 # --------------------------------------------------------------------------- progress
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--:--"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 class ProgressBar:
-    """A text progress bar on ``stream``, fed from worker threads.
+    """A progress bar with rate and ETA (tqdm's) on ``stream``, fed from worker threads.
 
-    On a terminal it is redrawn in place at most ``1 / interval`` times a second; otherwise one
-    plain line is written per tenth of the work. ``enabled=False`` only counts.
+    On a terminal tqdm redraws it in place at most ``1 / interval`` times a second; otherwise one
+    plain line (tqdm's meter as text) is written per tenth of the work. ``enabled=False`` only
+    counts. ``unit`` names what is counted ("steps", "runs").
     """
 
     def __init__(self, stream, enabled: bool = True, tty: bool | None = None, interval: float = 0.1,
-                 width: int = 30, prefix: str = ""):
+                 width: int = 30, prefix: str = "", unit: str = "steps"):
         self.stream = stream
         self.prefix = prefix
         self.enabled = enabled
@@ -242,54 +234,64 @@ class ProgressBar:
         self.tty = tty
         self.interval = interval
         self.width = width
+        self.unit = unit
         self.done = 0
         self.total = 0
         self._lock = threading.Lock()
         self._start = time.monotonic()
-        self._last_draw = -math.inf
         self._last_tenth = -1
-        self._drawn_len = 0
+        self._bar = None
+
+    @property
+    def _format(self) -> str:
+        return ("{percentage:5.1f}%|{bar}| {n:,}/{total:,} " + self.unit
+                + "  {rate_fmt}  ETA {remaining}")
 
     def start(self) -> None:
         self._start = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
         with self._lock:
             self.done = max(self.done, int(done))
             self.total = int(total)
             if not self.enabled or self.total <= 0:
                 return
             if self.tty:
-                if now - self._last_draw < self.interval and self.done < self.total:
-                    return
-                self._last_draw = now
-                self._write("\r" + self._line(now), in_place=True)
+                self._draw_tty()
             else:
                 tenth = (10 * self.done) // self.total
                 if tenth > self._last_tenth:
                     self._last_tenth = tenth
-                    self._write(self._line(now, bar=False) + "\n")
+                    self._write(self._plain_line() + "\n")
 
-    def _line(self, now: float, bar: bool = True) -> str:
-        frac = min(1.0, self.done / self.total)
-        elapsed = max(now - self._start, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else math.inf
-        stats = (f"{100 * frac:5.1f}%  {self.done:,}/{self.total:,} steps  "
-                 f"{rate:,.0f} steps/s  ETA {_clock(eta)}")
-        if not bar:
-            return f"{self.prefix}{stats}"
-        filled = int(frac * self.width)
-        return f"[{'#' * filled}{'.' * (self.width - filled)}] {stats}"
+    def _draw_tty(self) -> None:
+        from tqdm import tqdm
 
-    def _write(self, text: str, in_place: bool = False) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=self.total, file=_Guarded(self.stream), unit=f" {self.unit}",
+                             mininterval=self.interval, maxinterval=max(self.interval, 10.0),
+                             ncols=self.width + 70, bar_format=self._format, leave=True,
+                             dynamic_ncols=False, smoothing=0.1, ascii=" #", initial=self.done)
+            self._bar.start_t = self._bar.last_print_t = self._bar._time() - (
+                time.monotonic() - self._start)
+        if self._bar.total != self.total:
+            self._bar.total = self.total
+        step = self.done - self._bar.n
+        if step > 0:
+            self._bar.update(step)
+        if self.done >= self.total:
+            self._bar.refresh()
+
+    def _plain_line(self) -> str:
+        from tqdm import tqdm
+
+        elapsed = max(time.monotonic() - self._start, 1e-9)
+        meter = tqdm.format_meter(self.done, self.total, elapsed, unit=f" {self.unit}",
+                                  bar_format=self._format.replace("|{bar}| ", "  "))
+        return f"{self.prefix}{meter}"
+
+    def _write(self, text: str) -> None:
         try:
-            if in_place:
-                body = text[1:]
-                pad = max(0, self._drawn_len - len(body))
-                self._drawn_len = len(body)
-                text = text + " " * pad
             self.stream.write(text)
             self.stream.flush()
         except (OSError, ValueError, RuntimeError):
@@ -298,9 +300,35 @@ class ProgressBar:
     def finish(self) -> None:
         """End the bar's line (terminal only)."""
         with self._lock:
-            if self.enabled and self.tty and self._drawn_len:
-                self._write("\n")
-                self._drawn_len = 0
+            if self._bar is not None:
+                try:
+                    self._bar.close()
+                except (OSError, ValueError, RuntimeError):
+                    pass
+                self._bar = None
+
+
+class _Guarded:
+    """A stream whose write errors (a closed pipe, a closed terminal) are ignored: the progress
+    bar must never cost a run."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            return self.stream.write(text)
+        except (OSError, ValueError, RuntimeError):
+            return 0
+
+    def flush(self):
+        try:
+            self.stream.flush()
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+    def isatty(self):
+        return True
 
 
 # --------------------------------------------------------------------------- Ctrl+C
@@ -345,6 +373,21 @@ class _SignalsCancel:
         for sig, old in self._old.items():
             signal.signal(sig, old)
         return False
+
+
+def run_in_helper_thread(work, cancel: threading.Event, name: str) -> None:
+    """Run ``work()`` in a helper thread while the main thread wakes every 0.1 s, so Ctrl+C is
+    handled promptly on every platform (a lock wait without timeout is not interruptible
+    everywhere); if no signal handler could be installed, a KeyboardInterrupt sets ``cancel``
+    and waits for the work to stop."""
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        cancel.set()
+        thread.join()
 
 
 def _print(text: str = "") -> None:
@@ -508,20 +551,11 @@ def _run(args, prog: str, argv: list) -> int:
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
 
-    # The grid runs in a helper thread; the main thread wakes every 0.1 s, so Ctrl+C is handled
-    # promptly on every platform (a lock wait without timeout is not interruptible everywhere).
     signals = _SignalsCancel(cancel, out_err, prog)
     with signals:
         t0 = time.perf_counter()
         bar.start()
-        thread = threading.Thread(target=work, name="relu-experiment", daemon=True)
-        thread.start()
-        try:
-            while thread.is_alive():
-                thread.join(0.1)
-        except KeyboardInterrupt:  # no handler could be installed: stop the workers, then report
-            cancel.set()
-            thread.join()
+        run_in_helper_thread(work, cancel, "relu-experiment")
         wall = time.perf_counter() - t0
         bar.finish()
     if "error" in box:

@@ -119,14 +119,16 @@ class GridThread(QObject):
 
     _submit = Signal(object)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, worker: QObject | None = None, name: str = "relu-compare-grid"):
+        """``worker``: the QObject whose ``run(job)`` slot does the work (default a
+        :class:`GridWorker`; the Sweep view passes its own); jobs need a ``cancel`` Event."""
         super().__init__(parent)
         # The studio's test fixtures check that no bridge's thread outlives its window: this one
         # is registered with the training bridges (it has the same ``thread``/``shutdown``).
         TrainingBridge.instances.add(self)
         self.thread = QThread()
-        self.thread.setObjectName("relu-compare-grid")
-        self.worker = GridWorker()
+        self.thread.setObjectName(name)
+        self.worker = worker if worker is not None else GridWorker()
         self.worker.moveToThread(self.thread)
         self._submit.connect(self.worker.run)
         self.thread.finished.connect(SwitchInterval.release)

@@ -20,11 +20,16 @@ _API = {
     **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
     "train_batch": "batch_training",
     "results_table": "summary",
+    # the theory lens
+    **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
+    **dict.fromkeys(("jacobian", "gradient_features"), "lens.gradient_features"),
+    **dict.fromkeys(("ridge_distance", "ridge_distances"), "lens.ridge_distance"),
+    **dict.fromkeys(("loss_slice", "parameter_path"), "lens.loss_slice"),
 }
 
 __all__ = list(_API)
 _SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
-               "history", "io", "network", "process", "report", "ridge", "settings", "studio",
+               "history", "io", "lens", "network", "process", "report", "ridge", "settings", "studio",
                "summary", "targets", "training", "version")
 
 

@@ -24,6 +24,18 @@ def _frozen(a) -> np.ndarray:
     return read_only(np.array(a, dtype=np.float32, copy=True))
 
 
+def import_torch():
+    """torch, for the scripting API's conversions: the app itself never needs it (it reads and
+    writes ``.pt`` files without it), so a pip install without the ``torch`` extra has none."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(
+            "this conversion needs torch, which ReLU Studio itself does not: install it with "
+            "pip install -c constraints.txt \"relu-studio[torch]\" (the CPU build)") from exc
+    return torch
+
+
 @dataclass(frozen=True, eq=False)
 class Network:
     """Parameters of ``nn.Sequential(Linear(1, H), ReLU(), Linear(H, 1))``.
@@ -149,8 +161,7 @@ class Network:
             "2.bias": np.array([self.b2], dtype=np.float32),
         }
         if as_torch:
-            import torch
-
+            torch = import_torch()
             d = {k: torch.from_numpy(v) for k, v in d.items()}
         return d
 

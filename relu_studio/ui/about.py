@@ -127,7 +127,7 @@ def _installed_components() -> list[Component]:
 
 
 #: Named first in the About text, in this order; the rest follow as listed.
-MAIN_COMPONENTS = ("PySide6_Essentials", "pyqtgraph", "numpy", "numba", "llvmlite", "torch", "pillow",
+MAIN_COMPONENTS = ("PySide6_Essentials", "pyqtgraph", "numpy", "numba", "llvmlite", "pillow",
                    "platformdirs", "shiboken6", "CPython")
 
 

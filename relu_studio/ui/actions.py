@@ -72,6 +72,9 @@ ACTIONS = (
                "were: how far each elbow has moved", checkable=True, checked=True),
     ActionSpec("trails", "Elbow trails", "T", "Each elbow's path up to the shown snapshot, below the x axis "
                "(step 0 at the bottom, log scale; broken where the slope w crosses zero)", checkable=True),
+    ActionSpec("lens", "Theory lens", "G", "Why the elbows move: gradient arrows on the elbows and slope "
+               "handles, the gradient features (Jacobian SVD), the distance to the ridge optimum and "
+               "2-D loss slices, in a panel beside the canvas", checkable=True),
     ActionSpec("play", "Play back", "P", "Play back the snapshots"),
     ActionSpec("log_steps", "Log step axis", "L", "Timeline and loss pane on a log step scale: the "
                "early steps, where the elbows migrate, get most of the room", checkable=True),
@@ -123,7 +126,7 @@ MENUS = {
               "regenerate", "reinit", "reset"),
     "&Training": ("train", "step", "stop", None, "pace_slower", "pace_faster", "pace_log", None,
                   "@start_choice"),
-    "&View": ("units", "scaled", None, "kinks", "initial_elbows", "trails", None, "fit_view", "default_view", None, "play", "previous", "next",
+    "&View": ("units", "scaled", None, "kinks", "initial_elbows", "trails", "lens", None, "fit_view", "default_view", None, "play", "previous", "next",
               "newest", "log_steps", None, "@docks", None, "studio_tab", "compare_tab"),
     "&Help": ("quick_start", "lessons", "shortcuts", None, "about", "about_qt"),
 }

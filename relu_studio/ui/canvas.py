@@ -21,6 +21,7 @@ from ..core.dataset import Dataset
 from ..core.editing import data_range, handle_layout
 from ..core.elbow_trails import ElbowTrails, trail_heights
 from ..core.geometry import prediction_polyline, unit_polylines
+from ..core.lens.gradients import ElbowVelocity, handle_velocity
 from ..core.network import Network
 from ..core.truth_curve import truth_curve, truth_tooltip
 from . import style
@@ -41,6 +42,9 @@ SAMPLE_PX = 20.0  # a legend entry's sample
 GRAB_PX = {"elbow": 8.0, "handle": 8.0, "point": 7.0, "unitline": 5.0}
 #: Above this width, only the selected unit's slope handle is drawn (hundreds would be clutter).
 MAX_HANDLES_SHOWN = 60
+#: The theory lens's arrows: an arrow shorter than this (px) is drawn as its head only; an elbow's
+#: arrow runs this far (px) above the x axis (on it, it would hide in the axis line).
+ARROW_MIN_PX, ARROW_LIFT_PX = 3.0, 7.0
 
 
 class Markers(pg.ScatterPlotItem):
@@ -153,10 +157,19 @@ class Canvas(pg.PlotWidget):
                               pen=style.pen(style.GHOST, 1.3), hoverSize=15,
                               hoverPen=pg.mkPen("k", width=1.5))
         self.trails = pg.PlotDataItem(pen=style.pen(style.TRAIL, 1.2), connect="finite")
+        # The theory lens: an arrow on each elbow (where the full-batch gradient moves it, x per
+        # 1000 steps) and on each slope handle (its change); the selected unit's active region.
+        self.velocity = pg.PlotDataItem(pen=style.pen(style.VELOCITY, 2.0), connect="finite")
+        self._velocity_heads = (np.zeros(0), np.zeros(0))  # where the arrows end (x, y)
+        self.active_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*style.ACTIVE),
+                                                 pen=pg.mkPen(None))
+        self.active_region.hide()
         z = {self.kinks: 0.5, self.units: 1, self.selected_unit: 2, self.trails: 2.5, self.truth: 3,
              self.points: 5, self.prediction: 6, self.ghosts: 8, self.handles: 9, self.elbows: 10,
-             self.dead_elbows: 10, self.selected_elbow: 10, self.selected_marker: 11}
-        interactive = (self.handles, self.selected_unit, self.selected_marker, self.selected_elbow)
+             self.dead_elbows: 10, self.selected_elbow: 10, self.selected_marker: 11,
+             self.active_region: -1, self.velocity: 12}
+        interactive = (self.handles, self.selected_unit, self.selected_marker, self.selected_elbow,
+                       self.active_region)
         for item, zv in z.items():
             item.setZValue(zv)
             if not (figure and item in interactive):  # a figure has no editing items at all
@@ -185,6 +198,13 @@ class Canvas(pg.PlotWidget):
         self.hint.setStyleSheet("background: rgba(255,248,220,230); color: #5c4400; padding: 1px 8px;"
                                 "border: 1px solid #e0c060; border-radius: 4px;")
         self.hint.hide()
+        # What the theory lens has to say about the canvas (e.g. no arrows in output-only mode).
+        self.lens_note = QLabel(self)
+        self.lens_note.setWordWrap(True)
+        self.lens_note.setStyleSheet("background: rgba(243,229,245,235); color: #4a148c; padding: 2px 8px;"
+                                     "border: 1px solid #ce93d8; border-radius: 4px;")
+        self.lens_note.hide()
+        self.lens: ElbowVelocity | None = None  # the velocities drawn (None: the lens is off)
         self.net: Network | None = None
         self.data: Dataset | None = None
         self.dead = np.zeros(0, bool)
@@ -260,6 +280,7 @@ class Canvas(pg.PlotWidget):
     def select_unit(self, j: int | None):
         self.selected = j
         self._redraw_network()
+        self._redraw_active()
 
     # ------------------------------------------------------------------ the lesson's marks
     def set_kinks(self, xs) -> None:
@@ -302,6 +323,100 @@ class Canvas(pg.PlotWidget):
         self.trails.setVisible(self.trails_visible)
         self._update_legend()
         self._redraw_marks()
+
+    # ------------------------------------------------------------------ the theory lens
+    def set_lens(self, velocity: ElbowVelocity | None, note: str = "") -> None:
+        """The theory lens's arrows for the shown network (``core.lens.gradients``; None: none)
+        and a ``note`` in the plot's top right corner (e.g. why there are no arrows)."""
+        self.lens = velocity
+        self._lens_net = self.net  # the arrows belong to this network
+        self._update_legend()  # (a no-op unless its entries change)
+        show = bool(note) and not self.figure  # (every live frame comes here; the note seldom changes)
+        if note != self.lens_note.text() or show == self.lens_note.isHidden():
+            self.lens_note.setText(note)
+            self.lens_note.setVisible(show)
+            self._place_note()
+        self._redraw_lens()
+        self._redraw_active()
+
+    def _redraw_lens(self) -> None:
+        """The arrows, shafts and heads, as one NaN-separated polyline (vectorised: a frame of
+        a thousand units costs one setData)."""
+        v, net = self.lens, self.net
+        if v is not None and net is not self.__dict__.get("_lens_net"):
+            return  # a new network: its arrows come with the next set_lens (the old ones stay until then)
+        self._velocity_heads = (np.zeros(0), np.zeros(0))
+        if v is None or net is None or v.elbow.shape != (net.width,):
+            self.velocity.setData([], [])
+            return
+        px, py = self._pixel_size()
+        tails, tips, horizontal = [], [], []
+        if v.moves_elbows:
+            e = net.elbows
+            ok = np.isfinite(e) & np.isfinite(v.elbow) & (v.elbow != 0)
+            tails.append(np.column_stack([e[ok], np.zeros(ok.sum())]))
+            tips.append(np.column_stack([e[ok] + v.elbow[ok], np.zeros(ok.sum())]))
+            horizontal.append(np.ones(ok.sum(), bool))
+        shown = self.handles.data["data"].astype(int) if len(self.handles.data) else np.zeros(0, int)
+        if shown.size and (v.moves_elbows or self.scaled):
+            bx, by = self._handle_xy
+            dy = handle_velocity(net, v, bx, self.scaled)[shown]
+            ok = np.isfinite(dy) & (dy != 0)
+            tails.append(np.column_stack([bx[shown][ok], by[shown][ok]]))
+            tips.append(np.column_stack([bx[shown][ok], by[shown][ok] + dy[ok]]))
+            horizontal.append(np.zeros(ok.sum(), bool))
+        if not tails:
+            self.velocity.setData([], [])
+            return
+        t0, t1, hor = np.concatenate(tails), np.concatenate(tips), np.concatenate(horizontal)
+        self._velocity_heads = (t1[:, 0], t1[:, 1])
+        lift = np.where(hor, ARROW_LIFT_PX * py, 0.0)
+        t0, t1 = t0 + np.column_stack([0 * lift, lift]), t1 + np.column_stack([0 * lift, lift])
+        # in pixels: the direction of each arrow, its head a "V" 6 px long and 4 px to each side
+        d = np.where(hor, np.sign(t1[:, 0] - t0[:, 0]), np.sign(t1[:, 1] - t0[:, 1]))
+        back = np.where(hor[:, None], np.column_stack([-d * 6 * px, 4 * py + 0 * d]),
+                        np.column_stack([4 * px + 0 * d, -d * 6 * py]))
+        side = np.where(hor[:, None], np.column_stack([-d * 6 * px, -4 * py + 0 * d]),
+                        np.column_stack([-4 * px + 0 * d, -d * 6 * py]))
+        long_enough = np.where(hor, np.abs(t1[:, 0] - t0[:, 0]) / px,
+                               np.abs(t1[:, 1] - t0[:, 1]) / py) >= ARROW_MIN_PX
+        nan = np.full((t0.shape[0], 2), np.nan)
+        shaft_start = np.where(long_enough[:, None], t0, t1)  # too short: the head alone
+        pts = np.stack([shaft_start, t1, nan, t1 + back, t1, t1 + side, nan], axis=1).reshape(-1, 2)
+        self.velocity.setData(pts[:, 0], pts[:, 1])
+
+    def _redraw_active(self) -> None:
+        """With the lens on, the selected unit's active region (where it passes a gradient) shaded."""
+        net, j = self.net, self.selected
+        if self.lens is None or net is None or j is None or j >= net.width or self.figure:
+            self.active_region.hide()
+            return
+        w, e = float(net.w1[j]), float(net.elbows[j])
+        (x0, x1), _ = self.vb.viewRange()
+        if w == 0 or not np.isfinite(e):
+            self.active_region.setVisible(float(net.b1[j]) > 0)
+            self.active_region.setRegion((x0, x1))
+            return
+        lo, hi = (max(e, x0), x1) if w > 0 else (x0, min(e, x1))
+        self.active_region.setVisible(hi > lo)
+        self.active_region.setRegion((lo, hi))
+
+    def velocity_arrows(self):
+        """(xs, ys) of the lens's arrows as drawn (NaN-separated), and where they end (x, y; an
+        elbow's arrow ends on the axis, y = 0, though it is drawn a few pixels above it)."""
+        x, y = self.velocity.getData()
+        empty = np.zeros(0)
+        return ((empty, empty) if x is None else (x, y)), self._velocity_heads
+
+    def _place_note(self) -> None:
+        note = self.__dict__.get("lens_note")
+        if note is None or not note.isVisible():
+            return
+        note.setMaximumWidth(max(160, self.width() // 2))
+        note.adjustSize()
+        r = self.vb.sceneBoundingRect()
+        top = int(self.mapFromScene(r.topRight()).y()) if r.height() > 0 else 30
+        note.move(max(0, self.width() - note.width() - 8), max(0, top + 4))
 
     def _redraw_marks(self) -> None:
         """What depends on the view's y range: the kink lines, the trails' depth, the handles."""
@@ -347,6 +462,8 @@ class Canvas(pg.PlotWidget):
             entries.append((self.trails, "elbow trails"))
         if not self.figure:
             entries.append((self.handles, "slope handles"))
+        if self.lens is not None and self.lens.moves_elbows:
+            entries.append((self.velocity, "gradient: x per 1000 steps"))
         return entries
 
     def _update_legend(self) -> None:
@@ -405,6 +522,7 @@ class Canvas(pg.PlotWidget):
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
         self._place_hint()
+        self._place_note()
 
     def legend_scene_rect(self):
         """The legend's bounding box in scene coordinates."""
@@ -484,6 +602,8 @@ class Canvas(pg.PlotWidget):
             self.selected_elbow.setData([], [])
         if self.trails_visible and net.width > MAX_TRAILS_SHOWN:
             self._redraw_trails()  # the selected unit's trail
+        if self.lens is not None:  # (the arrows were redrawn with the handles)
+            self._redraw_active()
 
     def _pixel_size(self):
         px, py = self.vb.viewPixelSize()
@@ -505,6 +625,8 @@ class Canvas(pg.PlotWidget):
         self._handle_xy = (hx, hy)
         if not self.figure:
             self.handles.setData(x=hx[shown], y=hy[shown], data=shown)
+        if self.lens is not None:
+            self._redraw_lens()
 
     # ------------------------------------------------------------------ what is drawn (public)
     def handle_positions(self):
@@ -603,8 +725,15 @@ class Canvas(pg.PlotWidget):
         if net is None or j >= net.width:
             return ""
         state = "dead (never active on the data)" if j < self.dead.size and self.dead[j] else "alive"
+        lens = ""
+        v = self.lens
+        if v is not None and j < v.elbow.size:
+            g = v.gradients
+            lens = (f"\ndL/dw = {g.w1[j]:.4g}   dL/db = {g.b1[j]:.4g}   dL/dw2 = {g.w2[j]:.4g}\n"
+                    f"de = {v.elbow[j]:+.4g} per {v.per} steps at lr {v.lr:g} ({v.mode} layers"
+                    f"{'' if v.mode == 'all' else ': the elbow stays'})")
         return (f"unit {j}\nelbow {x:.4g}\nw = {net.w1[j]:.4g}\nb = {net.b1[j]:.4g}\n"
-                f"output weight = {net.w2[j]:.4g}\n{state}\n(drag to move the elbow; Shift snaps to data)")
+                f"output weight = {net.w2[j]:.4g}\n{state}{lens}\n(drag to move the elbow; Shift snaps to data)")
 
     def _handle_tip(self, x, y, data):
         j = int(data)

@@ -30,9 +30,13 @@ from .actions import build_actions, build_menus, build_toolbar
 from .canvas import Canvas
 from .compare_controller import CompareController
 from .compare_view import CompareView
+from .sweep_controller import SweepController
+from .sweep_view import SweepView
 from .edit_tool import EditTool
 from .file_actions import FileActions, app_settings
 from .help_actions import HelpActions
+from .lens_panel import LensPanel
+from .lens_presenter import CanvasLensPresenter, LensPresenter
 from .loss_pane import LossPane
 from .pace_control import PaceControl, load_pace, load_playback, save_pace, save_playback
 from .parameter_panel import ParameterPanel
@@ -72,9 +76,12 @@ class MainWindow(QMainWindow):
         self.pace_control = PaceControl()
         self.panel = ParameterPanel(c)
         self.units_table = UnitTable()
+        self.lens_panel = LensPanel()
         self.edit_tool = EditTool(c, self.canvas, self)
         self.compare_controller = CompareController(lambda: self.c.data, self)
         self.compare = CompareView(self.compare_controller)
+        self.sweep_controller = SweepController(self)
+        self.sweep = SweepView(self.sweep_controller)
         self._selected_point = None
 
         split = QSplitter(Qt.Orientation.Vertical)
@@ -109,9 +116,16 @@ class MainWindow(QMainWindow):
         compare_scroll.setWidgetResizable(True)
         compare_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.tabs.addTab(compare_scroll, "Compare")
+        sweep_scroll = QScrollArea()  # nor the Sweep view's row of controls
+        sweep_scroll.setWidget(self.sweep)
+        sweep_scroll.setWidgetResizable(True)
+        sweep_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.tabs.addTab(sweep_scroll, "Sweep")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.setTabToolTip(0, "One network: train it, scrub it, shape it by hand")
         self.tabs.setTabToolTip(1, "The notebook's whole study: widths x modes x seeds side by side")
+        self.tabs.setTabToolTip(2, "An error against width, lr, noise or λ over many seeds "
+                                   "(relu-studio sweep, or a preset such as double descent)")
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
@@ -120,6 +134,9 @@ class MainWindow(QMainWindow):
         self.param_dock.setMinimumWidth(260)
         self.units_dock = self._dock("Hidden units", "units", self.units_table, Qt.DockWidgetArea.RightDockWidgetArea)
         self.units_dock.setMinimumWidth(200)  # narrower, the table scrolls (its values stay whole)
+        self.lens_dock = self._dock("Theory lens", "lens", self.lens_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.lens_dock.setMinimumWidth(300)
+        self.lens_dock.hide()  # off by default: the View menu's Theory lens (G) shows it
 
         # ---- actions, menus, toolbar: one table
         self.files = FileActions(self, ask_to_save=ask_to_save, autosave_enabled=autosave)
@@ -166,6 +183,8 @@ class MainWindow(QMainWindow):
             "timeline": TimelinePresenter(c, self.timeline),
             "readout": ReadoutPresenter(c, self.status_loss, self.status_rate, sb),
             "readout_strip": ReadoutStripPresenter(c, self.readout_strip),
+            "canvas_lens": CanvasLensPresenter(c, self.canvas),
+            "lens": LensPresenter(c, self.lens_panel),
         }
         for p in self.presenters.values():
             p.redraw.request()
@@ -175,12 +194,15 @@ class MainWindow(QMainWindow):
         c.message.connect(self._show_message)
         c.runRecorded.connect(lambda: self.files.autosave_now(force=True))
         self.compare_controller.openCell.connect(self._open_compare_cell)
+        self.sweep_controller.openRun.connect(self._open_compare_cell)
         self.compare_controller.gridFinished.connect(lambda _r: self.files.autosave_now(force=True))
         self.panel.scaled.toggled.connect(self.canvas.set_scaled)
         self.panel.show_units.toggled.connect(self.canvas.set_units_visible)
         self.edit_tool.unitSelected.connect(self._select_unit)
         self.edit_tool.pointSelected.connect(self._select_point)
         self.units_table.unitSelected.connect(self.canvas.select_unit)
+        self.units_table.unitSelected.connect(self.lens_panel.follow_unit)
+        self.lens_dock.toggleViewAction().toggled.connect(self.action("lens").setChecked)
         self.units_table.model_.edited.connect(c.set_unit_value)
         # the pace and the playback: the user's preferences
         self.pace_control.paceChanged.connect(self._pace_changed)
@@ -279,6 +301,7 @@ class MainWindow(QMainWindow):
             "pace_log": lambda on: self.pace_control.set_log_time(on),
             "kinks": self.canvas.set_kinks_visible, "initial_elbows": self.canvas.set_ghosts_visible,
             "trails": lambda on: self.presenters["canvas"].set_trails_visible(on),
+            "lens": self._set_lens,
             "previous": lambda: c.show_snapshot(c.shown_index - 1),
             "next": lambda: c.show_snapshot(c.shown_index + 1),
             "newest": lambda: c.show_snapshot(len(c.history) - 1),
@@ -335,30 +358,51 @@ class MainWindow(QMainWindow):
         if set_loss_axis is not None:
             set_loss_axis(on)
 
+    def _set_lens(self, on: bool) -> None:
+        """The theory lens on or off: its panel and the canvas's arrows (computed only while on)."""
+        on = bool(on)
+        self.presenters["canvas_lens"].set_enabled(on)
+        self.presenters["lens"].set_enabled(on)
+        if self.lens_dock.isHidden() == on:
+            self.lens_dock.setVisible(on)
+            if on and geometry.is_small(self._available):
+                # a laptop: the panel beside the canvas takes what it needs, the canvas the rest
+                self.resizeDocks([self.lens_dock], [360], Qt.Orientation.Horizontal)
+            elif on and not self.units_dock.isHidden() and self.dockWidgetArea(self.units_dock) \
+                    == self.dockWidgetArea(self.lens_dock):
+                h = self.units_dock.height() + self.lens_dock.height()
+                self.resizeDocks([self.units_dock, self.lens_dock], [int(h * 0.32), int(h * 0.68)],
+                                 Qt.Orientation.Vertical)
+
     def _delete_point(self):
         self.edit_tool.delete_point(self._selected_point)
 
     def _select_unit(self, j):
         self.canvas.select_unit(j)
         self.units_table.select_unit(j)
+        self.lens_panel.follow_unit(j)
 
     def _select_point(self, i):
         self._selected_point = i
 
     def _open_compare_cell(self, cell) -> None:
-        """A Compare cell opened in the studio: its data, initial network and run (undoable)."""
+        """A Compare cell or a Sweep run opened in the studio: its data, initial network and run (undoable)."""
         width, mode, seed, run, initial, data = cell
         self.c.open_run(initial, run, mode, seed, data)
         self.tabs.setCurrentIndex(0)
 
     def _tab_changed(self, index: int) -> None:
         """The docks belong to the studio (Compare has its own controls): Compare gets the room."""
-        docks = (self.param_dock, self.units_dock, self.toolbar)
-        if index == 1:
+        docks = (self.param_dock, self.units_dock, self.lens_dock, self.toolbar)
+        if index != 0:
+            if getattr(self, "_docks_hidden", False):
+                return
+            self._docks_hidden = True
             self._docks_shown = [d for d in docks if d.isVisible()]
             for d in docks:
                 d.hide()
         else:
+            self._docks_hidden = False
             for d in getattr(self, "_docks_shown", ()):
                 d.show()
 
@@ -371,7 +415,7 @@ class MainWindow(QMainWindow):
                 "view_range": [[x0, x1], [y0, y1]], "selected_unit": self.canvas.selected,
                 "pace": self.c.pace.to_json(), "log_steps": self.timeline.log_steps,
                 "show_kinks": self.canvas.kinks_visible, "show_initial_elbows": self.canvas.ghosts_visible,
-                "show_trails": self.canvas.trails_visible}
+                "show_trails": self.canvas.trails_visible, "show_lens": self.action("lens").isChecked()}
 
     def apply_view_state(self, view: dict) -> None:
         """Show a saved view; anything unusable in it (a NaN range, a unit that does not exist)
@@ -383,6 +427,7 @@ class MainWindow(QMainWindow):
         self.action("kinks").setChecked(view.get("show_kinks") is not False)
         self.action("initial_elbows").setChecked(view.get("show_initial_elbows") is not False)
         self.action("trails").setChecked(view.get("show_trails") is True)
+        self.action("lens").setChecked(view.get("show_lens") is True)
         self.action("log_steps").setChecked(view.get("log_steps") is True)
         if "pace" in view:  # an older session has none: the user's pace stays
             try:
@@ -440,6 +485,7 @@ class MainWindow(QMainWindow):
             self._save_geometry()
         self.timeline.stop()
         self.compare_controller.shutdown()
+        self.sweep_controller.shutdown()
         self.c.shutdown()
         self.files.finish(clean=True)
         super().closeEvent(event)

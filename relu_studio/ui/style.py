@@ -23,6 +23,8 @@ CURSOR = "#555555"
 KINK = "#8fa8e8"  # light royal blue: the truth's kinks
 GHOST = "#8c8c8c"  # the initial elbows' rings
 TRAIL = "#b0b0b0"  # the elbows' trails
+VELOCITY = "#8e24aa"  # the theory lens's arrows: where the gradient moves elbows and slopes
+ACTIVE = (227, 119, 194, 28)  # the selected unit's active region (SELECTED, faint)
 
 
 def is_dark() -> bool:

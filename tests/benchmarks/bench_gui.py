@@ -32,6 +32,35 @@ def headless_rate(net, data, width_steps: int) -> float:
     return width_steps / (time.perf_counter() - t0)
 
 
+def frames_while_training(app, win, seconds: float, probe_timer=None) -> tuple[float, float, float]:
+    """Train in ``win`` at full speed for ``seconds`` (after a second for the chunk size to
+    settle): (canvas frames drawn per second, training steps per second, seconds measured).
+    ``probe_timer`` runs while it measures."""
+    c = win.c
+    redraws = win.presenters["canvas"].redraw  # a frame: the canvas redrawn
+    c.start()
+    while c.last_snapshot is None:
+        app.processEvents()
+    t_settle = time.perf_counter()
+    while time.perf_counter() - t_settle < 1.0:
+        app.processEvents()
+    frames0, step0 = redraws.count, c.last_snapshot.step
+    if probe_timer is not None:
+        probe_timer.start()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        time.sleep(0.0005)  # an idle event loop would block here; keep the probe honest
+    elapsed = time.perf_counter() - t0
+    if probe_timer is not None:
+        probe_timer.stop()
+    frames1, step1 = redraws.count, c.last_snapshot.step
+    c.stop()
+    while c.run_state != "idle":
+        app.processEvents()
+    return (frames1 - frames0) / elapsed, (step1 - step0) / elapsed, elapsed
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=6.0)
@@ -53,8 +82,6 @@ def main() -> int:
     c.set_pace(FULL_SPEED)  # throughput at full speed, whatever the user's pace preference
     c.reinitialise(args.width, 0)
 
-    canvas_redraws = win.presenters["canvas"].redraw  # a frame: the canvas redrawn
-
     delays: list[float] = []
 
     def probe():
@@ -67,32 +94,11 @@ def main() -> int:
 
     c.set_setting("steps", 500_000_000)
     c.set_setting("save_every", 1000)
-    c.start()
-    while c.last_snapshot is None:
-        app.processEvents()
-    # Let the chunk size settle, then measure.
-    t_settle = time.perf_counter()
-    while time.perf_counter() - t_settle < 1.0:
-        app.processEvents()
-    frames0 = canvas_redraws.count
-    step0 = c.last_snapshot.step
-    probe_timer.start()
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < args.seconds:
-        app.processEvents()
-        time.sleep(0.0005)  # an idle event loop would block here; keep the probe honest
-    elapsed = time.perf_counter() - t0
-    probe_timer.stop()
-    step1 = c.last_snapshot.step
-    c.stop()
-    while c.run_state != "idle":
-        app.processEvents()
+    fps, gui_rate, elapsed = frames_while_training(app, win, args.seconds, probe_timer)
     win.close()
 
-    gui_rate = (step1 - step0) / elapsed
     head = headless_rate(net, data, max(50_000, int(gui_rate * 2)))
     d = np.array(delays) * 1000
-    fps = (canvas_redraws.count - frames0) / elapsed
     print(f"width {args.width}, {elapsed:.1f} s of training with the window open")
     print(f"frames drawn per second : {fps:7.1f}   (bar >= 30)")
     print(f"UI latency p50 / p95 / max: {np.percentile(d, 50):.2f} / {np.percentile(d, 95):.2f} / "

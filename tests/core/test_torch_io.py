@@ -409,3 +409,18 @@ print("TORCH" if "torch" in sys.modules else "NO TORCH", sorted(m for m in sys.m
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "NO TORCH []", proc.stdout
     assert len(list((tmp_path / "out").glob("*.pt"))) == 1
+
+
+def test_without_torch_installed_the_conversions_say_how_to_get_it(tmp_path, monkeypatch):
+    """torch is an optional extra: where it is missing, the .pt files still work and the scripting
+    conversions that return torch tensors name the extra instead of failing obscurely."""
+    import sys
+
+    from relu_studio.core.io.torch_files import export_state_dict, load_network_pt, state_dict_tensors
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an install without torch looks like
+    net = rs.init_network(4, 2)
+    assert load_network_pt(export_state_dict(net, tmp_path / "net.pt")).equals(net)
+    for convert in (lambda: net.to_state_dict(as_torch=True), lambda: state_dict_tensors(net)):
+        with pytest.raises(ImportError, match=r"relu-studio\[torch\]"):
+            convert()

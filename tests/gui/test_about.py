@@ -19,7 +19,7 @@ from relu_studio.ui import about
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_DEPS = ("numpy", "numba", "llvmlite", "PySide6_Essentials", "shiboken6", "pyqtgraph", "pillow",
-                "platformdirs", "torch")
+                "platformdirs")
 
 
 def help_actions(window) -> dict:
@@ -46,6 +46,7 @@ def test_about_names_version_commit_licences_and_qt_source(window):
         line = re.search(rf"^{dist} (\S+): (.+)$", details, re.M | re.I)
         assert line, f"{dist} missing from:\n{details}"
         assert line.group(2).strip(), f"{dist} has no licence"
+    assert not re.search(r"^torch ", details, re.M), "torch is an optional extra, not a part of the app"
     buttons = {b.text() for b in box.buttons()}
     assert "About Qt" in buttons and "OK" in {b.text().replace("&", "") for b in box.buttons()}
 

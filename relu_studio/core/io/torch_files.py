@@ -35,7 +35,7 @@ import numpy as np
 from ..arrays import read_only
 from ..dataset import Dataset
 from ..history import History, network_errors
-from ..network import STATE_DICT_SHAPES, Network
+from ..network import STATE_DICT_SHAPES, Network, import_torch
 from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file
 from ..settings import MAX_WIDTH
 from .atomic import atomic_write
@@ -62,7 +62,7 @@ class TorchFileError(ValueError):
 # --------------------------------------------------------------------------- export
 def state_dict_tensors(net: Network):
     """The notebook-keyed state dict of ``net`` as an ``OrderedDict`` of float32 CPU tensors."""
-    import torch
+    torch = import_torch()
 
     if not isinstance(net, Network):
         raise TypeError(f"expected a relu_studio Network, got {type(net).__name__}")
