@@ -98,7 +98,7 @@ class GridWorker(QObject):
             return
         job.started = time.perf_counter()
         kernels = training.KERNELS
-        while not kernels.wait(KERNEL_POLL_MS / 1000):  # the first compile: cancellable wait
+        while not kernels.wait_all(KERNEL_POLL_MS / 1000):  # the first compile: cancellable wait
             if job.cancel.is_set():
                 job.finish(None, None)
                 self.jobDone.emit()

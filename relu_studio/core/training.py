@@ -315,16 +315,21 @@ def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):
 
 # --------------------------------------------------------------------------- kernel preparation
 def _compile_kernels() -> None:
-    """Compile the training kernels (or load them from numba's cache): tiny runs do it, one of
-    the studio's kernel and one of the grid's batched kernel per mode."""
+    """Compile the studio's training kernel (or load it from numba's cache): a tiny run does it."""
     from .dataset import make_dataset
     from .network import init_network
 
+    Trainer(init_network(2, 0), make_dataset("abs", n=10, noise=0.0), steps=3, save_every=1).run()
+
+
+def _compile_batch_kernels() -> None:
+    """Compile the grid's batched kernels (or load them): a tiny batch per mode (each mode is a
+    loop nest of its own)."""
     from .batch_training import train_batch
+    from .dataset import make_dataset
+    from .network import init_network
 
     data = make_dataset("abs", n=10, noise=0.0)
-    Trainer(init_network(2, 0), data, steps=3, save_every=1).run()
-    # The grid's batched kernels, both modes (each mode is a separate compiled loop nest).
     for mode in MODES:
         train_batch([init_network(2, 0)], data, mode=mode, steps=3, save_every=1)
 
@@ -336,14 +341,20 @@ class KernelPreparation:
     cannot be interrupted. Running it on a thread of its own lets every caller wait for it in
     small slices while staying responsive (a GUI worker can still be shut down at once); a
     training call made before it is done simply waits inside numba. ``ready`` is set when the
-    preparation ended; ``error`` then says why it failed (None if it worked).
+    preparation (``prepare``: the studio's kernel) ended; ``error`` then says why it failed (None
+    if it worked). The same thread then runs ``then`` (the grid's batched kernels, another few
+    seconds on a first start), so that the studio can train before those are ready;
+    ``all_ready`` is set when that ended too (a failure there is left to the grid, which compiles
+    what it needs when it first runs and reports its own error).
     """
 
-    def __init__(self, prepare=_compile_kernels):
+    def __init__(self, prepare=_compile_kernels, then=None):
         self._prepare = prepare
+        self._then = then
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
+        self.all_ready = threading.Event()
         self.error: str | None = None
         self.seconds: float | None = None
 
@@ -360,6 +371,11 @@ class KernelPreparation:
         """Start if needed and wait up to ``timeout`` seconds; True once the preparation ended."""
         self.start()
         return self.ready.wait(timeout)
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        """As :meth:`wait`, for both parts (the studio's kernel and the grid's)."""
+        self.start()
+        return self.all_ready.wait(timeout)
 
     @property
     def running(self) -> bool:
@@ -383,7 +399,14 @@ class KernelPreparation:
         finally:
             self.seconds = time.perf_counter() - t0
             self.ready.set()
+        try:
+            if self.error is None and self._then is not None:
+                self._then()
+        except Exception:  # the grid compiles what it needs itself, and says if that fails
+            pass
+        finally:
+            self.all_ready.set()
 
 
 #: The process's training kernels (see :class:`KernelPreparation`).
-KERNELS = KernelPreparation()
+KERNELS = KernelPreparation(_compile_kernels, then=_compile_batch_kernels)

@@ -150,14 +150,14 @@ def test_the_kernels_are_cached_where_the_recorded_choice_says():
 
 PREPARE = """
 from relu_studio.core import training
-training.KERNELS.wait()
+training.KERNELS.wait_all()
 print("error:", training.KERNELS.error)
 """
 
 
 def test_the_prepared_kernels_include_the_batched_ones_and_a_second_start_loads_them(tmp_path):
-    """The studio prepares every kernel on its first start (the grid's batched ones too), all of
-    them land in the cache, and the next start compiles nothing."""
+    """The studio prepares every kernel on its first start (its own, then the grid's batched
+    ones), all of them land in the cache, and the next start compiles nothing."""
     cache = tmp_path / "cache"
 
     def listing():
@@ -173,3 +173,26 @@ def test_the_prepared_kernels_include_the_batched_ones_and_a_second_start_loads_
     second = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
     assert second.returncode == 0 and "error: None" in second.stdout, second.stderr[-3000:]
     assert listing() == written, "the second start compiled kernels again"
+
+
+def test_the_studio_kernel_is_ready_before_the_grids_are_compiled():
+    """The studio can train as soon as its own kernel is ready; the grid's batched kernels
+    compile after it on the same thread, and a failure there is not the studio's."""
+    import threading
+
+    from relu_studio.core.training import KernelPreparation
+
+    gate = threading.Event()
+    calls = []
+
+    def then():
+        calls.append("then")
+        gate.wait(30)
+        raise RuntimeError("no batched kernel")
+
+    prep = KernelPreparation(prepare=lambda: calls.append("prepare"), then=then)
+    assert prep.wait(30) and prep.error is None
+    assert not prep.wait_all(0.2) and prep.finish(0.01) is False  # the grid's part still runs
+    gate.set()
+    assert prep.wait_all(30) and prep.finish(30)
+    assert calls == ["prepare", "then"] and prep.error is None
