@@ -3,11 +3,12 @@
 The GUI creates a :class:`GridJob` (the grid's settings plus a thread-safe mailbox) and hands it
 to :class:`GridWorker.run` through a queued signal. The worker calls the core's
 :func:`~relu_studio.core.experiment.run_experiment` in its own thread (which trains the runs on
-a pool of threads, one per core, with the GIL-free compiled kernel). Its callbacks only store
+a pool of threads, one per core, with the GIL-free compiled kernels: many seeds as the lanes of
+one batched kernel, few one run per thread). Its callbacks only store
 numbers and finished runs in the job; the GUI polls the job on its own timer (about 10 Hz), so
 the trainer never waits on the GUI and the GUI's event loop is never flooded. Cancelling sets
-the job's ``threading.Event``: the pool stops within one chunk of 10 000 steps and the runs
-finished so far are kept. The worker never touches a widget.
+the job's ``threading.Event``: the threads stop within one chunk of steps (about 10 ms of
+training, batched or not) and the runs finished so far are kept. The worker never touches a widget.
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ class GridWorker(QObject):
             return
         job.started = time.perf_counter()
         kernels = training.KERNELS
-        while not kernels.wait(KERNEL_POLL_MS / 1000):  # the first compile: cancellable wait
+        while not kernels.wait_all(KERNEL_POLL_MS / 1000):  # the first compile: cancellable wait
             if job.cancel.is_set():
                 job.finish(None, None)
                 self.jobDone.emit()

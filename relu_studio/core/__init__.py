@@ -18,6 +18,7 @@ _API = {
     **dict.fromkeys(("DEFAULT_LR", "MODES", "Run", "Trainer", "TrainingError", "TrainSettings",
                      "train", "train_chunks"), "training"),
     **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
+    "train_batch": "batch_training",
     "results_table": "summary",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
@@ -27,9 +28,9 @@ _API = {
 }
 
 __all__ = list(_API)
-_SUBMODULES = ("arrays", "dataset", "editing", "experiment", "formula", "geometry", "history", "io",
-               "lens", "network", "process", "report", "ridge", "settings", "studio", "summary", "targets",
-               "training", "version")
+_SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
+               "history", "io", "lens", "network", "process", "report", "ridge", "settings", "studio",
+               "summary", "targets", "training", "version")
 
 
 def __getattr__(name: str):

@@ -3,11 +3,22 @@
 The kernels mirror, operation for operation, what the course notebook's torch loop computes for
 ``nn.Sequential(Linear(1, H), ReLU(), Linear(H, 1))`` with ``MSELoss`` and plain SGD, in float32:
 forward pass on the minibatch, the MSE's gradient ``2 (p - y) / B``, backpropagation through the
-ReLU, and ``p -= lr * grad``. Only the order of floating-point sums differs from torch's BLAS
-(``reassoc`` lets the compiler vectorise the sums), so results agree to float32 round-off.
+ReLU, and ``p -= lr * grad``. Only the order of floating-point sums differs from torch's BLAS, so
+results agree to float32 round-off.
 
-Parameters are updated in place; snapshots are written into preallocated arrays. Nothing here
-holds the GIL, so independent runs use several cores from plain Python threads.
+That order is fixed and documented, the same on every CPU and shared with the batched kernels
+(:mod:`._batch_kernels`), so that a run gives the same bits alone or in a batch:
+
+* a prediction sums the hidden units in order ``j = 0, 1, ..., H - 1``, in float32, then adds b2;
+* the minibatch loss, the output bias's gradient and every weight's gradient sum the minibatch
+  in order ``i = 0, 1, ..., B - 1``, in float32;
+* the full-train and test MSE sum the points in order in float64.
+
+No ``fastmath``: with ``reassoc`` the compiler would regroup these sums by the CPU's vector width.
+The kernels still vectorise, across the minibatch (predictions) or the hidden units (gradients),
+where every lane keeps its own sum. Parameters are updated in place; snapshots are written into
+preallocated arrays. Nothing here holds the GIL, so independent runs use several cores from plain
+Python threads.
 """
 from __future__ import annotations
 
@@ -24,31 +35,40 @@ CACHE = configure_numba_cache()
 # b1)``), the documented rule, the same on every CPU. A fused multiply-add rounds once and decides
 # differently the ReLU gate of an input that lies within an ulp of an elbow (init seed 1 with data
 # seed 1 puts every elbow on a training input); tests/core/test_training_exact.py checks the rule.
-_FLAGS = dict(nogil=True, cache=CACHE.enabled, fastmath={"reassoc"})
+# No "reassoc" either (see above): every sum has one order on every CPU.
+FLAGS = dict(nogil=True, cache=CACHE.enabled)
+
+@numba.njit(inline="always", **FLAGS)
+def relu(h):
+    """``max(h, 0)`` that keeps a NaN (the engine's ReLU; every kernel uses this one)."""
+    return np.float32(0.0) if h < 0 else h
+
 
 #: Status codes returned by :func:`sgd_chunk`.
 RUNNING, DIVERGED = 0, 1
 
 
-@numba.njit(**_FLAGS)
+@numba.njit(**FLAGS)
 def mse(x, y, w1, b1, w2, b2):
-    """Mean squared error of the network on (x, y), float32 forward, float64 accumulation."""
+    """Mean squared error of the network on (x, y): float32 predictions (units summed in order),
+    float64 accumulation over the points in order."""
     m = x.shape[0]
     h_count = w1.shape[0]
+    acc = np.zeros(m, dtype=np.float32)
+    for j in range(h_count):
+        w1j, b1j, w2j = w1[j], b1[j], w2[j]
+        for i in range(m):
+            h = x[i] * w1j + b1j
+            if h > 0:
+                acc[i] += w2j * h
     total = 0.0
     for i in range(m):
-        xi = x[i]
-        acc = np.float32(0.0)
-        for j in range(h_count):
-            h = xi * w1[j] + b1[j]
-            if h > 0:
-                acc += w2[j] * h
-        d = np.float64(acc + b2) - np.float64(y[i])
+        d = np.float64(acc[i] + b2) - np.float64(y[i])
         total += d * d
     return total / m
 
 
-@numba.njit(**_FLAGS)
+@numba.njit(**FLAGS)
 def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
               snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
               snap_w1, snap_b1, snap_w2, snap_b2, loss_bound):
@@ -60,7 +80,9 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
     """
     n_steps, batch = idx.shape
     h_count = w1.shape[0]
-    hb = np.empty((batch, h_count), dtype=np.float32)
+    xb = np.empty(batch, dtype=np.float32)
+    yb = np.empty(batch, dtype=np.float32)
+    acc = np.empty(batch, dtype=np.float32)
     g = np.empty(batch, dtype=np.float32)
     gw1 = np.empty(h_count, dtype=np.float32)
     gb1 = np.empty(h_count, dtype=np.float32)
@@ -70,42 +92,44 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
     n_snap = snap_steps.shape[0]
     for s in range(n_steps):
         b2 = b2_arr[0]
-        loss = np.float32(0.0)
         for i in range(batch):
             k = idx[s, i]
-            xi = x[k]
-            acc = np.float32(0.0)
-            for j in range(h_count):
-                h = xi * w1[j] + b1[j]
-                if h < 0:
-                    h = np.float32(0.0)
-                hb[i, j] = h
-                acc += w2[j] * h
-            d = (acc + b2) - y[k]
+            xb[i] = x[k]
+            yb[i] = y[k]
+            acc[i] = 0.0
+        # Predictions: the units in order for every input (vectorised across the minibatch).
+        for j in range(h_count):
+            w1j, b1j, w2j = w1[j], b1[j], w2[j]
+            for i in range(batch):
+                h = relu(xb[i] * w1j + b1j)
+                acc[i] += w2j * h
+        loss = np.float32(0.0)
+        for i in range(batch):
+            d = (acc[i] + b2) - yb[i]
             loss += d * d
             g[i] = two_over_b * d
         loss = loss / np.float32(batch)
         step = step0 + s + 1
         diverged = not (loss <= loss_bound)  # also true for NaN
         if not diverged:
+            # Gradients: the minibatch in order for every unit (vectorised across the units); the
+            # hidden values are recomputed, bit for bit the forward pass's.
             gw2[:] = 0.0
+            gw1[:] = 0.0
+            gb1[:] = 0.0
             gb2 = np.float32(0.0)
             for i in range(batch):
                 gi = g[i]
+                xi = xb[i]
                 gb2 += gi
                 for j in range(h_count):
-                    gw2[j] += gi * hb[i, j]
+                    h = relu(xi * w1[j] + b1[j])
+                    gw2[j] += gi * h
+                    if train_hidden and h > 0:
+                        t = gi * w2[j]
+                        gw1[j] += t * xi
+                        gb1[j] += t
             if train_hidden:
-                gw1[:] = 0.0
-                gb1[:] = 0.0
-                for i in range(batch):
-                    gi = g[i]
-                    xi = x[idx[s, i]]
-                    for j in range(h_count):
-                        if hb[i, j] > 0:
-                            t = gi * w2[j]
-                            gw1[j] += t * xi
-                            gb1[j] += t
                 for j in range(h_count):
                     w1[j] -= lr32 * gw1[j]
                     b1[j] -= lr32 * gb1[j]

@@ -136,6 +136,17 @@ class Run:
         return self.initial if len(self) == 0 else self.snapshot(len(self) - 1)
 
 
+def divergence_message(step: int, loss: float, lr: float) -> str:
+    """What a run that diverged at ``step`` with minibatch loss ``loss`` tells the user."""
+    return (f"Training diverged at step {step}: the minibatch loss became {loss:.3g}. "
+            f"Try a smaller learning rate (e.g. {lr / 10:g}) or re-initialise.")
+
+
+def divergence_bound(y32: np.ndarray) -> float:
+    """The minibatch loss above which a run counts as diverged, for float32 targets ``y32``."""
+    return DIVERGENCE_FACTOR * (float(np.mean(np.square(y32), dtype=np.float64)) + 1.0)
+
+
 class Trainer:
     """Resumable training of one network; never mutates the network it was given.
 
@@ -177,9 +188,7 @@ class Trainer:
         else:
             self._indices = None
             self._rng = np.random.RandomState(st.seed)
-        self._loss_bound = float(loss_bound) if loss_bound is not None else DIVERGENCE_FACTOR * (
-            float(np.mean(np.square(self._y), dtype=np.float64)) + 1.0
-        )
+        self._loss_bound = float(loss_bound) if loss_bound is not None else divergence_bound(self._y)
         self._w1 = np.array(net.w1, dtype=np.float32)
         self._b1 = np.array(net.b1, dtype=np.float32)
         self._w2 = np.array(net.w2, dtype=np.float32)
@@ -257,11 +266,7 @@ class Trainer:
                 at = self.step + int(done)
                 self.step = at - 1  # the diverging step's update was not applied
                 self.diverged_at = at
-                loss = h["train"][self._count - 1]
-                self.message = (
-                    f"Training diverged at step {at}: the minibatch loss became {loss:.3g}. "
-                    f"Try a smaller learning rate (e.g. {st.lr / 10:g}) or re-initialise."
-                )
+                self.message = divergence_message(at, h["train"][self._count - 1], st.lr)
                 ran += int(done)
                 break
             self.step += int(done)
@@ -310,11 +315,23 @@ def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):
 
 # --------------------------------------------------------------------------- kernel preparation
 def _compile_kernels() -> None:
-    """Compile the training kernels (or load them from numba's cache): a tiny run does it."""
+    """Compile the studio's training kernel (or load it from numba's cache): a tiny run does it."""
     from .dataset import make_dataset
     from .network import init_network
 
     Trainer(init_network(2, 0), make_dataset("abs", n=10, noise=0.0), steps=3, save_every=1).run()
+
+
+def _compile_batch_kernels() -> None:
+    """Compile the grid's batched kernels (or load them): a tiny batch per mode (each mode is a
+    loop nest of its own)."""
+    from .batch_training import train_batch
+    from .dataset import make_dataset
+    from .network import init_network
+
+    data = make_dataset("abs", n=10, noise=0.0)
+    for mode in MODES:
+        train_batch([init_network(2, 0)], data, mode=mode, steps=3, save_every=1)
 
 
 class KernelPreparation:
@@ -324,14 +341,20 @@ class KernelPreparation:
     cannot be interrupted. Running it on a thread of its own lets every caller wait for it in
     small slices while staying responsive (a GUI worker can still be shut down at once); a
     training call made before it is done simply waits inside numba. ``ready`` is set when the
-    preparation ended; ``error`` then says why it failed (None if it worked).
+    preparation (``prepare``: the studio's kernel) ended; ``error`` then says why it failed (None
+    if it worked). The same thread then runs ``then`` (the grid's batched kernels, another few
+    seconds on a first start), so that the studio can train before those are ready;
+    ``all_ready`` is set when that ended too (a failure there is left to the grid, which compiles
+    what it needs when it first runs and reports its own error).
     """
 
-    def __init__(self, prepare=_compile_kernels):
+    def __init__(self, prepare=_compile_kernels, then=None):
         self._prepare = prepare
+        self._then = then
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
+        self.all_ready = threading.Event()
         self.error: str | None = None
         self.seconds: float | None = None
 
@@ -348,6 +371,11 @@ class KernelPreparation:
         """Start if needed and wait up to ``timeout`` seconds; True once the preparation ended."""
         self.start()
         return self.ready.wait(timeout)
+
+    def wait_all(self, timeout: float | None = None) -> bool:
+        """As :meth:`wait`, for both parts (the studio's kernel and the grid's)."""
+        self.start()
+        return self.all_ready.wait(timeout)
 
     @property
     def running(self) -> bool:
@@ -371,7 +399,14 @@ class KernelPreparation:
         finally:
             self.seconds = time.perf_counter() - t0
             self.ready.set()
+        try:
+            if self.error is None and self._then is not None:
+                self._then()
+        except Exception:  # the grid compiles what it needs itself, and says if that fails
+            pass
+        finally:
+            self.all_ready.set()
 
 
 #: The process's training kernels (see :class:`KernelPreparation`).
-KERNELS = KernelPreparation()
+KERNELS = KernelPreparation(_compile_kernels, then=_compile_batch_kernels)

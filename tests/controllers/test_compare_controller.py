@@ -76,3 +76,30 @@ def test_selection_seed_and_timeline_and_opening_a_cell(c, qtbot, data, recorder
         assert other.result.data is data and other.settings == c.settings
     finally:
         assert other.shutdown()
+
+
+def test_an_opened_cell_of_a_batched_grid_is_the_run_the_studio_trains(c, qtbot, data):
+    """Enough seeds that the grid trains them as the lanes of one kernel: the cell opened in the
+    studio is, bit for bit, the run the studio's own trainer makes from its network and seed."""
+    from relu_studio.core.experiment import BATCH_MIN_SEEDS
+
+    seeds = BATCH_MIN_SEEDS + 1
+    c.set_settings(GridSettings(widths=(6,), modes=("output", "all"), seeds=seeds, steps=1500,
+                                save_every=500))
+    with qtbot.waitSignal(c.gridFinished, timeout=60_000):
+        c.run_grid()
+    c.set_shown_seed(seeds - 1)
+    opened = []
+    c.openCell.connect(opened.append)
+    for mode in ("output", "all"):
+        assert c.open_cell(6, mode)
+        w, m, seed, run, initial, cell_data = opened[-1]
+        assert (w, m, seed) == (6, mode, seeds - 1)
+        again = rs.Trainer(initial, cell_data, mode=m, lr=run.settings.lr, steps=1500,
+                           save_every=500, seed=seed)
+        while not again.done:
+            again.advance(400)  # the studio's chunked, pausable path
+        ref = again.result()
+        for name in ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2"):
+            assert getattr(run, name).tobytes() == getattr(ref, name).tobytes(), (mode, name)
+

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import relu_studio as rs
-from relu_studio.core.experiment import ALL_MODES, PROGRESS_CHUNK, ridge_run
+from relu_studio.core.batch_training import LANES
+from relu_studio.core.experiment import ALL_MODES, BATCH_MIN_SEEDS, PROGRESS_CHUNK, ridge_run
 from relu_studio.core.report import format_table
 
 RUN_ARRAYS = ("steps", "train_error", "full_train_error", "test_error", "w1", "b1", "w2", "b2")
@@ -38,6 +39,20 @@ def test_grid_reproduces_train(data, grid):
         ref = rs.train(rs.init_network(w, s), data, mode=m, steps=300, save_every=100, seed=s)
         assert identical(run, ref), (w, m, s)
         assert run.settings.lr == rs.DEFAULT_LR[m]
+
+
+@pytest.mark.parametrize("seeds", [BATCH_MIN_SEEDS, LANES + 1])
+def test_a_batched_grid_reproduces_train(data, seeds):
+    """From BATCH_MIN_SEEDS seeds on the runs train as the lanes of blocks (the last seeds alone
+    when too few are left for a block): every run is still the one rs.train gives, bit for bit."""
+    res = rs.run_experiment(data, widths=(3, 10), modes=("output", "all"), seeds=seeds, steps=300,
+                            save_every=100, jobs=2)
+    assert res.complete and not res.cancelled
+    for (w, m, s), run in res.runs.items():
+        if s in (0, BATCH_MIN_SEEDS - 1, seeds - 1):
+            ref = rs.train(rs.init_network(w, s), data, mode=m, steps=300, save_every=100, seed=s)
+            assert identical(run, ref), (w, m, s)
+            assert run.initial is res.initial[(w, s)] and run.settings == ref.settings
 
 
 def test_ridge_cells_are_the_ridge_fit(data, grid):
@@ -128,6 +143,7 @@ def test_progress_and_on_run(data):
 
 
 def test_cancel_stops_and_keeps_finished_runs(data):
+    """One seed: the runs train one per thread; cancelling keeps the run that was finishing."""
     cancel = threading.Event()
     steps = 2 * PROGRESS_CHUNK
     finished = []
@@ -136,7 +152,7 @@ def test_cancel_stops_and_keeps_finished_runs(data):
         if done >= steps:  # the first run has just finished its last chunk
             cancel.set()
 
-    res = rs.run_experiment(data, widths=(5,), modes=("output", "all", "ridge"), seeds=2,
+    res = rs.run_experiment(data, widths=(5,), modes=("output", "all", "ridge"), seeds=1,
                             steps=steps, save_every=5000, jobs=1, cancel=cancel,
                             progress=progress, on_run=lambda k, r: finished.append(k))
     assert res.cancelled
@@ -148,10 +164,35 @@ def test_cancel_stops_and_keeps_finished_runs(data):
     ref = rs.train(rs.init_network(w, s), data, mode=m, steps=steps, save_every=5000, seed=s)
     assert identical(res.runs[key], ref) and res.runs[key].completed_steps == steps
     # the ridge cells are computed before any SGD and are kept too
-    assert {k for k in res.runs if k[1] == "ridge"} == {(5, "ridge", 0), (5, "ridge", 1)}
+    assert {k for k in res.runs if k[1] == "ridge"} == {(5, "ridge", 0)}
     assert sorted(finished) == sorted(res.runs)
     # a table can still be made from what finished
     assert {r["mode"] for r in rs.results_table(res)} == {m, "ridge"}
+
+
+def test_cancel_of_a_batched_grid_keeps_the_finished_block(data):
+    """Many seeds: the runs train in blocks of LANES; cancelling after the first block keeps its
+    runs (each equal to its run alone) and starts no other."""
+    cancel = threading.Event()
+    steps = 3000
+    seeds = LANES + 3
+    finished = []
+
+    def progress(done, total):
+        if done >= LANES * steps:  # the first block has just finished its last chunk
+            cancel.set()
+
+    res = rs.run_experiment(data, widths=(5,), modes=("all", "ridge"), seeds=seeds, steps=steps,
+                            save_every=1000, jobs=1, cancel=cancel, progress=progress,
+                            on_run=lambda k, r: finished.append(k))
+    assert res.cancelled
+    sgd = sorted(k for k in res.runs if k[1] != "ridge")
+    assert sgd == [(5, "all", s) for s in range(LANES)]
+    for s in (0, LANES - 1):
+        ref = rs.train(rs.init_network(5, s), data, mode="all", steps=steps, save_every=1000, seed=s)
+        assert identical(res.runs[(5, "all", s)], ref)
+    assert sorted(finished) == sorted(res.runs)
+    assert len([k for k in res.runs if k[1] == "ridge"]) == seeds
 
 
 def test_cancel_before_start(data):

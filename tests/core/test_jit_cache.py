@@ -135,13 +135,64 @@ def test_the_headless_command_runs_when_the_user_cache_cannot_be_written(tmp_pat
 
 
 def test_the_kernels_are_cached_where_the_recorded_choice_says():
-    from relu_studio.core import _kernels
+    from relu_studio.core import _batch_kernels, _kernels
 
     choice = _kernels.CACHE
     assert jit_cache.current() is choice
-    for kernel in (_kernels.mse, _kernels.sgd_chunk):
+    for kernel in (_kernels.mse, _kernels.sgd_chunk, _batch_kernels.sgd_lanes,
+                   _batch_kernels.draw_minibatches):
         path = kernel._cache.cache_path
         if choice.enabled:
             assert Path(path).is_relative_to(choice.folder), (path, choice)
         else:
             assert path is None, path
+
+
+PREPARE = """
+from relu_studio.core import training
+training.KERNELS.wait_all()
+print("error:", training.KERNELS.error)
+"""
+
+
+def test_the_prepared_kernels_include_the_batched_ones_and_a_second_start_loads_them(tmp_path):
+    """The studio prepares every kernel on its first start (its own, then the grid's batched
+    ones), all of them land in the cache, and the next start compiles nothing."""
+    cache = tmp_path / "cache"
+
+    def listing():
+        return {p.name: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+
+    first = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
+    assert first.returncode == 0 and "error: None" in first.stdout, first.stderr[-3000:]
+    written = listing()
+    for kernel in ("_kernels.sgd_chunk", "_kernels.mse", "_batch_kernels.sgd_lanes",
+                   "_batch_kernels.draw_minibatches"):
+        assert any(name.startswith(kernel + "-") and name.endswith(".nbc") for name in written), (
+            kernel, sorted(written))
+    second = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
+    assert second.returncode == 0 and "error: None" in second.stdout, second.stderr[-3000:]
+    assert listing() == written, "the second start compiled kernels again"
+
+
+def test_the_studio_kernel_is_ready_before_the_grids_are_compiled():
+    """The studio can train as soon as its own kernel is ready; the grid's batched kernels
+    compile after it on the same thread, and a failure there is not the studio's."""
+    import threading
+
+    from relu_studio.core.training import KernelPreparation
+
+    gate = threading.Event()
+    calls = []
+
+    def then():
+        calls.append("then")
+        gate.wait(30)
+        raise RuntimeError("no batched kernel")
+
+    prep = KernelPreparation(prepare=lambda: calls.append("prepare"), then=then)
+    assert prep.wait(30) and prep.error is None
+    assert not prep.wait_all(0.2) and prep.finish(0.01) is False  # the grid's part still runs
+    gate.set()
+    assert prep.wait_all(30) and prep.finish(30)
+    assert calls == ["prepare", "then"] and prep.error is None

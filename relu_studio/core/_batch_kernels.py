@@ -1,0 +1,252 @@
+"""Compiled kernels that train a block of runs together, the runs as the SIMD lanes.
+
+A block is :data:`LANES` runs of the same width and mode (seeds, initial networks and learning
+rates may differ), its parameters stored unit-major, run-minor (``w1[j, lane]``), so every
+operation of :func:`._kernels.sgd_chunk` becomes one vector operation over the lanes. Each lane
+does exactly the single-run kernel's float32 operations in the same order (see :mod:`._kernels`),
+and lanes never mix, so a run gives the same bits alone or in any block, on any CPU.
+
+:func:`draw_minibatches` draws the lanes' minibatches with ``numpy.random.RandomState``'s own
+algorithm (MT19937, a 32-bit word masked to the smallest power of two above ``n - 1``, rejected
+until it is below ``n``), continuing each lane's generator state, so a seed draws exactly the
+indices ``RandomState(seed).randint(0, n, (steps, batch))`` gives. The draws of a block are shared
+by every width and mode trained on it.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba.core import config as _numba_config
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+
+from ._kernels import FLAGS, mse, relu
+from .batch_training import LANES  # runs per block (a block of fewer is padded)
+
+
+class _LanesCompiler(CompilerBase):
+    """numba's nopython pipeline with two changes that let LLVM turn the lane loops into vector
+    instructions (float semantics unchanged, so the results are the same bits either way):
+
+    * the array arguments are declared ``noalias``: every array the kernel gets is a separate
+      allocation (:mod:`.batch_training` makes them), so a store to one cannot change another;
+    * the SLP vectoriser runs while this kernel is compiled (numba leaves it off by default for
+      other code): a lane loop of compile-time length LANES is unrolled, and SLP packs the
+      unrolled lanes into vector operations.
+    """
+
+    def define_pipelines(self):
+        self.state.flags.noalias = True
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.finalize()
+        return [pm]
+
+    def _compile_core(self):
+        old = _numba_config.SLP_VECTORIZE
+        _numba_config.SLP_VECTORIZE = 1
+        try:
+            return super()._compile_core()
+        finally:
+            _numba_config.SLP_VECTORIZE = old
+
+
+LANE_FLAGS = dict(FLAGS, pipeline_class=_LanesCompiler)
+
+#: MT19937's parameters (numpy's mt19937.c).
+_N, _M = 624, 397
+_MATRIX_A, _UPPER, _LOWER = np.uint32(0x9908B0DF), np.uint32(0x80000000), np.uint32(0x7FFFFFFF)
+
+
+@numba.njit(**FLAGS)
+def _twist(key):
+    """Regenerate one lane's 624 state words (numpy's ``mt19937_gen``)."""
+    for i in range(_N - _M):
+        y = (key[i] & _UPPER) | (key[i + 1] & _LOWER)
+        key[i] = key[i + _M] ^ (y >> np.uint32(1)) ^ (np.uint32(0) - (y & np.uint32(1))) & _MATRIX_A
+    for i in range(_N - _M, _N - 1):
+        y = (key[i] & _UPPER) | (key[i + 1] & _LOWER)
+        key[i] = key[i + _M - _N] ^ (y >> np.uint32(1)) ^ (np.uint32(0) - (y & np.uint32(1))) & _MATRIX_A
+    y = (key[_N - 1] & _UPPER) | (key[0] & _LOWER)
+    key[_N - 1] = key[_M - 1] ^ (y >> np.uint32(1)) ^ (np.uint32(0) - (y & np.uint32(1))) & _MATRIX_A
+
+
+@numba.njit(**FLAGS)
+def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
+    """Draw ``xb.shape[0]`` steps of minibatches for the first ``real`` lanes and gather their
+    points; the other lanes (padding) get lane 0's.
+
+    ``key`` (lanes, 624) uint32 and ``pos`` (lanes,) int64 are the lanes' MT19937 states (as
+    ``RandomState.get_state()`` gives them), advanced in place; ``xb``/``yb`` (steps, batch, lanes)
+    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``; ``buf`` (steps * batch + 1,)
+    uint32 is scratch. A rejected word is written and then overwritten (no branch to mispredict).
+    """
+    steps, batch, lanes = xb.shape
+    need = steps * batch
+    rng = np.uint32(n - 1)
+    mask = rng
+    for sh in (1, 2, 4, 8, 16):
+        mask |= mask >> np.uint32(sh)
+    for lane in range(real):
+        kl = key[lane]
+        p = pos[lane]
+        got = 0
+        if rng == 0:
+            buf[:need] = 0
+            got = need
+        while got < need:
+            if p >= _N:
+                _twist(kl)
+                p = 0
+            while p < _N and got < need:
+                w = kl[p]
+                p += 1
+                w ^= w >> np.uint32(11)
+                w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
+                w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
+                w ^= w >> np.uint32(18)
+                v = np.uint32(w & mask)
+                buf[got] = v
+                got += v <= rng
+        pos[lane] = p
+        k = 0
+        for s in range(steps):
+            for i in range(batch):
+                v = buf[k]
+                k += 1
+                xb[s, i, lane] = x[v]
+                yb[s, i, lane] = y[v]
+    for s in range(steps):
+        for i in range(batch):
+            for lane in range(real, lanes):
+                xb[s, i, lane] = xb[s, i, 0]
+                yb[s, i, lane] = yb[s, i, 0]
+
+
+@numba.njit(**FLAGS)
+def _snapshot(lane, ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2, snap_step, snap_train,
+              snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2):
+    """Record one lane's snapshot number ``ptr`` (the single-run kernel's values, bit for bit)."""
+    c1 = np.ascontiguousarray(w1[:, lane])
+    c2 = np.ascontiguousarray(b1[:, lane])
+    c3 = np.ascontiguousarray(w2[:, lane])
+    snap_step[lane, ptr] = step
+    snap_train[lane, ptr] = loss
+    snap_full[lane, ptr] = mse(x, y, c1, c2, c3, b2[lane])
+    snap_test[lane, ptr] = mse(xt, yt, c1, c2, c3, b2[lane])
+    snap_w1[lane, ptr, :] = c1
+    snap_b1[lane, ptr, :] = c2
+    snap_w2[lane, ptr, :] = c3
+    snap_b2[lane, ptr] = b2[lane]
+
+
+@numba.njit(**LANE_FLAGS)
+def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, snap_steps,
+              snap_ptr, snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,
+              snap_b2, loss_bound, diverged_at, acc, g, loss, gw1, gb1, gw2, gb2):
+    """Run ``xb.shape[0]`` SGD steps of a block of :data:`LANES` runs after global step ``step0``.
+
+    ``xb``/``yb`` (steps, batch, LANES): each lane's minibatch points; ``w1``, ``b1``, ``w2``
+    (H, LANES), ``b2`` and ``lr`` (LANES,) float32, updated in place; snapshot arrays
+    ``snap_*[lane, k]`` and ``snap_ptr[lane]`` (the next free slot) for the first ``real`` lanes
+    (their length; the other lanes pad the block and record nothing). A lane whose minibatch loss is
+    not finite or exceeds ``loss_bound`` records that step's snapshot (the parameters that made
+    the loss), sets ``diverged_at[lane]`` to the step and stops: its parameters and learning rate
+    become 0, so it computes harmless zeros from then on. Lanes with ``diverged_at >= 0`` on entry
+    have stopped before. ``acc``, ``g`` (batch, LANES), ``loss``, ``gb2`` (LANES,) and ``gw1``,
+    ``gb1``, ``gw2`` (H, LANES) are float32 scratch. Every array must be a separate allocation
+    (see :class:`_LanesCompiler`). Returns the number of lanes still running.
+    """
+    n_steps, batch, _lanes = xb.shape
+    h_count = w1.shape[0]
+    two_over_b = np.float32(2.0 / batch)
+    n_snap = snap_steps.shape[0]
+    real = snap_ptr.shape[0]  # the lanes after these pad the block: no history, no say
+    running = 0
+    for lane in range(real):
+        if diverged_at[lane] < 0:
+            running += 1
+    for s in range(n_steps):
+        step = step0 + s + 1
+        # Predictions, loss and the loss's gradient, input by input; each lane sums its units
+        # in order (the accumulators stay in vector registers across j).
+        for lane in range(LANES):
+            loss[lane] = 0.0
+        for i in range(batch):
+            for lane in range(LANES):
+                acc[i, lane] = 0.0
+            for j in range(h_count):
+                for lane in range(LANES):
+                    h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+                    acc[i, lane] += w2[j, lane] * h
+        # (a loop of its own: reading a row of acc right after its last store stalls)
+        for i in range(batch):
+            for lane in range(LANES):
+                d = (acc[i, lane] + b2[lane]) - yb[s, i, lane]
+                loss[lane] += d * d
+                g[i, lane] = two_over_b * d
+        for lane in range(LANES):
+            loss[lane] = loss[lane] / np.float32(batch)
+            if diverged_at[lane] < 0 and not (loss[lane] <= loss_bound):  # also true for NaN
+                if lane < real and snap_ptr[lane] < n_snap:
+                    _snapshot(lane, snap_ptr[lane], step, loss[lane], x, y, xt, yt, w1, b1, w2, b2,
+                              snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1,
+                              snap_w2, snap_b2)
+                    snap_ptr[lane] += 1
+                diverged_at[lane] = step
+                if lane < real:
+                    running -= 1
+                w1[:, lane] = 0.0
+                b1[:, lane] = 0.0
+                w2[:, lane] = 0.0
+                b2[lane] = 0.0
+                lr[lane] = 0.0
+                g[:, lane] = 0.0
+        # Gradients, unit by unit; each lane sums its minibatch in order (the hidden values are
+        # recomputed, bit for bit the forward pass's).
+        for lane in range(LANES):
+            gb2[lane] = 0.0
+        for i in range(batch):
+            for lane in range(LANES):
+                gb2[lane] += g[i, lane]
+        if train_hidden:
+            for j in range(h_count):
+                for lane in range(LANES):
+                    gw2[j, lane] = 0.0
+                    gw1[j, lane] = 0.0
+                    gb1[j, lane] = 0.0
+                for i in range(batch):
+                    for lane in range(LANES):
+                        gi = g[i, lane]
+                        xi = xb[s, i, lane]
+                        h = relu(xi * w1[j, lane] + b1[j, lane])
+                        gw2[j, lane] += gi * h
+                        # A select, not a branch (same bits): add t x and t where the gate is open.
+                        t = gi * w2[j, lane]
+                        v1 = gw1[j, lane] + t * xi
+                        v2 = gb1[j, lane] + t
+                        gw1[j, lane] = v1 if h > 0 else gw1[j, lane]
+                        gb1[j, lane] = v2 if h > 0 else gb1[j, lane]
+                for lane in range(LANES):
+                    w1[j, lane] -= lr[lane] * gw1[j, lane]
+                    b1[j, lane] -= lr[lane] * gb1[j, lane]
+                    w2[j, lane] -= lr[lane] * gw2[j, lane]
+        else:
+            for j in range(h_count):
+                for lane in range(LANES):
+                    gw2[j, lane] = 0.0
+                for i in range(batch):
+                    for lane in range(LANES):
+                        h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+                        gw2[j, lane] += g[i, lane] * h
+                for lane in range(LANES):
+                    w2[j, lane] -= lr[lane] * gw2[j, lane]
+        for lane in range(LANES):
+            b2[lane] = b2[lane] - lr[lane] * gb2[lane]
+        for lane in range(real):
+            if diverged_at[lane] < 0 and snap_ptr[lane] < n_snap and step == snap_steps[snap_ptr[lane]]:
+                _snapshot(lane, snap_ptr[lane], step, loss[lane], x, y, xt, yt, w1, b1, w2, b2,
+                          snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,
+                          snap_b2)
+                snap_ptr[lane] += 1
+        if running == 0:
+            break
+    return running
