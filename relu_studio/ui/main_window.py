@@ -399,12 +399,16 @@ class MainWindow(QMainWindow):
                 return
             self._docks_hidden = True
             self._docks_shown = [d for d in docks if d.isVisible()]
+            # of docks tabbed together, the one in front (showing them again raises the first)
+            self._docks_in_front = [d for d in self._docks_shown if not d.visibleRegion().isEmpty()]
             for d in docks:
                 d.hide()
         else:
             self._docks_hidden = False
             for d in getattr(self, "_docks_shown", ()):
                 d.show()
+            for d in getattr(self, "_docks_in_front", ()):
+                d.raise_()
 
     # ------------------------------------------------------------------ session view state
     def view_state(self) -> dict:

@@ -136,3 +136,23 @@ def test_unit_table_shows_every_value_whole(window):
     for col, title in enumerate(COLUMNS):
         hfm = table.horizontalHeader().fontMetrics()
         assert hfm.horizontalAdvance(title) < table.columnWidth(col)
+
+
+def test_back_from_compare_the_docks_tab_in_front_stays_in_front(window, qapp):
+    """Compare hides the studio's docks; coming back shows them with the same tab in front (Qt
+    alone would raise the first of docks tabbed together: Parameters over Hidden units)."""
+    w = window
+    w.resize(1300, 700)
+    w.tabifyDockWidget(w.param_dock, w.units_dock)
+    w.units_dock.raise_()
+    qapp.processEvents()
+    in_front = lambda d: not d.visibleRegion().isEmpty()  # noqa: E731
+    assert in_front(w.units_dock) and not in_front(w.param_dock)
+    for compare_tab in (1, 2):  # Compare, Sweep
+        w.tabs.setCurrentIndex(compare_tab)
+        qapp.processEvents()
+        assert not w.units_dock.isVisible()
+        w.tabs.setCurrentIndex(0)
+        qapp.processEvents()
+        assert in_front(w.units_dock) and not in_front(w.param_dock)
+        assert w.param_dock.toggleViewAction().isChecked()  # still open, behind
