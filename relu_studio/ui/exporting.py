@@ -305,8 +305,7 @@ def _step_box(last: int, value: int, tip: str) -> QLargeIntSpinBox:
     box = QLargeIntSpinBox()
     box.setRange(0, max(0, int(last)))
     box.setValue(int(value))
-    box.setKeyboardTracking(False)
-    box.setGroupSeparatorShown(True)
+    box.setKeyboardTracking(False)  # (no thousands separators: superqt's box formats with str())
     box.setToolTip(f"{tip} (0 .. {int(last):,})")
     return box
 
