@@ -1,0 +1,221 @@
+"""Compiled training kernel for the optimizers beyond plain SGD (momentum, Adam, AdamW, RMSprop).
+
+The forward pass, the MSE's gradient and backpropagation are those of :func:`._kernels.sgd_chunk`
+(same float32 operations, same fixed summation order, no fastmath, no fused multiply-add), so a
+step's gradient has the same bits as the SGD kernel's. Only the update differs: each parameter is
+updated by torch.optim's single-tensor rule (``_single_tensor_sgd``/``_adam``/``_rmsprop``), in
+float32, each elementwise operation rounded once as torch's scalar code writes it:
+
+* SGD: ``g += wd * p``; momentum ``buf = g`` on the first step, then ``buf = buf * m + (1 - d) * g``;
+  Nesterov ``g = g + m * buf`` else ``g = buf``; ``p = p - lr * g``.
+* Adam: ``g += wd * p``; ``m = lerp(m, g, 1 - beta1)`` (torch's two-branch lerp);
+  ``v = v * beta2 + ((1 - beta2) * g) * g``; ``denom = sqrt(v) / sqrt(1 - beta2^t) + eps``;
+  ``p = p + (-lr / (1 - beta1^t)) * (m / denom)``, the bias corrections computed in float64 as
+  torch computes them in Python.
+* AdamW: as Adam without ``g += wd * p``, after ``p = p * (1 - lr * wd)``.
+* RMSprop: ``g += wd * p``; ``v = v * alpha + ((1 - alpha) * g) * g``; centered:
+  ``ga = lerp(ga, g, 1 - alpha)``, ``avg = sqrt(v - ga * ga)`` else ``sqrt(v)``; ``avg += eps``;
+  momentum ``buf = buf * m + g / avg``, ``p = p - lr * buf``, else ``p = p + (-lr) * (g / avg)``.
+
+Optimizer state lives in caller-owned arrays so a run pauses and resumes exactly:
+``state[k, layer, j]`` (k = 0, 1, 2: first buffer -- momentum buffer, Adam's ``exp_avg`` or
+RMSprop's ``square_avg`` --, second -- ``exp_avg_sq`` or RMSprop's momentum buffer --, third --
+RMSprop's ``grad_avg``; layer 0 w1, 1 b1, 2 w2, 3 b2 at j = 0) and ``counts[0]`` / ``counts[1]``,
+the steps taken by the hidden layer and by the output layer (torch's per-parameter ``step``; the
+hidden layer takes none while only the output layer trains).
+
+Compiled on first use (the studio's start-up prepares only the SGD kernels) and cached like them.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ._kernels import DIVERGED, FLAGS, RUNNING, mse, relu
+
+__all__ = ["optim_chunk", "KINDS", "hyper_parameters", "new_state"]
+
+#: Kernel codes of the optimizers (core.optimizers names).
+SGD, MOMENTUM, ADAM, ADAMW, RMSPROP = range(5)
+KINDS = {"sgd": SGD, "momentum": MOMENTUM, "adam": ADAM, "adamw": ADAMW, "rmsprop": RMSPROP}
+#: Slots of the float32 hyper-parameter array (each value cast to float32 as torch casts a
+#: Python scalar for a float32 tensor; ``1 - x`` computed in float64 first, as in Python).
+LR, MOM, DAMP1, WD, B1W, B2, OMB2, EPS, ALPHA, OMA, DECAY, NESTEROV, CENTERED, N_HP = range(14)
+
+
+def hyper_parameters(opt, lr: float):
+    """``(hp32, betas64)`` for the kernel: float32 slots above and (beta1, beta2, lr) in float64."""
+    hp = np.zeros(N_HP, dtype=np.float32)
+    b1, b2 = opt.betas
+    hp[LR] = lr
+    hp[MOM] = opt.momentum
+    hp[DAMP1] = 1.0 - opt.dampening
+    hp[WD] = opt.weight_decay
+    hp[B1W] = 1.0 - b1
+    hp[B2] = b2
+    hp[OMB2] = 1.0 - b2
+    hp[EPS] = opt.eps
+    hp[ALPHA] = opt.alpha
+    hp[OMA] = 1.0 - opt.alpha
+    hp[DECAY] = 1.0 - lr * opt.weight_decay
+    hp[NESTEROV] = 1.0 if opt.nesterov else 0.0
+    hp[CENTERED] = 1.0 if opt.centered else 0.0
+    return hp, np.array([b1, b2, lr], dtype=np.float64)
+
+
+def new_state(width: int):
+    """Zeroed optimizer state for a network of ``width`` hidden units: ``(state, counts)``."""
+    return np.zeros((3, 4, width), dtype=np.float32), np.zeros(2, dtype=np.int64)
+
+
+@numba.njit(inline="always", **FLAGS)
+def _lerp(a, b, w):
+    """torch's ``lerp(a, b, w)`` for float32: two branches around w = 0.5."""
+    if w < np.float32(0.5):
+        return a + w * (b - a)
+    return b - (b - a) * (np.float32(1.0) - w)
+
+
+@numba.njit(inline="always", **FLAGS)
+def _update(p, g, state, layer, j, kind, hp, first, step_size, bc2_sqrt):
+    """One parameter's new value (its state updated in place)."""
+    lr = hp[LR]
+    if kind == ADAMW:
+        p = p * hp[DECAY]
+    elif hp[WD] != np.float32(0.0):
+        g = g + hp[WD] * p
+    if kind == SGD:
+        return p - lr * g
+    if kind == MOMENTUM:
+        mom = hp[MOM]
+        if first:
+            buf = g
+        else:
+            buf = state[0, layer, j] * mom + hp[DAMP1] * g
+        state[0, layer, j] = buf
+        if hp[NESTEROV] != np.float32(0.0):
+            g = g + mom * buf
+        else:
+            g = buf
+        return p - lr * g
+    if kind == ADAM or kind == ADAMW:
+        m = _lerp(state[0, layer, j], g, hp[B1W])
+        v = state[1, layer, j] * hp[B2] + (hp[OMB2] * g) * g
+        state[0, layer, j] = m
+        state[1, layer, j] = v
+        denom = np.sqrt(v) / bc2_sqrt + hp[EPS]
+        return p + step_size * (m / denom)
+    # RMSprop
+    v = state[0, layer, j] * hp[ALPHA] + (hp[OMA] * g) * g
+    state[0, layer, j] = v
+    if hp[CENTERED] != np.float32(0.0):
+        ga = _lerp(state[2, layer, j], g, hp[OMA])
+        state[2, layer, j] = ga
+        avg = np.sqrt(v - ga * ga)
+    else:
+        avg = np.sqrt(v)
+    avg = avg + hp[EPS]
+    if hp[MOM] > np.float32(0.0):
+        buf = state[1, layer, j] * hp[MOM] + g / avg
+        state[1, layer, j] = buf
+        return p - lr * buf
+    return p + (-lr) * (g / avg)
+
+
+@numba.njit(inline="always", **FLAGS)
+def _scalars(kind, hp, betas, t):
+    """Adam's per-step ``-lr / (1 - beta1^t)`` and ``sqrt(1 - beta2^t)`` (float64, then float32)."""
+    if kind == ADAM or kind == ADAMW:
+        bc1 = 1.0 - betas[0] ** t
+        bc2 = 1.0 - betas[1] ** t
+        step_size = betas[2] / bc1
+        return np.float32(-step_size), np.float32(math.sqrt(bc2))
+    return np.float32(0.0), np.float32(1.0)
+
+
+@numba.njit(**FLAGS)
+def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                train_hidden, step0, snap_steps, snap_ptr, snap_step, snap_train, snap_full,
+                snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound):
+    """Run ``idx.shape[0]`` steps of optimizer ``kind`` after global step ``step0``.
+
+    Same arguments, return value and divergence rule as :func:`._kernels.sgd_chunk`, plus the
+    optimizer's ``kind``, ``hp``, ``betas``, ``state`` and ``counts`` (see the module's docstring).
+    A diverging step updates neither the parameters nor the state.
+    """
+    n_steps, batch = idx.shape
+    h_count = w1.shape[0]
+    xb = np.empty(batch, dtype=np.float32)
+    yb = np.empty(batch, dtype=np.float32)
+    acc = np.empty(batch, dtype=np.float32)
+    g = np.empty(batch, dtype=np.float32)
+    gw1 = np.empty(h_count, dtype=np.float32)
+    gb1 = np.empty(h_count, dtype=np.float32)
+    gw2 = np.empty(h_count, dtype=np.float32)
+    two_over_b = np.float32(2.0 / batch)
+    n_snap = snap_steps.shape[0]
+    for s in range(n_steps):
+        b2 = b2_arr[0]
+        for i in range(batch):
+            k = idx[s, i]
+            xb[i] = x[k]
+            yb[i] = y[k]
+            acc[i] = 0.0
+        for j in range(h_count):
+            w1j, b1j, w2j = w1[j], b1[j], w2[j]
+            for i in range(batch):
+                h = relu(xb[i] * w1j + b1j)
+                acc[i] += w2j * h
+        loss = np.float32(0.0)
+        for i in range(batch):
+            d = (acc[i] + b2) - yb[i]
+            loss += d * d
+            g[i] = two_over_b * d
+        loss = loss / np.float32(batch)
+        step = step0 + s + 1
+        diverged = not (loss <= loss_bound)  # also true for NaN
+        if not diverged:
+            gw2[:] = 0.0
+            gw1[:] = 0.0
+            gb1[:] = 0.0
+            gb2 = np.float32(0.0)
+            for i in range(batch):
+                gi = g[i]
+                xi = xb[i]
+                gb2 += gi
+                for j in range(h_count):
+                    h = relu(xi * w1[j] + b1[j])
+                    gw2[j] += gi * h
+                    if train_hidden and h > 0:
+                        t = gi * w2[j]
+                        gw1[j] += t * xi
+                        gb1[j] += t
+            if train_hidden:
+                first = counts[0] == 0
+                counts[0] += 1
+                ss, bc = _scalars(kind, hp, betas, counts[0])
+                for j in range(h_count):
+                    w1[j] = _update(w1[j], gw1[j], state, 0, j, kind, hp, first, ss, bc)
+                    b1[j] = _update(b1[j], gb1[j], state, 1, j, kind, hp, first, ss, bc)
+            first = counts[1] == 0
+            counts[1] += 1
+            ss, bc = _scalars(kind, hp, betas, counts[1])
+            for j in range(h_count):
+                w2[j] = _update(w2[j], gw2[j], state, 2, j, kind, hp, first, ss, bc)
+            b2_arr[0] = _update(b2, gb2, state, 3, 0, kind, hp, first, ss, bc)
+        if snap_ptr < n_snap and (diverged or step == snap_steps[snap_ptr]):
+            b2 = b2_arr[0]
+            snap_step[snap_ptr] = step
+            snap_train[snap_ptr] = loss
+            snap_full[snap_ptr] = mse(x, y, w1, b1, w2, b2)
+            snap_test[snap_ptr] = mse(xt, yt, w1, b1, w2, b2)
+            snap_w1[snap_ptr, :] = w1
+            snap_b1[snap_ptr, :] = b1
+            snap_w2[snap_ptr, :] = w2
+            snap_b2[snap_ptr] = b2
+            snap_ptr += 1
+        if diverged:
+            return s + 1, snap_ptr, DIVERGED
+    return n_steps, snap_ptr, RUNNING
