@@ -71,57 +71,77 @@ def new_state(width: int):
 
 
 @numba.njit(inline="always", **FLAGS)
-def _lerp(a, b, w):
-    """torch's ``lerp(a, b, w)`` for float32: two branches around w = 0.5."""
+def _lerp_into(a, b, w):
+    """``a[j] = lerp(a[j], b[j], w)`` for every j (torch's two branches around w = 0.5)."""
     if w < np.float32(0.5):
-        return a + w * (b - a)
-    return b - (b - a) * (np.float32(1.0) - w)
+        for j in range(a.shape[0]):
+            a[j] = a[j] + w * (b[j] - a[j])
+    else:
+        omw = np.float32(1.0) - w
+        for j in range(a.shape[0]):
+            a[j] = b[j] - (b[j] - a[j]) * omw
 
 
-@numba.njit(inline="always", **FLAGS)
-def _update(p, g, state, layer, j, kind, hp, first, step_size, bc2_sqrt):
-    """One parameter's new value (its state updated in place)."""
+@numba.njit(**FLAGS)
+def _apply(p, g, s0, s1, s2, kind, hp, first, step_size, bc2_sqrt):
+    """Update one layer's parameters ``p`` with its gradients ``g`` (overwritten) and its state
+    ``s0``, ``s1``, ``s2``, in place. One loop per operation and optimizer, each element's
+    operations those of the module's docstring: the loops vectorise, the bits do not change."""
+    n = p.shape[0]
     lr = hp[LR]
+    wd = hp[WD]
     if kind == ADAMW:
-        p = p * hp[DECAY]
-    elif hp[WD] != np.float32(0.0):
-        g = g + hp[WD] * p
+        decay = hp[DECAY]
+        for j in range(n):
+            p[j] = p[j] * decay
+    elif wd != np.float32(0.0):
+        for j in range(n):
+            g[j] = g[j] + wd * p[j]
     if kind == SGD:
-        return p - lr * g
-    if kind == MOMENTUM:
+        for j in range(n):
+            p[j] = p[j] - lr * g[j]
+    elif kind == MOMENTUM:
         mom = hp[MOM]
         if first:
-            buf = g
+            for j in range(n):
+                s0[j] = g[j]
         else:
-            buf = state[0, layer, j] * mom + hp[DAMP1] * g
-        state[0, layer, j] = buf
+            d1 = hp[DAMP1]
+            for j in range(n):
+                s0[j] = s0[j] * mom + d1 * g[j]
         if hp[NESTEROV] != np.float32(0.0):
-            g = g + mom * buf
+            for j in range(n):
+                p[j] = p[j] - lr * (g[j] + mom * s0[j])
         else:
-            g = buf
-        return p - lr * g
-    if kind == ADAM or kind == ADAMW:
-        m = _lerp(state[0, layer, j], g, hp[B1W])
-        v = state[1, layer, j] * hp[B2] + (hp[OMB2] * g) * g
-        state[0, layer, j] = m
-        state[1, layer, j] = v
-        denom = np.sqrt(v) / bc2_sqrt + hp[EPS]
-        return p + step_size * (m / denom)
-    # RMSprop
-    v = state[0, layer, j] * hp[ALPHA] + (hp[OMA] * g) * g
-    state[0, layer, j] = v
-    if hp[CENTERED] != np.float32(0.0):
-        ga = _lerp(state[2, layer, j], g, hp[OMA])
-        state[2, layer, j] = ga
-        avg = np.sqrt(v - ga * ga)
-    else:
-        avg = np.sqrt(v)
-    avg = avg + hp[EPS]
-    if hp[MOM] > np.float32(0.0):
-        buf = state[1, layer, j] * hp[MOM] + g / avg
-        state[1, layer, j] = buf
-        return p - lr * buf
-    return p + (-lr) * (g / avg)
+            for j in range(n):
+                p[j] = p[j] - lr * s0[j]
+    elif kind == ADAM or kind == ADAMW:
+        _lerp_into(s0, g, hp[B1W])
+        b2, omb2, eps = hp[B2], hp[OMB2], hp[EPS]
+        for j in range(n):
+            s1[j] = s1[j] * b2 + (omb2 * g[j]) * g[j]
+        for j in range(n):
+            p[j] = p[j] + step_size * (s0[j] / (np.sqrt(s1[j]) / bc2_sqrt + eps))
+    else:  # RMSprop
+        alpha, oma, eps, mom = hp[ALPHA], hp[OMA], hp[EPS], hp[MOM]
+        for j in range(n):
+            s0[j] = s0[j] * alpha + (oma * g[j]) * g[j]
+        if hp[CENTERED] != np.float32(0.0):
+            _lerp_into(s2, g, oma)
+            for j in range(n):  # g / avg, kept in g (g itself is no longer needed after)
+                g[j] = g[j] / (np.sqrt(s0[j] - s2[j] * s2[j]) + eps)
+        else:
+            for j in range(n):
+                g[j] = g[j] / (np.sqrt(s0[j]) + eps)
+        if mom > np.float32(0.0):
+            for j in range(n):
+                s1[j] = s1[j] * mom + g[j]
+            for j in range(n):
+                p[j] = p[j] - lr * s1[j]
+        else:
+            mlr = -lr
+            for j in range(n):
+                p[j] = p[j] + mlr * g[j]
 
 
 @numba.njit(inline="always", **FLAGS)
@@ -154,6 +174,7 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
     gw1 = np.empty(h_count, dtype=np.float32)
     gb1 = np.empty(h_count, dtype=np.float32)
     gw2 = np.empty(h_count, dtype=np.float32)
+    gb2_arr = np.empty(1, dtype=np.float32)
     two_over_b = np.float32(2.0 / batch)
     n_snap = snap_steps.shape[0]
     for s in range(n_steps):
@@ -196,15 +217,14 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
                 first = counts[0] == 0
                 counts[0] += 1
                 ss, bc = _scalars(kind, hp, betas, counts[0])
-                for j in range(h_count):
-                    w1[j] = _update(w1[j], gw1[j], state, 0, j, kind, hp, first, ss, bc)
-                    b1[j] = _update(b1[j], gb1[j], state, 1, j, kind, hp, first, ss, bc)
+                _apply(w1, gw1, state[0, 0], state[1, 0], state[2, 0], kind, hp, first, ss, bc)
+                _apply(b1, gb1, state[0, 1], state[1, 1], state[2, 1], kind, hp, first, ss, bc)
             first = counts[1] == 0
             counts[1] += 1
             ss, bc = _scalars(kind, hp, betas, counts[1])
-            for j in range(h_count):
-                w2[j] = _update(w2[j], gw2[j], state, 2, j, kind, hp, first, ss, bc)
-            b2_arr[0] = _update(b2, gb2, state, 3, 0, kind, hp, first, ss, bc)
+            _apply(w2, gw2, state[0, 2], state[1, 2], state[2, 2], kind, hp, first, ss, bc)
+            gb2_arr[0] = gb2
+            _apply(b2_arr, gb2_arr, state[0, 3], state[1, 3], state[2, 3], kind, hp, first, ss, bc)
         if snap_ptr < n_snap and (diverged or step == snap_steps[snap_ptr]):
             b2 = b2_arr[0]
             snap_step[snap_ptr] = step
