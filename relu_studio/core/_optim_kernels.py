@@ -2,7 +2,10 @@
 
 The forward pass, the MSE's gradient and backpropagation are those of :func:`._kernels.sgd_chunk`
 (same float32 operations, same fixed summation order, no fastmath, no fused multiply-add), so a
-step's gradient has the same bits as the SGD kernel's. Only the update differs: each parameter is
+step's gradient has the same bits as the SGD kernel's. That code is a copy, on purpose: the
+SGD kernel (its code, speed and bits) stays as it is, and
+``tests/core/test_optimizers.py::test_the_optimizer_kernel_computes_the_sgd_kernels_gradient``
+checks that the two still agree bit for bit. Only the update differs: each parameter is
 updated by torch.optim's single-tensor rule (``_single_tensor_sgd``/``_adam``/``_rmsprop``), in
 float32, each elementwise operation rounded once as torch's scalar code writes it:
 

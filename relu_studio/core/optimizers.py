@@ -50,13 +50,26 @@ def _fail(field: str, message: str):
 
 
 def _number(field: str, value, label: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        if not (hasattr(value, "item") and not isinstance(value, bool)):
-            _fail(field, f"{label} must be a finite number, got {value!r}")
-        value = value.item()
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            _fail(field, f"{label} must be a finite number, got {value!r}")
-    return float(value)
+    """``value`` (a Python or numpy number, not a bool) as a finite float, else SettingsError."""
+    v = value.item() if hasattr(value, "item") and not isinstance(value, (int, float)) else value
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        _fail(field, f"{label} must be a finite number, got {value!r}")
+    return float(v)
+
+
+def _ranged(field: str, value, label: str, lo: float, hi: float | None, lo_open: bool = False,
+            hi_open: bool = False) -> float:
+    """``value`` as a float if it lies in the range, else SettingsError: ``"{label} must be a
+    number in [0, 1), got 1.0"`` (or ``"a finite number > 0"`` without an upper end)."""
+    v = _number(field, value, label)
+    if hi is None:
+        if v < lo or (lo_open and v == lo):
+            _fail(field, f"{label} must be a finite number {'>' if lo_open else '>='} {lo:g}, got {v!r}")
+        return v
+    if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
+        _fail(field, f"{label} must be a number in {'(' if lo_open else '['}{lo:g}, {hi:g}"
+                     f"{')' if hi_open else ']'}, got {v!r}")
+    return v
 
 
 @dataclass(frozen=True)
@@ -86,50 +99,27 @@ class Optimizer:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         set_("name", name)
         if self.lr is not None:
-            lr = _number("lr", self.lr, "the learning rate")
-            if lr <= 0:
-                _fail("lr", f"the learning rate must be a finite number > 0, got {self.lr!r}")
-            set_("lr", lr)
+            set_("lr", _ranged("lr", self.lr, "the learning rate", 0, None, lo_open=True))
         mom = _DEFAULT_MOMENTUM.get(name, 0.0) if self.momentum is None else self.momentum
-        mom = _number("momentum", mom, "the momentum")
-        if name == "momentum" and not 0 < mom < 1:
-            _fail("momentum", f"the momentum must be a number in (0, 1), got {mom!r}")
-        if not 0 <= mom < 1:
-            _fail("momentum", f"the momentum must be a number in [0, 1), got {mom!r}")
-        set_("momentum", mom)
-        damp = _number("dampening", self.dampening, "the dampening")
-        if not 0 <= damp <= 1:
-            _fail("dampening", f"the dampening must be a number in [0, 1], got {damp!r}")
+        set_("momentum", _ranged("momentum", mom, "the momentum", 0, 1, lo_open=name == "momentum",
+                                 hi_open=True))
+        damp = _ranged("dampening", self.dampening, "the dampening", 0, 1)
         set_("dampening", damp)
-        if not isinstance(self.nesterov, bool):
-            _fail("nesterov", f"nesterov must be True or False, got {self.nesterov!r}")
+        for flag in ("nesterov", "centered"):
+            if not isinstance(getattr(self, flag), bool):
+                _fail(flag, f"{flag} must be True or False, got {getattr(self, flag)!r}")
         if self.nesterov and damp != 0:
             _fail("nesterov", "Nesterov momentum requires zero dampening (as in torch.optim.SGD)")
-        if not isinstance(self.centered, bool):
-            _fail("centered", f"centered must be True or False, got {self.centered!r}")
         try:
             b1, b2 = self.betas
         except (TypeError, ValueError):
             _fail("betas", f"the betas must be two numbers in [0, 1), got {self.betas!r}")
-        b1 = _number("betas", b1, "beta1")
-        b2 = _number("betas", b2, "beta2")
-        for label, b in (("beta1", b1), ("beta2", b2)):
-            if not 0 <= b < 1:
-                _fail("betas", f"{label} must be a number in [0, 1), got {b!r}")
-        set_("betas", (b1, b2))
-        eps = _number("eps", self.eps, "eps")
-        if eps <= 0:
-            _fail("eps", f"eps must be a finite number > 0, got {eps!r}")
-        set_("eps", eps)
+        set_("betas", tuple(_ranged("betas", b, label, 0, 1, hi_open=True)
+                            for b, label in ((b1, "beta1"), (b2, "beta2"))))
+        set_("eps", _ranged("eps", self.eps, "eps", 0, None, lo_open=True))
         wd = _DEFAULT_WEIGHT_DECAY.get(name, 0.0) if self.weight_decay is None else self.weight_decay
-        wd = _number("weight_decay", wd, "the weight decay")
-        if wd < 0:
-            _fail("weight_decay", f"the weight decay must be a finite number >= 0, got {wd!r}")
-        set_("weight_decay", wd)
-        alpha = _number("alpha", self.alpha, "alpha")
-        if not 0 <= alpha < 1:
-            _fail("alpha", f"alpha must be a number in [0, 1), got {alpha!r}")
-        set_("alpha", alpha)
+        set_("weight_decay", _ranged("weight_decay", wd, "the weight decay", 0, None))
+        set_("alpha", _ranged("alpha", self.alpha, "alpha", 0, 1, hi_open=True))
         # A setting the named optimizer does not use would be silently ignored: refuse it.
         for f in fields(self):
             if f.name in ("name", "lr") or f.name in uses:
