@@ -426,3 +426,34 @@ def test_divergence_stops_without_applying_the_step():
                    optimizer=rs.Optimizer("momentum", lr=5.0, momentum=0.99))
     assert run.diverged and "diverged" in run.message
     assert run.completed_steps == run.diverged_at - 1
+
+
+def test_a_learning_rate_changed_between_chunks_acts_as_torchs_param_group_lr():
+    """``set_options(lr=...)`` mid-run with Adam equals torch changing ``param_groups[0]["lr"]``
+    between steps (the moments and the step count carry on)."""
+    width, seed, first = 10, 3, 150
+    idx = minibatches(seed)
+    trainer = rs.Trainer(rs.init_network(width, seed), DATA, mode="all", steps=STEPS, save_every=1,
+                         indices=idx, optimizer=rs.Optimizer("adam", lr=1e-3))
+    trainer.advance(first)
+    trainer.set_options(lr=1e-2)
+    trainer.advance()
+    run = trainer.result()
+    assert run.lrs[first - 1] == 1e-3 and run.lrs[first] == 1e-2
+    assert run.settings.optimizer.lr == 1e-2
+
+    net = notebook_net(width, seed)
+    x, y = to_torch(X32.reshape(-1, 1)), to_torch(Y32.reshape(-1, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=False)
+    for s in range(STEPS):
+        if s == first:
+            opt.param_groups[0]["lr"] = 1e-2
+        sub = torch.from_numpy(idx[s])
+        opt.zero_grad()
+        torch.nn.MSELoss()(y[sub], net(x[sub, :])).backward()
+        opt.step()
+        if s + 1 in (first, first + 1, STEPS):
+            st = state_numpy(net)
+            ref = (st["0.weight"].ravel(), st["0.bias"], st["2.weight"].ravel(), st["2.bias"][0])
+            err = rel_error(run_params(run, s + 1), ref)
+            assert err <= TOL32, f"step {s + 1}: {err / EPS32:.1f} EPS32 from torch"
