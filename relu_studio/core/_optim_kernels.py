@@ -148,11 +148,19 @@ def _apply(p, g, s0, s1, s2, kind, hp, first, step_size, bc2_sqrt):
 
 
 @numba.njit(inline="always", **FLAGS)
+def bias_corrections(betas, t):
+    """``(1 - beta1 ** t, 1 - beta2 ** t)`` in float64, bit for bit as Python computes them for
+    torch: a float exponent (libm's pow); numba's ``x ** int`` squares repeatedly and differs in
+    the last bit at most step counts."""
+    tf = np.float64(t)
+    return 1.0 - betas[0] ** tf, 1.0 - betas[1] ** tf
+
+
+@numba.njit(inline="always", **FLAGS)
 def _scalars(kind, hp, betas, t):
     """Adam's per-step ``-lr / (1 - beta1^t)`` and ``sqrt(1 - beta2^t)`` (float64, then float32)."""
     if kind == ADAM or kind == ADAMW:
-        bc1 = 1.0 - betas[0] ** t
-        bc2 = 1.0 - betas[1] ** t
+        bc1, bc2 = bias_corrections(betas, t)
         step_size = betas[2] / bc1
         return np.float32(-step_size), np.float32(math.sqrt(bc2))
     return np.float32(0.0), np.float32(1.0)

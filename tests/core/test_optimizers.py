@@ -457,3 +457,18 @@ def test_a_learning_rate_changed_between_chunks_acts_as_torchs_param_group_lr():
             ref = (st["0.weight"].ravel(), st["0.bias"], st["2.weight"].ravel(), st["2.bias"][0])
             err = rel_error(run_params(run, s + 1), ref)
             assert err <= TOL32, f"step {s + 1}: {err / EPS32:.1f} EPS32 from torch"
+
+
+def test_adams_bias_corrections_are_pythons_at_every_step_count():
+    """torch computes ``1 - beta1 ** step`` and ``1 - beta2 ** step`` in Python floats; the kernel
+    gets the same doubles (an integer power by repeated squaring, numba's ``x ** int``, differs in
+    the last bit at most step counts), and Adam's step size and ``sqrt`` from them."""
+    import math
+
+    opt = rs.Optimizer("adam", lr=1e-3, betas=(0.9, 0.999))
+    hp, betas = _optim_kernels.hyper_parameters(opt, opt.lr)
+    for t in list(range(1, 50)) + list(range(50, 200_000, 997)):
+        assert _optim_kernels.bias_corrections(betas, t) == (1 - 0.9 ** t, 1 - 0.999 ** t), t
+        ss, bc = _optim_kernels._scalars(_optim_kernels.ADAM, hp, betas, t)
+        assert ss == np.float32(-(1e-3 / (1 - 0.9 ** t))), t
+        assert bc == np.float32(math.sqrt(1 - 0.999 ** t)), t
