@@ -224,6 +224,7 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
                         t = gi * w2[j]
                         gw1[j] += t * xi
                         gb1[j] += t
+            ss, bc = np.float32(0.0), np.float32(1.0)
             if train_hidden:
                 first = counts[0] == 0
                 counts[0] += 1
@@ -232,7 +233,8 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
                 _apply(b1, gb1, state[0, 1], state[1, 1], state[2, 1], kind, hp, first, ss, bc)
             first = counts[1] == 0
             counts[1] += 1
-            ss, bc = _scalars(kind, hp, betas, counts[1])
+            if not (train_hidden and counts[1] == counts[0]):  # else the same step count's
+                ss, bc = _scalars(kind, hp, betas, counts[1])
             _apply(w2, gw2, state[0, 2], state[1, 2], state[2, 2], kind, hp, first, ss, bc)
             gb2_arr[0] = gb2
             _apply(b2_arr, gb2_arr, state[0, 3], state[1, 3], state[2, 3], kind, hp, first, ss, bc)
