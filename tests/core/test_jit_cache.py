@@ -148,6 +148,11 @@ def test_the_kernels_are_cached_where_the_recorded_choice_says():
             assert path is None, path
 
 
+def _listing(cache: Path) -> dict:
+    """Every file in the cache folder and when it was last written."""
+    return {p.name: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+
+
 PREPARE = """
 from relu_studio.core import training
 training.KERNELS.wait_all()
@@ -160,19 +165,16 @@ def test_the_prepared_kernels_include_the_batched_ones_and_a_second_start_loads_
     ones), all of them land in the cache, and the next start compiles nothing."""
     cache = tmp_path / "cache"
 
-    def listing():
-        return {p.name: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
-
     first = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
     assert first.returncode == 0 and "error: None" in first.stdout, first.stderr[-3000:]
-    written = listing()
+    written = _listing(cache)
     for kernel in ("_kernels.sgd_chunk", "_kernels.mse", "_batch_kernels.sgd_lanes",
                    "_batch_kernels.draw_minibatches"):
         assert any(name.startswith(kernel + "-") and name.endswith(".nbc") for name in written), (
             kernel, sorted(written))
     second = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
     assert second.returncode == 0 and "error: None" in second.stdout, second.stderr[-3000:]
-    assert listing() == written, "the second start compiled kernels again"
+    assert _listing(cache) == written, "the second start compiled kernels again"
 
 
 OPTIM = """
@@ -191,16 +193,13 @@ def test_the_optimizer_kernel_compiles_on_first_use_only_and_is_cached(tmp_path)
     slower); the first run with an optimizer compiles it into the cache, the next start loads it."""
     cache = tmp_path / "cache"
 
-    def listing():
-        return {p.name: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
-
     first = _run(OPTIM, {"NUMBA_CACHE_DIR": str(cache)})
     assert first.returncode == 0 and "optim loaded before use: False" in first.stdout, first.stderr[-3000:]
-    written = listing()
+    written = _listing(cache)
     assert any(n.startswith("_optim_kernels.optim_chunk-") and n.endswith(".nbc") for n in written), sorted(written)
     second = _run(OPTIM, {"NUMBA_CACHE_DIR": str(cache)})
     assert second.returncode == 0, second.stderr[-3000:]
-    assert listing() == written, "the second start compiled the optimizer kernel again"
+    assert _listing(cache) == written, "the second start compiled the optimizer kernel again"
 
 
 def test_the_studio_kernel_is_ready_before_the_grids_are_compiled():
