@@ -34,7 +34,9 @@ from pathlib import Path
 # results.csv is written by the core's writer, the same one the Compare view exports with.
 from .core.io.run_files import run_stem
 from .core.report import TABLE_KINDS, results_csv
+from .core.optimizers import OPTIMIZERS, Optimizer
 from .core.settings import (
+    DEFAULT_LR,
     LIMITS,
     MAX_WIDTH,
     MODES,
@@ -127,16 +129,32 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                       help=f"SGD steps per run (default: {d['steps']})")
     grid.add_argument("--save-every", type=_whole, default=d["save_every"], metavar="K",
                       help=f"keep a snapshot every K steps (default: {d['save_every']})")
-    grid.add_argument("--lr-output", type=_number, default=d["lr_output"], metavar="LR",
-                      help=f"learning rate of mode output (default: {d['lr_output']})")
-    grid.add_argument("--lr-all", type=_number, default=d["lr_all"], metavar="LR",
-                      help=f"learning rate of mode all (default: {d['lr_all']})")
+    grid.add_argument("--lr-output", type=_number, metavar="LR",
+                      help=f"learning rate of mode output (default: {d['lr_output']}; with "
+                           "--optimizer adam/adamw/rmsprop torch's default, 0.001/0.001/0.01)")
+    grid.add_argument("--lr-all", type=_number, metavar="LR",
+                      help=f"learning rate of mode all (default: {d['lr_all']}; with "
+                           "--optimizer adam/adamw/rmsprop torch's default, 0.001/0.001/0.01)")
     grid.add_argument("--batch-size", type=_whole, metavar="B",
                       help="minibatch size (default: n // 5)")
     grid.add_argument("--lam", type=_number, default=d["lam"], metavar="LAMBDA",
                       help=f"ridge regularisation of mode ridge (default: {d['lam']:g})")
     grid.add_argument("--jobs", type=_whole, metavar="J",
                       help="runs trained in parallel (default: all cores)")
+
+    opt = p.add_argument_group("optimizer (torch.optim's update rules and defaults)")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                     help="sgd: the notebook's plain SGD (default); momentum: SGD with momentum; "
+                          "adam, adamw, rmsprop")
+    opt.add_argument("--momentum", type=_number, metavar="M",
+                     help="momentum of --optimizer momentum (default 0.9) or rmsprop (default 0)")
+    opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (--optimizer momentum)")
+    opt.add_argument("--betas", type=_number, nargs=2, metavar=("B1", "B2"),
+                     help="Adam's/AdamW's betas (default: 0.9 0.999)")
+    opt.add_argument("--eps", type=_number, metavar="EPS", help="Adam/AdamW/RMSprop eps (default 1e-8)")
+    opt.add_argument("--alpha", type=_number, metavar="A", help="RMSprop's smoothing (default 0.99)")
+    opt.add_argument("--weight-decay", type=_number, metavar="WD",
+                     help="weight decay (default 0; AdamW 0.01, decoupled)")
 
     out = p.add_argument_group("output")
     out.add_argument("--out", type=_folder, metavar="FOLDER",
@@ -180,6 +198,26 @@ class CliSettings:
     data: StudioSettings  # its target, n, noise and data seed (the rest stays at the defaults)
     grid: GridSettings
     jobs: int
+    optimizer: Optimizer | None = None  # None: the notebook's plain SGD
+
+
+#: The optimizer flags and the Optimizer fields they set.
+OPTIMIZER_FLAGS = {"momentum": "--momentum", "nesterov": "--nesterov", "betas": "--betas",
+                   "eps": "--eps", "alpha": "--alpha", "weight_decay": "--weight-decay"}
+
+
+def _optimizer(args) -> Optimizer | None:
+    """The optimizer the flags describe (None: plain SGD), checked by core.optimizers."""
+    values = {k: v for k in OPTIMIZER_FLAGS
+              if (v := getattr(args, k)) is not None and v is not False}  # 0 is a value
+    if "betas" in values:
+        values["betas"] = tuple(values["betas"])
+    try:
+        opt = Optimizer(args.optimizer, **values)
+    except SettingsError as exc:
+        flag = OPTIMIZER_FLAGS.get(exc.field)
+        raise UsageError(f"{flag}: {exc}" if flag else str(exc)) from None
+    return None if opt.is_plain_sgd and not values else opt
 
 
 def _validate(args) -> CliSettings:
@@ -193,6 +231,11 @@ def _validate(args) -> CliSettings:
                  if v is not None]
         if given:
             raise UsageError(f"{', '.join(given)} apply to generated data, not to --data")
+    optimizer = _optimizer(args)
+    lr_default = {m: (DEFAULT_LR[m] if optimizer is None else optimizer.lr_or(DEFAULT_LR[m]))
+                  for m in DEFAULT_LR}
+    lr_output = lr_default["output"] if args.lr_output is None else args.lr_output
+    lr_all = lr_default["all"] if args.lr_all is None else args.lr_all
     try:
         data = {k: checked(k, getattr(args, k)) for k in ("n", "noise", "data_seed")
                 if getattr(args, k) is not None}
@@ -200,7 +243,7 @@ def _validate(args) -> CliSettings:
         grid = GridSettings(
             widths=tuple(widths), modes=tuple(args.modes), seeds=checked("seeds", args.seeds),
             steps=checked("steps", args.steps), save_every=checked("save_every", args.save_every),
-            lr_output=checked("lr_output", args.lr_output), lr_all=checked("lr_all", args.lr_all),
+            lr_output=checked("lr_output", lr_output), lr_all=checked("lr_all", lr_all),
             batch_size=checked("batch_size", args.batch_size), lam=checked("lam", args.lam))
         grid = grid.validated()
         jobs = checked("jobs", args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
@@ -209,7 +252,7 @@ def _validate(args) -> CliSettings:
         if exc.field == "widths":
             message = f"--widths: {message}"
         raise UsageError(message) from None
-    return CliSettings(replace(StudioSettings(), **data), grid, jobs)
+    return CliSettings(replace(StudioSettings(), **data), grid, jobs, optimizer)
 
 
 # --------------------------------------------------------------------------- progress
@@ -527,6 +570,9 @@ def _run(args, prog: str, argv: list) -> int:
     jobs = max(1, min(s.jobs, n_sgd or 1))
     if init_net is not None:
         say(f"{prog}: every run starts from {args.init_from} (width {init_net.width})")
+    if s.optimizer is not None:
+        say(f"{prog}: optimizer {s.optimizer.describe()} (learning rates: --lr-output "
+            f"{grid.lr_output:g}, --lr-all {grid.lr_all:g})")
     say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, grid.widths))} x modes "
         f"{' '.join(grid.modes)} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
         + (f", {grid.steps:,} steps each on {jobs} thread{'s' if jobs != 1 else ''}" if n_sgd else ""))
@@ -546,7 +592,7 @@ def _run(args, prog: str, argv: list) -> int:
                 data, widths=grid.widths, modes=grid.modes, seeds=seeds, steps=grid.steps,
                 save_every=grid.save_every, lr_output=grid.lr_output, lr_all=grid.lr_all,
                 batch_size=batch, lam=grid.lam, jobs=jobs, progress=bar, cancel=cancel,
-                initial=init_net,
+                initial=init_net, optimizer=s.optimizer,
             )
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
@@ -641,6 +687,7 @@ def _write_outputs(out: Path, result, rows, grid: GridSettings, args, data, batc
         "jobs": jobs, "table": args.table, "cancelled": bool(result.cancelled),
         "wall_time_s": wall, "model_steps": model_steps, "runs": stems,
         "init_from": None if args.init_from is None else str(Path(args.init_from).resolve()),
+        "optimizer": None if (opt := _optimizer(args)) is None else opt.to_dict(),
     }
     atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
 

@@ -19,6 +19,7 @@ _API = {
                      "train", "train_chunks"), "training"),
     **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
     "train_batch": "batch_training",
+    **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
     "results_table": "summary",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
@@ -29,7 +30,7 @@ _API = {
 
 __all__ = list(_API)
 _SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
-               "history", "io", "lens", "network", "process", "report", "ridge", "settings", "studio",
+               "history", "io", "lens", "network", "optimizers", "process", "report", "ridge", "settings", "studio",
                "summary", "targets", "training", "version")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from .arrays import mse, read_only
 from .dataset import Dataset
 from .network import Network, init_network
+from .optimizers import Optimizer
 from .ridge import fit_ridge
 from .settings import DEFAULT_LAMBDA, DEFAULT_LR, MODES, GridSettings, SettingsError
 from .batch_training import LANES, RunRequest, train_many
@@ -107,7 +108,8 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
                    cancel: threading.Event | None = None,
                    on_run: Callable[[tuple, Run], None] | None = None,
                    initial: Network | None = None,
-                   settings: GridSettings | None = None) -> ExperimentResult:
+                   settings: GridSettings | None = None,
+                   optimizer: Optimizer | None = None) -> ExperimentResult:
     """Run the grid. ``seeds`` is a count (seeds 0..k-1) or an explicit list; ``settings`` (a
     :class:`GridSettings`) replaces widths, modes, seeds (a count), steps, save_every, the
     learning rates, batch_size and lam.
@@ -117,7 +119,15 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
     ``initial`` (e.g. a network read from a ``.pt`` file) replaces the notebook's initial network
     for every seed; the grid then has that network's width only, and a seed only chooses the
     minibatches. Bad settings raise :class:`TrainingError` before any work.
+
+    ``optimizer`` (momentum, Adam, AdamW, RMSprop) trains every SGD-mode run with it, at the
+    mode's learning rate (lr_output / lr_all), one run per thread (the batched kernels know plain
+    SGD only); None or plain ``Optimizer("sgd")`` is the notebook's SGD.
     """
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TrainingError(f"optimizer must be a relu_studio Optimizer or None, got {optimizer!r}")
+    if optimizer is not None and optimizer.is_plain_sgd:
+        optimizer = None
     if settings is None:
         explicit = not isinstance(seeds, (int, np.integer))
         seed_list = tuple(int(s) for s in seeds) if explicit else None
@@ -146,7 +156,8 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
             result.initial[(w, s)] = initial if initial is not None else init_network(w, s)
     for m in modes:  # validate settings up front, so a bad value fails before any work
         if m != "ridge":
-            TrainSettings(m, settings.lr_for(m), steps, batch_size, save_every, 0).resolved(data.n)
+            TrainSettings(m, settings.lr_for(m), steps, batch_size, save_every, 0,
+                          optimizer).resolved(data.n)
 
     sgd = [(w, m, s) for w in widths for m in modes if m != "ridge" for s in seeds]
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -177,7 +188,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
     batched = len(ordered) // LANES * LANES
     if len(ordered) - batched >= BATCH_MIN_SEEDS:
         batched = len(ordered)
-    batched_seeds = set(ordered[:batched])
+    batched_seeds = set(ordered[:batched]) if optimizer is None else set()
     if batched_seeds and sgd:
         requests = [RunRequest((w, m, s), result.initial[(w, s)], m, settings.lr_for(m), s)
                     for (w, m, s) in sgd if s in batched_seeds]
@@ -194,7 +205,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
     single = [key for key in sgd if key[2] not in batched_seeds]
     if single and not (cancel is not None and cancel.is_set()):
         _train_one_per_thread(result, single, data, steps, save_every, batch_size, lr_output,
-                              lr_all, jobs, report, cancel, on_run)
+                              lr_all, jobs, report, cancel, on_run, optimizer)
     result.cancelled = bool(cancel is not None and cancel.is_set()) and len(result.runs) < (
         len(sgd) + (len(widths) * len(seeds) if "ridge" in modes else 0)
     )
@@ -202,13 +213,13 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
 
 
 def _train_one_per_thread(result, sgd, data, steps, save_every, batch_size, lr_output, lr_all,
-                          jobs, report, cancel, on_run):
+                          jobs, report, cancel, on_run, optimizer=None):
     """The grid's SGD runs, one :class:`Trainer` per run on a pool of ``jobs`` threads."""
     def task(key):
         w, m, s = key
         trainer = Trainer(result.initial[(w, s)], data, mode=m,
                           lr=lr_output if m == "output" else lr_all, steps=steps,
-                          batch_size=batch_size, save_every=save_every, seed=s)
+                          batch_size=batch_size, save_every=save_every, seed=s, optimizer=optimizer)
         while not trainer.done:
             if cancel is not None and cancel.is_set():
                 return key, None

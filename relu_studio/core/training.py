@@ -5,6 +5,9 @@ pauses and stops between chunks) and exposes the history so far as read-only vie
 copying it. Minibatches are ``batch_size`` indices drawn with replacement per step from
 ``numpy.random.RandomState(seed)`` (the same draws as the notebook's ``np.random.choice`` after
 ``np.random.seed(seed)``), or replayed from a given ``indices`` array.
+
+``optimizer=`` (a :class:`.optimizers.Optimizer`) trains with momentum, Adam, AdamW or RMSprop
+instead (core._optim_kernels); None, or plain ``Optimizer("sgd")``, is the notebook's SGD kernel.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from .arrays import read_only
 from .budget import BudgetError, check_buffer, check_history, snapshot_count
 from .dataset import Dataset
 from .network import Network
+from .optimizers import Optimizer
 from .settings import DEFAULT_LR, SGD_MODES, SettingsError, check, check_mode
 
 __all__ = ["TrainSettings", "Trainer", "Run", "train", "train_chunks", "snapshot_steps", "snapshot_count",
@@ -51,12 +55,20 @@ class TrainSettings:
     batch_size: int | None = None
     save_every: int = 1000
     seed: int = 0
+    #: None: the notebook's plain SGD. Otherwise the optimizer, its ``lr`` that of these settings.
+    optimizer: Optimizer | None = None
 
     def resolved(self, n: int) -> "TrainSettings":
         """Validated settings with defaults filled in for a data set of ``n`` points."""
+        opt = self.optimizer
+        if opt is not None and not isinstance(opt, Optimizer):
+            raise TrainingError(f"optimizer must be a relu_studio Optimizer or None, got {opt!r}")
         try:
             mode = check_mode(self.mode, SGD_MODES)
-            lr = check("lr", DEFAULT_LR[mode] if self.lr is None else self.lr)
+            lr = self.lr
+            if lr is None:
+                lr = DEFAULT_LR[mode] if opt is None else opt.lr_or(DEFAULT_LR[mode])
+            lr = check("lr", lr)
             steps = check("steps", self.steps)
             save_every = check("save_every", self.save_every)
             seed = check("seed", self.seed)
@@ -69,7 +81,9 @@ class TrainSettings:
                 raise TrainingError(
                     f"the default batch size n // 5 is 0 for {n} points; add points or set a batch size"
                 )
-        return TrainSettings(mode, lr, steps, batch, save_every, seed)
+        if opt is not None:
+            opt = opt.with_lr(lr)
+        return TrainSettings(mode, lr, steps, batch, save_every, seed, opt)
 
 
 def snapshot_steps(steps: int, save_every: int) -> np.ndarray:
@@ -156,7 +170,8 @@ class Trainer:
 
     def __init__(self, net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
                  steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
-                 seed: int = 0, indices=None, loss_bound: float | None = None):
+                 seed: int = 0, indices=None, loss_bound: float | None = None,
+                 optimizer: Optimizer | None = None):
         from . import (
             _kernels,  # compiled on first use; imported lazily to keep start-up fast
         )
@@ -164,7 +179,8 @@ class Trainer:
         self._k = _kernels
         if not isinstance(net, Network):
             raise TrainingError("train() needs a relu_studio Network")
-        self.settings = TrainSettings(mode, lr, steps, batch_size, save_every, seed).resolved(data.n)
+        self.settings = TrainSettings(mode, lr, steps, batch_size, save_every, seed,
+                                      optimizer).resolved(data.n)
         st = self.settings
         self.initial = net
         self.data = data
@@ -183,7 +199,8 @@ class Trainer:
             if idx.size and (idx.min() < 0 or idx.max() >= data.n):
                 raise TrainingError(f"indices must lie in [0, {data.n})")
             self._indices = np.ascontiguousarray(idx[: st.steps], dtype=np.int64)
-            self.settings = st = TrainSettings(st.mode, st.lr, st.steps, idx.shape[1], st.save_every, st.seed)
+            self.settings = st = TrainSettings(st.mode, st.lr, st.steps, idx.shape[1], st.save_every,
+                                               st.seed, st.optimizer)
             self._rng = None
         else:
             self._indices = None
@@ -210,6 +227,7 @@ class Trainer:
         self.step = 0
         self.diverged_at: int | None = None
         self.message = ""
+        self._opt_state = None  # (state, counts) of a non-SGD optimizer, made on its first step
 
     # ------------------------------------------------------------------ state
     @property
@@ -235,8 +253,19 @@ class Trainer:
         new_mode = mode or st.mode
         if lr is None and new_mode == st.mode:
             lr = st.lr
+        opt = st.optimizer
+        if opt is not None and lr is None and new_mode != st.mode:
+            opt = opt.with_lr(None)  # the new mode's (or the optimizer's) default learning rate
         self.settings = TrainSettings(new_mode, lr, st.steps, st.batch_size, st.save_every,
-                                      st.seed).resolved(self.data.n)
+                                      st.seed, opt).resolved(self.data.n)
+
+    @property
+    def optimizer_state(self):
+        """A copy of the optimizer's state ``(buffers (3, 4, H) float32, step counts (2,))`` (see
+        core._optim_kernels), or None for plain SGD or before the first step."""
+        if self._opt_state is None:
+            return None
+        return self._opt_state[0].copy(), self._opt_state[1].copy()
 
     # ------------------------------------------------------------------ running
     def advance(self, max_steps: int | None = None) -> int:
@@ -254,12 +283,15 @@ class Trainer:
             else:
                 idx = self._rng.randint(0, self.data.n, size=(k, st.batch_size))
             first = self._count
-            done, self._count, status = self._k.sgd_chunk(
-                self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2, self._b2,
-                st.lr, st.mode == "all", self.step, self._snap_steps, self._count,
-                h["steps"], h["train"], h["full"], h["test"], h["w1"], h["b1"], h["w2"], h["b2"],
-                self._loss_bound,
-            )
+            if st.optimizer is None or st.optimizer.is_plain_sgd:
+                done, self._count, status = self._k.sgd_chunk(
+                    self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2,
+                    self._b2, st.lr, st.mode == "all", self.step, self._snap_steps, self._count,
+                    h["steps"], h["train"], h["full"], h["test"], h["w1"], h["b1"], h["w2"],
+                    h["b2"], self._loss_bound,
+                )
+            else:
+                done, self._count, status = self._optim_chunk(idx, st)
             h["mode"][first:self._count] = st.mode
             h["lr"][first:self._count] = st.lr
             if status == self._k.DIVERGED:
@@ -272,6 +304,21 @@ class Trainer:
             self.step += int(done)
             ran += int(done)
         return ran
+
+    def _optim_chunk(self, idx, st: TrainSettings):
+        """One kernel call of a non-SGD optimizer (core._optim_kernels, compiled on first use)."""
+        from . import _optim_kernels as ok
+
+        if self._opt_state is None:
+            self._opt_state = ok.new_state(self._h["w1"].shape[1])
+        hp, betas = ok.hyper_parameters(st.optimizer, st.lr)
+        h = self._h
+        return ok.optim_chunk(
+            self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2, self._b2,
+            ok.KINDS[st.optimizer.name], hp, betas, self._opt_state[0], self._opt_state[1],
+            st.mode == "all", self.step, self._snap_steps, self._count, h["steps"], h["train"],
+            h["full"], h["test"], h["w1"], h["b1"], h["w2"], h["b2"], self._loss_bound,
+        )
 
     def run(self) -> "Run":
         self.advance()
@@ -296,9 +343,13 @@ class Trainer:
 
 def train(net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
           steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
-          seed: int = 0, indices=None) -> Run:
-    """Train a copy of ``net`` on ``data`` and return its history (see :class:`Trainer`)."""
-    return Trainer(net, data, mode, lr, steps, batch_size, save_every, seed, indices).run()
+          seed: int = 0, indices=None, optimizer: Optimizer | None = None) -> Run:
+    """Train a copy of ``net`` on ``data`` and return its history (see :class:`Trainer`).
+
+    ``optimizer`` (an :class:`Optimizer`): None trains by the notebook's plain SGD; ``lr``, if
+    given, replaces the optimizer's learning rate."""
+    return Trainer(net, data, mode, lr, steps, batch_size, save_every, seed, indices,
+                   optimizer=optimizer).run()
 
 
 def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):

@@ -299,9 +299,9 @@ def test_defaults_are_the_notebooks():
     args = cli.build_parser().parse_args([])
     assert args.target == "piecewise_linear" and args.data is None
     assert args.widths == [10, 20, 40] and tuple(args.modes) == ALL_MODES
-    assert (args.steps, args.save_every, args.lr_output, args.lr_all, args.lam, args.seeds) == (
-        150_000, 1000, 0.2, 0.02, 1e-5, 1)
+    assert (args.steps, args.save_every, args.lam, args.seeds) == (150_000, 1000, 1e-5, 1)
     s = cli._validate(args)
+    assert (s.grid.lr_output, s.grid.lr_all, s.optimizer) == (0.2, 0.02, None)
     assert (s.data.n, s.data.noise, s.data.data_seed, s.grid.batch_size) == (200, 0.1, 1, None)
     assert s.grid == GridSettings() and s.data == StudioSettings()  # the app's one schema
     assert s.jobs == (os.cpu_count() or 1)
@@ -483,3 +483,47 @@ def test_torch_flags_are_in_the_help(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "--init-from FILE.pt" in out and "--export-pt FOLDER" in out
+
+
+# --------------------------------------------------------------------------- optimizers
+def test_optimizer_flags_train_every_run_with_that_optimizer(tmp_path, capsys):
+    """``--optimizer adam --betas ...``: each run saved equals rs.train with that Optimizer, the
+    learning rate defaulting to torch's (1e-3) when no --lr-* is given; settings.json records it."""
+    out = tmp_path / "adam"
+    code = cli.main([*FAST, "--widths", "4", "--seeds", "2", "--modes", "output", "all",
+                     "--optimizer", "adam", "--betas", "0.8", "0.99", "--weight-decay", "0.001",
+                     "--lr-output", "0.01", "--out", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    data = rs.make_dataset("piecewise_linear", n=200, noise=0.1, seed=1)
+    opt = rs.Optimizer("adam", betas=(0.8, 0.99), weight_decay=0.001)
+    for mode, lr in (("output", 0.01), ("all", 1e-3)):
+        for s in (0, 1):
+            want = rs.train(rs.init_network(4, s), data, mode=mode, lr=lr, steps=STEPS,
+                            save_every=SAVE, seed=s, optimizer=opt)
+            got = hio.load_run_npz(out / f"w4_{mode}_seed{s}.npz")
+            assert_same_run(got, want)
+    saved = json.loads((out / "settings.json").read_text())
+    assert saved["optimizer"]["name"] == "adam" and saved["optimizer"]["betas"] == [0.8, 0.99]
+    assert saved["lr_all"] == 1e-3 and saved["lr_output"] == 0.01
+
+
+def test_plain_sgd_flag_is_todays_default(capsys):
+    assert cli.main([*FAST, "--widths", "3", "--modes", "all", "--quiet"]) == 0
+    default = capsys.readouterr().out.splitlines()[:-1]  # the last line is the wall time
+    assert cli.main([*FAST, "--widths", "3", "--modes", "all", "--optimizer", "sgd", "--quiet"]) == 0
+    assert capsys.readouterr().out.splitlines()[:-1] == default
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
+    (["--optimizer", "adam", "--betas", "0.9", "1.5"], r"--betas: beta2 must be a number in \[0, 1\)"),
+    (["--optimizer", "sgd", "--momentum", "0.9"], "--momentum: SGD has no setting 'momentum'"),
+    (["--optimizer", "momentum", "--momentum", "1"], r"--momentum: the momentum must be a number in \(0, 1\)"),
+    (["--optimizer", "adamw", "--eps", "0"], "--eps: eps must be a finite number > 0"),
+    (["--optimizer", "rmsprop", "--weight-decay", "-1e-3"], "--weight-decay: the weight decay must be"),
+    (["--optimizer", "adam", "--nesterov"], "--nesterov: Adam has no setting 'nesterov'"),
+])
+def test_bad_optimizer_flags_exit_2_with_one_line(argv, message, capsys):
+    assert cli.main([*FAST, "--widths", "3", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert re.search(message, err[-1]), err  # one error line (argparse prints its usage first)

@@ -135,17 +135,22 @@ def test_the_headless_command_runs_when_the_user_cache_cannot_be_written(tmp_pat
 
 
 def test_the_kernels_are_cached_where_the_recorded_choice_says():
-    from relu_studio.core import _batch_kernels, _kernels
+    from relu_studio.core import _batch_kernels, _kernels, _optim_kernels
 
     choice = _kernels.CACHE
     assert jit_cache.current() is choice
     for kernel in (_kernels.mse, _kernels.sgd_chunk, _batch_kernels.sgd_lanes,
-                   _batch_kernels.draw_minibatches):
+                   _batch_kernels.draw_minibatches, _optim_kernels.optim_chunk):
         path = kernel._cache.cache_path
         if choice.enabled:
             assert Path(path).is_relative_to(choice.folder), (path, choice)
         else:
             assert path is None, path
+
+
+def _listing(cache: Path) -> dict:
+    """Every file in the cache folder and when it was last written."""
+    return {p.name: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
 
 
 PREPARE = """
@@ -160,19 +165,41 @@ def test_the_prepared_kernels_include_the_batched_ones_and_a_second_start_loads_
     ones), all of them land in the cache, and the next start compiles nothing."""
     cache = tmp_path / "cache"
 
-    def listing():
-        return {p.name: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
-
     first = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
     assert first.returncode == 0 and "error: None" in first.stdout, first.stderr[-3000:]
-    written = listing()
+    written = _listing(cache)
     for kernel in ("_kernels.sgd_chunk", "_kernels.mse", "_batch_kernels.sgd_lanes",
                    "_batch_kernels.draw_minibatches"):
         assert any(name.startswith(kernel + "-") and name.endswith(".nbc") for name in written), (
             kernel, sorted(written))
     second = _run(PREPARE, {"NUMBA_CACHE_DIR": str(cache)})
     assert second.returncode == 0 and "error: None" in second.stdout, second.stderr[-3000:]
-    assert listing() == written, "the second start compiled kernels again"
+    assert _listing(cache) == written, "the second start compiled kernels again"
+
+
+OPTIM = """
+import relu_studio as rs
+from relu_studio.core import training
+training.KERNELS.wait_all()
+import sys
+print("optim loaded before use:", "relu_studio.core._optim_kernels" in sys.modules)
+rs.train(rs.init_network(3, 0), rs.make_dataset("abs", n=10, noise=0.0), steps=3,
+         optimizer=rs.Optimizer("adam"))
+"""
+
+
+def test_the_optimizer_kernel_compiles_on_first_use_only_and_is_cached(tmp_path):
+    """The studio's start-up preparation leaves the optimizers' kernel alone (start-up is not
+    slower); the first run with an optimizer compiles it into the cache, the next start loads it."""
+    cache = tmp_path / "cache"
+
+    first = _run(OPTIM, {"NUMBA_CACHE_DIR": str(cache)})
+    assert first.returncode == 0 and "optim loaded before use: False" in first.stdout, first.stderr[-3000:]
+    written = _listing(cache)
+    assert any(n.startswith("_optim_kernels.optim_chunk-") and n.endswith(".nbc") for n in written), sorted(written)
+    second = _run(OPTIM, {"NUMBA_CACHE_DIR": str(cache)})
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert _listing(cache) == written, "the second start compiled the optimizer kernel again"
 
 
 def test_the_studio_kernel_is_ready_before_the_grids_are_compiled():

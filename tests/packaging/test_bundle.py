@@ -93,6 +93,7 @@ def test_bundle_is_lean_and_carries_its_resources(bundle):
     # numba needs the kernels' source file to cache them per user.
     assert (internal / "relu_studio" / "core" / "_kernels.py").is_file()
     assert (internal / "relu_studio" / "core" / "_batch_kernels.py").is_file()
+    assert (internal / "relu_studio" / "core" / "_optim_kernels.py").is_file()
     # What build.spec leaves out: torch (the app reads and writes .pt files without it) and what
     # only torch needs, Qt's translations, QML and network, the GTK theme's cairo.
     from test_licenses import archive_top_modules

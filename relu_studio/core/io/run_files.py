@@ -22,7 +22,8 @@ import numpy as np
 
 from ..arrays import read_only
 from ..network import Network
-from ..settings import MODES
+from ..optimizers import Optimizer
+from ..settings import MODES, SettingsError
 from ..training import MODE_DTYPE, Run, TrainSettings
 from ..budget import BudgetError, check_regular_file
 from .atomic import atomic_write, atomic_write_text
@@ -52,7 +53,10 @@ class HistoryFileError(ValueError):
 
 # --------------------------------------------------------------------------- npz
 def _settings_json(st: TrainSettings) -> str:
-    return json.dumps({k: getattr(st, k) for k in _SETTINGS_FIELDS}, allow_nan=True)
+    out = {k: getattr(st, k) for k in _SETTINGS_FIELDS}
+    if st.optimizer is not None:  # only then: files of plain SGD runs stay as they were
+        out["optimizer"] = st.optimizer.to_dict()
+    return json.dumps(out, allow_nan=True)
 
 
 def _run_arrays(run: Run) -> dict:
@@ -192,15 +196,22 @@ def _one_string(a: np.ndarray) -> str:
 
 
 def _settings(s, bad) -> TrainSettings:
-    if not isinstance(s, dict) or set(s) != set(_SETTINGS_FIELDS):
+    if not isinstance(s, dict) or set(s) - {"optimizer"} != set(_SETTINGS_FIELDS):
         raise bad("the training settings are incomplete")
+    optimizer = None
+    if s.get("optimizer") is not None:
+        try:
+            optimizer = Optimizer.from_dict(s["optimizer"])
+        except (SettingsError, TypeError) as exc:
+            raise bad(f"the optimizer is invalid: {exc}") from None
     mode, lr = s["mode"], s["lr"]
     ints = [s["steps"], s["save_every"], s["seed"]] + ([] if s["batch_size"] is None else [s["batch_size"]])
     ok = (mode in MODES and isinstance(lr, (int, float)) and not isinstance(lr, bool)
           and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints))
     if not ok:
         raise bad(f"the training settings are invalid: {s}")
-    return TrainSettings(mode, float(lr), s["steps"], s["batch_size"], s["save_every"], s["seed"])
+    return TrainSettings(mode, float(lr), s["steps"], s["batch_size"], s["save_every"], s["seed"],
+                         optimizer)
 
 
 # --------------------------------------------------------------------------- csv
