@@ -19,7 +19,7 @@ from .geometry import polyline_mse
 from .history import History
 from .network import Network, init_network
 from .ridge import fit_ridge, ridge_mse
-from .settings import MODES, SettingsError, StudioSettings, mode_phrase
+from .settings import MODES, SGD_MODES, SettingsError, StudioSettings, mode_phrase
 from .training import Run, TrainSettings
 
 __all__ = ["StudioState", "Change", "Preview", "RidgeReference", "regenerate", "reinitialise",
@@ -149,6 +149,13 @@ def open_grid_cell(state: StudioState, initial: Network, run: Run, mode: str, se
     hist = start.appended(run.final, data, "ridge") if mode == "ridge" else start.extended(run)
     s = state.settings.changed(width=initial.width, init_seed=int(seed),
                                mode=mode if mode in MODES else state.settings.mode)
+    try:  # the panel's λ and lr become the run's (a sweep's λ 1e-9, a Compare column's lr)
+        if mode == "ridge" and "lam" in run.extra:
+            s = s.changed(lam=float(run.extra["lam"]))
+        elif mode in SGD_MODES and run.settings.mode == mode:
+            s = s.with_lr(float(run.settings.lr), mode)
+    except SettingsError:
+        pass  # a value the panel cannot hold: keep the panel's
     if data.source == "generated" and data.target is not None and data.seed is not None:
         try:  # the panel then describes the data shown: Regenerate with its values draws it again
             s = s.changed(target=data.target.spec, n=data.n, noise=float(data.noise), data_seed=int(data.seed))

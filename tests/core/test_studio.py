@@ -107,6 +107,20 @@ def test_open_grid_cell_uses_the_cells_data_network_and_seed(state):
     assert ridge.state.history.tags == ("init", "ridge")
 
 
+def test_an_opened_grid_run_brings_its_lambda_or_learning_rate_to_the_panel(state):
+    """A sweep's ridge run at λ 1e-9 (or a Compare column's lr) opens with that λ (lr) in the
+    panel, so the studio's ridge optimum and a continued run use the run's own value."""
+    data = rs.make_dataset("abs", n=60, seed=2)
+    initial = rs.init_network(4, 3)
+    ridge = studio.open_grid_cell(state, initial, rs.core.experiment.ridge_run(initial, data, lam=1e-9),
+                                  "ridge", 3, data).state
+    assert ridge.settings.lam == 1e-9 and state.settings.lam != 1e-9
+    assert ridge.network.equals(rs.fit_ridge(initial, data, ridge.settings.lam))
+    run = rs.train(initial, data, mode="all", lr=0.05, steps=200, save_every=100)
+    sgd = studio.open_grid_cell(state, initial, run, "all", 3, data).state
+    assert sgd.settings.lr_all == 0.05 and sgd.settings.lr_output == state.settings.lr_output
+
+
 def test_edits_become_the_newest_entry(state):
     edited = state.network.with_elbow(2, 0.33)
     preview = studio.preview_edit(edited, state.data, state.settings.lam, ridge_follow=True)
