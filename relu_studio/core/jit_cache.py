@@ -13,13 +13,19 @@ has to be chosen before the kernels are decorated. :func:`configure_numba_cache`
 4. no cache: the kernels compile on every start (a few seconds).
 
 It sets ``numba.config.CACHE_DIR`` (not ``os.environ``, so child processes make their own
-choice), logs one line on the ``relu_studio`` logger (a warning for the last two choices) and
+choice) to a subfolder named by :func:`kernel_fingerprint`: numba checks a cached kernel only
+against its own module's file, not against the modules it uses (``_batch_kernels`` and
+``_optim_kernels`` take ``relu`` and ``mse`` from ``_kernels``), so kernels compiled from other
+sources (an upgrade, an edit) must not be found at all. It logs one line on the ``relu_studio`` logger (a warning for the last two choices) and
 returns the choice; ``_kernels`` passes ``choice.enabled`` as the decorators' ``cache=``.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
+import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -123,13 +129,55 @@ def choose_cache_folder(environ=None, temp_root: Path | str | None = None) -> Ca
     return CacheChoice(NONE, None, tuple(skipped))
 
 
+#: The modules whose kernels are cached; they import each other's helpers.
+KERNEL_MODULES = ("_kernels.py", "_batch_kernels.py", "_optim_kernels.py")
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
+
+
+def kernel_fingerprint(folder: Path | None = None) -> str:
+    """16 hex digits of a hash of numba's version and the kernel modules' sources (in
+    ``folder``, default this package's core): the cache subfolder for these kernels."""
+    import numba
+
+    folder = Path(__file__).resolve().parent if folder is None else Path(folder)
+    h = hashlib.sha256(f"numba {numba.__version__}\n".encode())
+    for name in KERNEL_MODULES:
+        try:
+            h.update(name.encode() + b"\n" + (folder / name).read_bytes())
+        except OSError:
+            h.update(name.encode() + b" missing\n")
+    return h.hexdigest()[:16]
+
+
+def kernels_folder(choice: CacheChoice, fingerprint: str | None = None) -> Path | None:
+    """The folder numba caches into for ``choice``: its folder's fingerprint subfolder (created).
+    In the app's own folders (not a NUMBA_CACHE_DIR the user gave) the subfolders of other
+    fingerprints, kernels of sources no longer here, are removed."""
+    if choice.folder is None:
+        return None
+    fingerprint = fingerprint or kernel_fingerprint()
+    if choice.kind in (USER, TEMP):
+        for old in choice.folder.iterdir():
+            if old.name != fingerprint and _FINGERPRINT.fullmatch(old.name) and old.is_dir() \
+                    and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+    sub = choice.folder / fingerprint
+    sub.mkdir(exist_ok=True)
+    return sub
+
+
 def configure_numba_cache() -> CacheChoice:
     """Choose the folder, point numba at it (``numba.config.CACHE_DIR``) and log the choice."""
     global _current
     from numba.core import config
 
     choice = choose_cache_folder()
-    config.CACHE_DIR = str(choice.folder) if choice.folder is not None else ""
+    try:
+        sub = kernels_folder(choice)
+    except OSError as exc:  # the folder checked writable a moment ago: not expected, but say so
+        choice = CacheChoice(NONE, None, (*choice.skipped, f"no kernel subfolder in {choice.folder}: {exc}"))
+        sub = None
+    config.CACHE_DIR = str(sub) if sub is not None else ""
     (log.info if choice.kind in (ENV, USER) else log.warning)(choice.describe())
     _current = choice
     return choice

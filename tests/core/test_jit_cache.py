@@ -223,3 +223,46 @@ def test_the_studio_kernel_is_ready_before_the_grids_are_compiled():
     gate.set()
     assert prep.wait_all(30) and prep.finish(30)
     assert calls == ["prepare", "then"] and prep.error is None
+
+
+def test_kernels_compiled_from_other_sources_are_never_found(tmp_path):
+    """numba checks a cached kernel against its own module only, and the batched and optimizer
+    kernels use ``_kernels``' relu and mse: the cache subfolder is named by a hash of all three
+    modules' sources, so an edit or an upgrade of any of them compiles afresh."""
+    core = Path(jit_cache.__file__).parent
+    for name in jit_cache.KERNEL_MODULES:
+        (tmp_path / name).write_bytes((core / name).read_bytes())
+    here = jit_cache.kernel_fingerprint()
+    assert jit_cache.kernel_fingerprint(tmp_path) == here and len(here) == 16
+    for name in jit_cache.KERNEL_MODULES:
+        src = tmp_path / name
+        original = src.read_bytes()
+        src.write_bytes(original.replace(b"def relu", b"def relu ", 1) + b"\n# edited\n")
+        assert jit_cache.kernel_fingerprint(tmp_path) != here, name
+        src.write_bytes(original)
+    assert jit_cache.kernel_fingerprint(tmp_path) == here
+
+
+def test_the_app_s_cache_keeps_only_the_current_kernels_a_given_folder_is_left_alone(tmp_path):
+    for kind in (USER, ENV):
+        folder = tmp_path / kind.replace(" ", "-")
+        stale, other = folder / "0123456789abcdef", folder / "notes"
+        for d in (stale, other):
+            d.mkdir(parents=True)
+            (d / "f").write_text("x")
+        sub = jit_cache.kernels_folder(jit_cache.CacheChoice(kind, folder), "fedcba9876543210")
+        assert sub == folder / "fedcba9876543210" and sub.is_dir()
+        assert other.is_dir()  # not ours: kept
+        assert stale.is_dir() == (kind == ENV)  # old kernels go, except from a folder the user gave
+    assert jit_cache.kernels_folder(jit_cache.CacheChoice(NONE, None)) is None
+
+
+def test_compiled_kernels_go_to_the_fingerprint_subfolder(tmp_path):
+    code = ("from relu_studio.core import jit_cache; c = jit_cache.configure_numba_cache(); "
+            "from numba.core import config; print(c.folder, '|', config.CACHE_DIR)")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "given")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120).stdout.strip()
+    folder, numba_dir = (s.strip() for s in out.split("|"))
+    assert folder == str(tmp_path / "given")
+    assert numba_dir == str(tmp_path / "given" / jit_cache.kernel_fingerprint())
