@@ -148,11 +148,15 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                           "adam, adamw, rmsprop")
     opt.add_argument("--momentum", type=_number, metavar="M",
                      help="momentum of --optimizer momentum (default 0.9) or rmsprop (default 0)")
+    opt.add_argument("--dampening", type=_number, metavar="D",
+                     help="dampening of --optimizer momentum (default 0; not with --nesterov)")
     opt.add_argument("--nesterov", action="store_true", help="Nesterov momentum (--optimizer momentum)")
     opt.add_argument("--betas", type=_number, nargs=2, metavar=("B1", "B2"),
                      help="Adam's/AdamW's betas (default: 0.9 0.999)")
     opt.add_argument("--eps", type=_number, metavar="EPS", help="Adam/AdamW/RMSprop eps (default 1e-8)")
     opt.add_argument("--alpha", type=_number, metavar="A", help="RMSprop's smoothing (default 0.99)")
+    opt.add_argument("--centered", action="store_true",
+                     help="centered RMSprop (normalised by an estimate of the gradient's variance)")
     opt.add_argument("--weight-decay", type=_number, metavar="WD",
                      help="weight decay (default 0; AdamW 0.01, decoupled)")
 
@@ -202,8 +206,9 @@ class CliSettings:
 
 
 #: The optimizer flags and the Optimizer fields they set.
-OPTIMIZER_FLAGS = {"momentum": "--momentum", "nesterov": "--nesterov", "betas": "--betas",
-                   "eps": "--eps", "alpha": "--alpha", "weight_decay": "--weight-decay"}
+OPTIMIZER_FLAGS = {"momentum": "--momentum", "dampening": "--dampening", "nesterov": "--nesterov",
+                   "betas": "--betas", "eps": "--eps", "alpha": "--alpha", "centered": "--centered",
+                   "weight_decay": "--weight-decay"}
 
 
 def _optimizer(args) -> Optimizer | None:

@@ -507,6 +507,21 @@ def test_optimizer_flags_train_every_run_with_that_optimizer(tmp_path, capsys):
     assert saved["lr_all"] == 1e-3 and saved["lr_output"] == 0.01
 
 
+def test_dampening_and_centered_flags_reach_the_optimizer(tmp_path, capsys):
+    """``--dampening`` and ``--centered``: the runs equal rs.train with those settings."""
+    data = rs.make_dataset("piecewise_linear", n=200, noise=0.1, seed=1)
+    for flags, opt in ((["--optimizer", "momentum", "--dampening", "0.3"], rs.Optimizer("momentum", dampening=0.3)),
+                       (["--optimizer", "rmsprop", "--centered", "--momentum", "0.5"],
+                        rs.Optimizer("rmsprop", centered=True, momentum=0.5))):
+        out = tmp_path / flags[1]
+        assert cli.main([*FAST, "--widths", "4", "--seeds", "1", "--modes", "all", *flags,
+                         "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+        want = rs.train(rs.init_network(4, 0), data, mode="all", steps=STEPS, save_every=SAVE,
+                        seed=0, optimizer=opt)
+        assert_same_run(hio.load_run_npz(out / "w4_all_seed0.npz"), want)
+        assert json.loads((out / "settings.json").read_text())["optimizer"] == opt.to_dict()
+
+
 def test_plain_sgd_flag_is_todays_default(capsys):
     assert cli.main([*FAST, "--widths", "3", "--modes", "all", "--quiet"]) == 0
     default = capsys.readouterr().out.splitlines()[:-1]  # the last line is the wall time
@@ -522,6 +537,9 @@ def test_plain_sgd_flag_is_todays_default(capsys):
     (["--optimizer", "adamw", "--eps", "0"], "--eps: eps must be a finite number > 0"),
     (["--optimizer", "rmsprop", "--weight-decay", "-1e-3"], "--weight-decay: the weight decay must be"),
     (["--optimizer", "adam", "--nesterov"], "--nesterov: Adam has no setting 'nesterov'"),
+    (["--optimizer", "momentum", "--dampening", "1.5"], "--dampening: the dampening must be"),
+    (["--optimizer", "momentum", "--nesterov", "--dampening", "0.1"], "--nesterov: Nesterov momentum requires zero dampening"),
+    (["--optimizer", "adam", "--centered"], "--centered: Adam has no setting 'centered'"),
 ])
 def test_bad_optimizer_flags_exit_2_with_one_line(argv, message, capsys):
     assert cli.main([*FAST, "--widths", "3", *argv]) == 2
