@@ -226,7 +226,7 @@ def _main(argv=None) -> int:
     # The window is gone. A worker thread that did not end within its close bound, or the first
     # kernel compile, may still be finishing: let them, briefly, rather than end the process
     # under them (a QThread destroyed while it runs aborts it).
-    from .core.training import KERNELS
+    from .core.kernel_preparation import KERNELS
     from .training_worker import finish_stray_threads
 
     finish_stray_threads(30.0)

@@ -17,7 +17,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from .core import training
+from .core import kernel_preparation
 from .core.dataset import Dataset
 from .core.experiment import ExperimentResult, run_experiment
 from .core.settings import GridSettings
@@ -97,7 +97,7 @@ class GridWorker(QObject):
             self.jobDone.emit()
             return
         job.started = time.perf_counter()
-        kernels = training.KERNELS
+        kernels = kernel_preparation.KERNELS
         while not kernels.wait_all(KERNEL_POLL_MS / 1000):  # the first compile: cancellable wait
             if job.cancel.is_set():
                 job.finish(None, None)

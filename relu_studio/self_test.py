@@ -99,7 +99,7 @@ def _kernel_detail(ready: list[float], failed: list[str]) -> str:
 
 
 def _finish(app, win, checks) -> int:
-    from .core.training import KERNELS
+    from .core.kernel_preparation import KERNELS
 
     win.close()
     app.processEvents()

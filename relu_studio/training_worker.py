@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from .core import training
+from .core import kernel_preparation
 from .core.dataset import Dataset
 from .core.network import Network
 from .core.pace import FULL_SPEED, Pace, PaceSchedule, RateMeter
@@ -132,7 +132,7 @@ class TrainingWorker(QObject):
         self._pace: Pace = FULL_SPEED
         self._anchored: PaceSchedule | None = None  # the pace, anchored (made when steps are due)
         self._meter = RateMeter()
-        self._kernels = training.KERNELS
+        self._kernels = kernel_preparation.KERNELS
         self._halted = threading.Event()  # set from any thread: drop everything, do nothing more
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None

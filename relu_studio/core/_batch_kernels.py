@@ -20,7 +20,7 @@ from numba.core import config as _numba_config
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 
 from ._kernels import FLAGS, mse, relu
-from .batch_training import LANES  # runs per block (a block of fewer is padded)
+from .batch_lanes import LANES  # runs per block (a block of fewer is padded)
 
 
 class _LanesCompiler(CompilerBase):

@@ -29,6 +29,7 @@ from typing import Callable, Hashable, Sequence
 import numpy as np
 
 from .arrays import read_only
+from .batch_lanes import LANES
 from .budget import BudgetError, check_buffer, check_history
 from .dataset import Dataset
 from .network import Network
@@ -37,9 +38,6 @@ from .training import (MODE_DTYPE, MAX_INDEX_ELEMENTS, Run, TrainingError, Train
 
 __all__ = ["RunRequest", "train_many", "train_batch", "LANES", "CHUNK_WORK"]
 
-#: Runs per block, the kernels' SIMD dimension (:mod:`._batch_kernels`); a compile-time constant
-#: there. A block of fewer runs is padded with copies of its first run.
-LANES = 16
 #: Unit-steps a thread trains between progress reports and cancel checks (about 10 ms of
 #: training): a chunk has CHUNK_WORK // (sum of its blocks' widths) steps, at most MAX_CHUNK_STEPS.
 CHUNK_WORK = 64_000

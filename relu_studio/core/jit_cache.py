@@ -129,8 +129,9 @@ def choose_cache_folder(environ=None, temp_root: Path | str | None = None) -> Ca
     return CacheChoice(NONE, None, tuple(skipped))
 
 
-#: The modules whose kernels are cached; they import each other's helpers.
-KERNEL_MODULES = ("_kernels.py", "_batch_kernels.py", "_optim_kernels.py")
+#: The modules whose kernels are cached, and what they compile in (they import each other's
+#: helpers; batch_lanes is the batched kernel's lane count).
+KERNEL_MODULES = ("_kernels.py", "_batch_kernels.py", "_optim_kernels.py", "batch_lanes.py")
 _FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 
 

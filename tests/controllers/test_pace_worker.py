@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from relu_studio.core import training
+from relu_studio.core import kernel_preparation
 from relu_studio.core.dataset import make_dataset
 from relu_studio.core.network import init_network
 from relu_studio.core.pace import FRAME_SECONDS, FULL_SPEED, Pace
@@ -40,7 +40,7 @@ def data():
 
 @pytest.fixture(scope="module", autouse=True)
 def kernels():
-    assert training.KERNELS.wait(120)
+    assert kernel_preparation.KERNELS.wait(120)
 
 
 def drive(worker: TrainingWorker, clock: FakeClock, request: RunRequest, until: float, pace: Pace):

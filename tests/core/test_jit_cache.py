@@ -154,9 +154,9 @@ def _listing(cache: Path) -> dict:
 
 
 PREPARE = """
-from relu_studio.core import training
-training.KERNELS.wait_all()
-print("error:", training.KERNELS.error)
+from relu_studio.core import kernel_preparation
+kernel_preparation.KERNELS.wait_all()
+print("error:", kernel_preparation.KERNELS.error)
 """
 
 
@@ -179,8 +179,8 @@ def test_the_prepared_kernels_include_the_batched_ones_and_a_second_start_loads_
 
 OPTIM = """
 import relu_studio as rs
-from relu_studio.core import training
-training.KERNELS.wait_all()
+from relu_studio.core import kernel_preparation
+kernel_preparation.KERNELS.wait_all()
 import sys
 print("optim loaded before use:", "relu_studio.core._optim_kernels" in sys.modules)
 rs.train(rs.init_network(3, 0), rs.make_dataset("abs", n=10, noise=0.0), steps=3,
@@ -207,7 +207,7 @@ def test_the_studio_kernel_is_ready_before_the_grids_are_compiled():
     compile after it on the same thread, and a failure there is not the studio's."""
     import threading
 
-    from relu_studio.core.training import KernelPreparation
+    from relu_studio.core.kernel_preparation import KernelPreparation
 
     gate = threading.Event()
     calls = []

@@ -152,12 +152,12 @@ def test_closing_during_the_first_kernel_compile_does_not_wait_for_it(qtbot, mon
     (here: a compile that lasts until the test ends it) must end the worker thread at once."""
     import threading
 
-    from relu_studio.core import training
+    from relu_studio.core import kernel_preparation
     from relu_studio.ui.main_window import MainWindow
 
     gate = threading.Event()
-    slow = training.KernelPreparation(prepare=lambda: gate.wait(30))
-    monkeypatch.setattr(training, "KERNELS", slow)
+    slow = kernel_preparation.KernelPreparation(prepare=lambda: gate.wait(30))
+    monkeypatch.setattr(kernel_preparation, "KERNELS", slow)
     win = MainWindow(ask_to_save=False, autosave=False)
     qtbot.addWidget(win)
     win.show()
