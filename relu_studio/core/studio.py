@@ -10,6 +10,7 @@ tells the views; everything below is tested without it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -175,9 +176,10 @@ class Preview:
     full_train_error: float
     dead: np.ndarray  # bool mask: units never active on the data
 
-    @property
+    @cached_property
     def test_error(self) -> float:
-        """Test MSE (computed on demand: it is not needed on every drag event)."""
+        """Test MSE (computed on first use, once: the status bar and the readout strip both show
+        it, and a drag event need not compute it at all)."""
         return polyline_mse(self.network, self.data.x_test, self.data.y_test)
 
 

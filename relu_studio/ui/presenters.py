@@ -226,8 +226,6 @@ class ReadoutPresenter(_Presenter):
         c.runStateChanged.connect(self._now)
         c.shownChanged.connect(self._shown_changed)
         c.runStateChanged.connect(self._run_state_changed)
-        self._preview_test = float("nan")
-        self._preview_net = None
 
     def _shown_changed(self) -> None:
         if self.status is not None and self.c.run_state != "running":  # not a live frame
@@ -241,10 +239,8 @@ class ReadoutPresenter(_Presenter):
         c = self.c
         p = c.preview
         if p is not None:
-            if p.network is not self._preview_net:
-                self._preview_test, self._preview_net = p.test_error, p.network
             ridge = p.full_train_error if c.ridge_follow else c.ridge_best(p.network, p.data)
-            text = f"editing   train {p.full_train_error:.4g}   test {self._preview_test:.4g}"
+            text = f"editing   train {p.full_train_error:.4g}   test {p.test_error:.4g}"
         else:
             hist, i = c.history, c.shown_index
             steps, train, full, test = hist.curves()
@@ -273,17 +269,13 @@ class ReadoutStripPresenter(_Presenter):
         c.dataChanged.connect(self._now)
         c.settingChanged.connect(lambda name: name == "lam" and self._now())
         c.previewChanged.connect(lambda: self.redraw.request(live=c.preview is not None))
-        self._preview_net = None
-        self._preview_test = float("nan")
 
     def draw(self) -> None:
         c = self.c
         p = c.preview
         if p is not None:
-            if p.network is not self._preview_net:
-                self._preview_net, self._preview_test = p.network, p.test_error
             ridge = p.full_train_error if c.ridge_follow else c.ridge_best(p.network, p.data)
-            self.view.set_values(c.shown_step, p.full_train_error, self._preview_test, ridge, "editing")
+            self.view.set_values(c.shown_step, p.full_train_error, p.test_error, ridge, "editing")
             return
         hist, i = c.history, c.shown_index
         steps, _train, full, test = hist.curves()

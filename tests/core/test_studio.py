@@ -142,3 +142,13 @@ def test_the_ridge_reference_is_recomputed_for_new_data_or_features(state):
     assert ref.value(net, other, 1e-5) == rs.core.ridge.ridge_mse(net, other, 1e-5)
     assert ref.value(net.with_elbow(0, 0.5), other, 1e-5) == rs.core.ridge.ridge_mse(
         net.with_elbow(0, 0.5), other, 1e-5)
+
+
+def test_a_previews_test_error_is_computed_once_however_many_views_show_it(state, monkeypatch):
+    calls = []
+    real = studio.polyline_mse
+    monkeypatch.setattr(studio, "polyline_mse", lambda *a: calls.append(1) or real(*a))
+    p = studio.preview_edit(state.network.with_elbow(1, 0.4), state.data, state.settings.lam, False)
+    assert calls == []  # a drag event does not compute it
+    first, second = p.test_error, p.test_error
+    assert first == second == real(p.network, state.data.x_test, state.data.y_test) and len(calls) == 1
