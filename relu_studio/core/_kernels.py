@@ -48,6 +48,55 @@ def relu(h):
 RUNNING, DIVERGED = 0, 1
 
 
+@numba.njit(inline="always", **FLAGS)
+def minibatch_loss(x, y, idx_row, w1, b1, w2, b2, xb, yb, acc, g):
+    """One step's forward pass: the minibatch ``idx_row`` gathered into ``xb``, ``yb``; the
+    predictions summed over the units in order (vectorised across the minibatch) into ``acc``;
+    ``g`` the MSE's gradient per point, ``2 d / B``. Returns the minibatch MSE (float32). Every
+    kernel's step starts here (inlined), so they round alike."""
+    batch = idx_row.shape[0]
+    for i in range(batch):
+        k = idx_row[i]
+        xb[i] = x[k]
+        yb[i] = y[k]
+        acc[i] = 0.0
+    for j in range(w1.shape[0]):
+        w1j, b1j, w2j = w1[j], b1[j], w2[j]
+        for i in range(batch):
+            h = relu(xb[i] * w1j + b1j)
+            acc[i] += w2j * h
+    two_over_b = np.float32(2.0 / batch)
+    loss = np.float32(0.0)
+    for i in range(batch):
+        d = (acc[i] + b2) - yb[i]
+        loss += d * d
+        g[i] = two_over_b * d
+    return loss / np.float32(batch)
+
+
+@numba.njit(inline="always", **FLAGS)
+def minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2):
+    """The loss's gradients from :func:`minibatch_loss`'s ``xb`` and ``g``: the minibatch in order
+    for every unit (vectorised across the units), the hidden values recomputed bit for bit the
+    forward pass's; ``gw1``, ``gb1`` only if ``train_hidden``. Returns the output bias's."""
+    gw2[:] = 0.0
+    gw1[:] = 0.0
+    gb1[:] = 0.0
+    gb2 = np.float32(0.0)
+    for i in range(xb.shape[0]):
+        gi = g[i]
+        xi = xb[i]
+        gb2 += gi
+        for j in range(w1.shape[0]):
+            h = relu(xi * w1[j] + b1[j])
+            gw2[j] += gi * h
+            if train_hidden and h > 0:
+                t = gi * w2[j]
+                gw1[j] += t * xi
+                gb1[j] += t
+    return gb2
+
+
 @numba.njit(**FLAGS)
 def mse(x, y, w1, b1, w2, b2):
     """Mean squared error of the network on (x, y): float32 predictions (units summed in order),
@@ -87,48 +136,15 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
     gw1 = np.empty(h_count, dtype=np.float32)
     gb1 = np.empty(h_count, dtype=np.float32)
     gw2 = np.empty(h_count, dtype=np.float32)
-    two_over_b = np.float32(2.0 / batch)
     lr32 = np.float32(lr)
     n_snap = snap_steps.shape[0]
     for s in range(n_steps):
         b2 = b2_arr[0]
-        for i in range(batch):
-            k = idx[s, i]
-            xb[i] = x[k]
-            yb[i] = y[k]
-            acc[i] = 0.0
-        # Predictions: the units in order for every input (vectorised across the minibatch).
-        for j in range(h_count):
-            w1j, b1j, w2j = w1[j], b1[j], w2[j]
-            for i in range(batch):
-                h = relu(xb[i] * w1j + b1j)
-                acc[i] += w2j * h
-        loss = np.float32(0.0)
-        for i in range(batch):
-            d = (acc[i] + b2) - yb[i]
-            loss += d * d
-            g[i] = two_over_b * d
-        loss = loss / np.float32(batch)
+        loss = minibatch_loss(x, y, idx[s], w1, b1, w2, b2, xb, yb, acc, g)
         step = step0 + s + 1
         diverged = not (loss <= loss_bound)  # also true for NaN
         if not diverged:
-            # Gradients: the minibatch in order for every unit (vectorised across the units); the
-            # hidden values are recomputed, bit for bit the forward pass's.
-            gw2[:] = 0.0
-            gw1[:] = 0.0
-            gb1[:] = 0.0
-            gb2 = np.float32(0.0)
-            for i in range(batch):
-                gi = g[i]
-                xi = xb[i]
-                gb2 += gi
-                for j in range(h_count):
-                    h = relu(xi * w1[j] + b1[j])
-                    gw2[j] += gi * h
-                    if train_hidden and h > 0:
-                        t = gi * w2[j]
-                        gw1[j] += t * xi
-                        gb1[j] += t
+            gb2 = minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2)
             if train_hidden:
                 for j in range(h_count):
                     w1[j] -= lr32 * gw1[j]

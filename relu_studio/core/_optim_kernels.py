@@ -1,11 +1,11 @@
 """Compiled training kernel for the optimizers beyond plain SGD (momentum, Adam, AdamW, RMSprop).
 
-The forward pass, the MSE's gradient and backpropagation are those of :func:`._kernels.sgd_chunk`
-(same float32 operations, same fixed summation order, no fastmath, no fused multiply-add), so a
-step's gradient has the same bits as the SGD kernel's. That code is a copy, on purpose: the
-SGD kernel (its code, speed and bits) stays as it is, and
-``tests/core/test_optimizers.py::test_the_optimizer_kernel_computes_the_sgd_kernels_gradient``
-checks that the two still agree bit for bit. Only the update differs: each parameter is
+The forward pass, the MSE's gradient and backpropagation are the SGD kernel's own functions,
+:func:`._kernels.minibatch_loss` and :func:`._kernels.minibatch_gradients` (inlined; same float32
+operations, same fixed summation order, no fastmath, no fused multiply-add), so a step's
+gradient has the same bits as the SGD kernel's
+(``tests/core/test_optimizers.py::test_the_optimizer_kernel_computes_the_sgd_kernels_gradient``
+checks it). Only the update differs: each parameter is
 updated by torch.optim's single-tensor rule (``_single_tensor_sgd``/``_adam``/``_rmsprop``), in
 float32, each elementwise operation rounded once as torch's scalar code writes it:
 
@@ -36,7 +36,7 @@ import math
 import numba
 import numpy as np
 
-from ._kernels import DIVERGED, FLAGS, RUNNING, mse, relu
+from ._kernels import DIVERGED, FLAGS, RUNNING, minibatch_gradients, minibatch_loss, mse
 
 __all__ = ["optim_chunk", "KINDS", "hyper_parameters", "new_state"]
 
@@ -186,44 +186,14 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
     gb1 = np.empty(h_count, dtype=np.float32)
     gw2 = np.empty(h_count, dtype=np.float32)
     gb2_arr = np.empty(1, dtype=np.float32)
-    two_over_b = np.float32(2.0 / batch)
     n_snap = snap_steps.shape[0]
     for s in range(n_steps):
         b2 = b2_arr[0]
-        for i in range(batch):
-            k = idx[s, i]
-            xb[i] = x[k]
-            yb[i] = y[k]
-            acc[i] = 0.0
-        for j in range(h_count):
-            w1j, b1j, w2j = w1[j], b1[j], w2[j]
-            for i in range(batch):
-                h = relu(xb[i] * w1j + b1j)
-                acc[i] += w2j * h
-        loss = np.float32(0.0)
-        for i in range(batch):
-            d = (acc[i] + b2) - yb[i]
-            loss += d * d
-            g[i] = two_over_b * d
-        loss = loss / np.float32(batch)
+        loss = minibatch_loss(x, y, idx[s], w1, b1, w2, b2, xb, yb, acc, g)
         step = step0 + s + 1
         diverged = not (loss <= loss_bound)  # also true for NaN
         if not diverged:
-            gw2[:] = 0.0
-            gw1[:] = 0.0
-            gb1[:] = 0.0
-            gb2 = np.float32(0.0)
-            for i in range(batch):
-                gi = g[i]
-                xi = xb[i]
-                gb2 += gi
-                for j in range(h_count):
-                    h = relu(xi * w1[j] + b1[j])
-                    gw2[j] += gi * h
-                    if train_hidden and h > 0:
-                        t = gi * w2[j]
-                        gw1[j] += t * xi
-                        gb1[j] += t
+            gb2 = minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2)
             ss, bc = np.float32(0.0), np.float32(1.0)
             if train_hidden:
                 first = counts[0] == 0
