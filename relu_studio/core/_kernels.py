@@ -75,6 +75,21 @@ def minibatch_loss(x, y, idx_row, w1, b1, w2, b2, xb, yb, acc, g):
 
 
 @numba.njit(inline="always", **FLAGS)
+def record_snapshot(ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2, snap_step, snap_train,
+                    snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2):
+    """Snapshot ``ptr``: the step, its minibatch loss, the full-train and test MSE and the
+    parameters (every single-run kernel records its snapshots here)."""
+    snap_step[ptr] = step
+    snap_train[ptr] = loss
+    snap_full[ptr] = mse(x, y, w1, b1, w2, b2)
+    snap_test[ptr] = mse(xt, yt, w1, b1, w2, b2)
+    snap_w1[ptr, :] = w1
+    snap_b1[ptr, :] = b1
+    snap_w2[ptr, :] = w2
+    snap_b2[ptr] = b2
+
+
+@numba.njit(inline="always", **FLAGS)
 def minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2):
     """The loss's gradients from :func:`minibatch_loss`'s ``xb`` and ``g``: the minibatch in order
     for every unit (vectorised across the units), the hidden values recomputed bit for bit the
@@ -153,15 +168,8 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
                 w2[j] -= lr32 * gw2[j]
             b2_arr[0] = b2 - lr32 * gb2
         if snap_ptr < n_snap and (diverged or step == snap_steps[snap_ptr]):
-            b2 = b2_arr[0]
-            snap_step[snap_ptr] = step
-            snap_train[snap_ptr] = loss
-            snap_full[snap_ptr] = mse(x, y, w1, b1, w2, b2)
-            snap_test[snap_ptr] = mse(xt, yt, w1, b1, w2, b2)
-            snap_w1[snap_ptr, :] = w1
-            snap_b1[snap_ptr, :] = b1
-            snap_w2[snap_ptr, :] = w2
-            snap_b2[snap_ptr] = b2
+            record_snapshot(snap_ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2_arr[0], snap_step,
+                            snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
             snap_ptr += 1
         if diverged:
             return s + 1, snap_ptr, DIVERGED

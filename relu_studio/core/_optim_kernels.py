@@ -36,7 +36,8 @@ import math
 import numba
 import numpy as np
 
-from ._kernels import DIVERGED, FLAGS, RUNNING, minibatch_gradients, minibatch_loss, mse
+from ._kernels import (DIVERGED, FLAGS, RUNNING, minibatch_gradients, minibatch_loss,
+                       record_snapshot)
 
 __all__ = ["optim_chunk", "KINDS", "hyper_parameters", "new_state"]
 
@@ -209,15 +210,8 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
             gb2_arr[0] = gb2
             _apply(b2_arr, gb2_arr, state[0, 3], state[1, 3], state[2, 3], kind, hp, first, ss, bc)
         if snap_ptr < n_snap and (diverged or step == snap_steps[snap_ptr]):
-            b2 = b2_arr[0]
-            snap_step[snap_ptr] = step
-            snap_train[snap_ptr] = loss
-            snap_full[snap_ptr] = mse(x, y, w1, b1, w2, b2)
-            snap_test[snap_ptr] = mse(xt, yt, w1, b1, w2, b2)
-            snap_w1[snap_ptr, :] = w1
-            snap_b1[snap_ptr, :] = b1
-            snap_w2[snap_ptr, :] = w2
-            snap_b2[snap_ptr] = b2
+            record_snapshot(snap_ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2_arr[0], snap_step,
+                            snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
             snap_ptr += 1
         if diverged:
             return s + 1, snap_ptr, DIVERGED
