@@ -11,6 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
+from .activations import RELU, Activation
 from .arrays import read_only
 from .settings import MAX_WIDTH, SettingsError, check
 
@@ -38,16 +39,18 @@ def import_torch():
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """Parameters of ``nn.Sequential(Linear(1, H), ReLU(), Linear(H, 1))``.
+    """Parameters of ``nn.Sequential(Linear(1, H), <activation>, Linear(H, 1))``.
 
-    ``w1``, ``b1``, ``w2`` have shape ``(H,)``; ``b2`` is a float. Unit ``j`` computes
-    ``max(0, w1[j] x + b1[j])``; its elbow is at ``x = -b1[j] / w1[j]``.
+    ``w1``, ``b1``, ``w2`` have shape ``(H,)``; ``b2`` is a float; ``activation`` is the notebook's
+    ReLU unless given (core.activations). Unit ``j`` computes ``activation(w1[j] x + b1[j])``; its
+    elbow (or, for a smooth activation, its centre) is at ``x = -b1[j] / w1[j]``.
     """
 
     w1: np.ndarray
     b1: np.ndarray
     w2: np.ndarray
     b2: float
+    activation: Activation = RELU
 
     def __post_init__(self):
         w1 = _frozen(self.w1).ravel()
@@ -63,6 +66,8 @@ class Network:
         object.__setattr__(self, "b1", b1)
         object.__setattr__(self, "w2", w2)
         object.__setattr__(self, "b2", float(np.float32(self.b2)))
+        if not isinstance(self.activation, Activation):
+            raise TypeError(f"activation must be a relu_studio Activation, got {self.activation!r}")
 
     # ----------------------------------------------------------------- derived quantities
     @property
@@ -76,9 +81,9 @@ class Network:
             return -self.b1.astype(np.float64) / self.w1.astype(np.float64)
 
     def hidden(self, x) -> np.ndarray:
-        """Hidden activations ``relu(w1 x + b1)``, shape ``(len(x), H)``, float32 as in torch."""
+        """Hidden activations ``activation(w1 x + b1)``, shape ``(len(x), H)``, float32 as in torch."""
         x32 = np.asarray(x, dtype=np.float32).reshape(-1, 1)
-        return np.maximum(x32 * self.w1[None, :] + self.b1[None, :], np.float32(0.0))
+        return self.activation(x32 * self.w1[None, :] + self.b1[None, :])
 
     def predict(self, x) -> np.ndarray:
         """Network output at ``x`` (any shape of 1-D inputs), as float64."""
@@ -87,18 +92,21 @@ class Network:
         return out.reshape(x.shape)
 
     def unit_outputs(self, x, scaled: bool = False) -> np.ndarray:
-        """Every unit's ``max(0, w x + b)`` (times its output weight if ``scaled``), ``(H, len(x))``."""
+        """Every unit's ``activation(w x + b)`` (times its output weight if ``scaled``), ``(H, len(x))``."""
         h = self.hidden(x).T.astype(np.float64)
         return h * self.w2.astype(np.float64)[:, None] if scaled else h
 
     def dead_units(self, x) -> np.ndarray:
-        """Boolean mask of units that are zero on every input in ``x`` (they get no gradient)."""
+        """Boolean mask of units that are zero on every input in ``x`` (they get no gradient).
+        Only a ReLU unit can be dead (``activation.can_die``); for the others the mask is all False."""
+        if not self.activation.can_die:
+            return np.zeros(self.width, dtype=bool)
         return ~(self.hidden(x) > 0).any(axis=0)
 
     # ----------------------------------------------------------------- edits (new networks)
     def replace(self, **changes) -> "Network":
-        """A copy with some of ``w1``, ``b1``, ``w2``, ``b2`` replaced."""
-        fields = dict(w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2)
+        """A copy with some of ``w1``, ``b1``, ``w2``, ``b2``, ``activation`` replaced."""
+        fields = dict(w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2, activation=self.activation)
         unknown = set(changes) - set(fields)
         if unknown:
             raise TypeError(f"unknown network fields: {sorted(unknown)}")
@@ -139,9 +147,10 @@ class Network:
         return self.with_unit(j, w1=np.float32(slope), b1=np.float32(-e * slope))
 
     def equals(self, other: "Network") -> bool:
-        """Bit-for-bit equality of all parameters."""
+        """Bit-for-bit equality of all parameters (and the same activation)."""
         return (
             isinstance(other, Network)
+            and self.activation == other.activation
             and np.array_equal(self.w1, other.w1)
             and np.array_equal(self.b1, other.b1)
             and np.array_equal(self.w2, other.w2)
