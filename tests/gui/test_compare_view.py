@@ -125,7 +125,7 @@ def test_shared_slider_moves_every_cell(view, qtbot):
         view.timeline.slider.setValue(i)  # what the user's drag does
         step = steps[i]
         for (w, m), cell in view.small.cells.items():
-            run = res.runs[(w, m, 0)]
+            run = res.run(w, m, None, 0)
             net = run.network_at(step)
             xs, ys = cell.prediction.getData()
             np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))  # float64 polyline vs float32 model
@@ -142,7 +142,7 @@ def test_shared_slider_moves_every_cell(view, qtbot):
     xs, ys = view.small.cells[(7, "all")].prediction.getData()
     np.testing.assert_allclose(ys, rs.init_network(7, 0).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     xs, ys = view.small.cells[(7, "ridge")].prediction.getData()
-    np.testing.assert_allclose(ys, res.runs[(7, "ridge", 0)].final.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
+    np.testing.assert_allclose(ys, res.run(7, "ridge", None, 0).final.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
 
 
 def test_the_seed_shown_switches_every_cell(view, qtbot):
@@ -150,8 +150,8 @@ def test_the_seed_shown_switches_every_cell(view, qtbot):
     view.seed_box.setCurrentIndex(2)
     assert view.c.shown_seed == 2
     for (w, m), cell in view.small.cells.items():
-        assert cell.run is res.runs[(w, m, 2)]
-    steps, elbows = elbow_trajectories(res.runs[(4, "all", 2)], with_initial=True)
+        assert cell.run is res.run(w, m, None, 2)
+    steps, elbows = elbow_trajectories(res.run(4, "all", None, 2), with_initial=True)
     view.c.select_cell(4, "all")
     _x, y = view.kymos.plots["all"].plotted()
     np.testing.assert_allclose(y[np.isfinite(y)], elbows[1:].T.ravel()[np.isfinite(elbows[1:].T.ravel())])
@@ -165,7 +165,7 @@ def test_the_selected_widths_modes_kymographs_side_by_side_with_kinks(view, qtbo
     view.kymos.log_box.setChecked(False)
     for m, plot in plots.items():
         assert plot.isVisible()
-        run = res.runs[(6, m, 0)]
+        run = res.run(6, m, None, 0)
         steps, elbows = elbow_trajectories(run, with_initial=True)
         x, y = plot.plotted()
         ws = np.vstack([run.initial.w1[None], run.w1])
@@ -187,7 +187,7 @@ def test_the_selected_widths_modes_kymographs_side_by_side_with_kinks(view, qtbo
     assert "all layers" in all_.getPlotItem().titleLabel.text
     view.c.select_cell(4, "all")
     assert "H = 4" in view.kymos.title.text()
-    np.testing.assert_array_equal(plots["all"].plotted()[1][:3], elbow_trajectories(res.runs[(4, "all", 0)], True)[1][:3, 0])
+    np.testing.assert_array_equal(plots["all"].plotted()[1][:3], elbow_trajectories(res.run(4, "all", None, 0), True)[1][:3, 0])
 
 
 def test_log_step_axis_is_the_default_and_can_be_switched_off(view, qtbot):
@@ -215,7 +215,7 @@ def test_log_step_axis_is_the_default_and_can_be_switched_off(view, qtbot):
 
 def test_a_unit_whose_slope_crosses_zero_is_broken_not_drawn_across(view, qtbot, data):
     res = run_grid(qtbot, view, widths="3", modes=("all",), seeds=1, steps=2000, save_every=500)
-    run = res.runs[(3, "all", 0)]
+    run = res.run(3, "all", None, 0)
     # Unit 0's slope turns from + to - between the 2nd and 3rd snapshots (elbow -b/w through ±inf).
     w1 = np.array(run.w1)
     b1 = np.array(run.b1)
@@ -290,7 +290,7 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     assert res.cancelled
     assert (2, "all", 0) in res.runs and (300, "all", 0) not in res.runs
     assert (2, "ridge", 0) in res.runs and (300, "ridge", 0) in res.runs
-    assert view.small.cells[(2, "all")].run is res.runs[(2, "all", 0)]
+    assert view.small.cells[(2, "all")].run is res.run(2, "all", None, 0)
     assert view.small.cells[(300, "all")].run is None
     assert view.small.cells[(300, "all")].text.toPlainText() == "not run"
     assert "Cancelled" in view.status.text() and "3 of 4 runs" in view.status.text()
@@ -337,7 +337,7 @@ def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
     w, m, seed, run, initial, cell_data = opened[0]
     assert cell_data is res.data
     assert (w, m, seed) == (7, "all", 1)
-    assert run is res.runs[(7, "all", 1)] and initial is run.initial
+    assert run is res.run(7, "all", None, 1) and initial is run.initial
     assert initial.equals(rs.init_network(7, 1))
     # The button opens the selected cell too.
     view.open_button.click()
@@ -400,9 +400,9 @@ def test_state_is_json_and_a_result_restores(view, qtbot, data):
     other.c.restore(res.settings, state, res.runs, res.data)
     assert other.c.view_state() == state and other.c.settings == res.settings
     assert other.c.result.runs == res.runs
-    assert other.small.cells[(5, "output")].run is res.runs[(5, "output", 1)]
+    assert other.small.cells[(5, "output")].run is res.run(5, "output", None, 1)
     xs, ys = other.small.cells[(5, "output")].prediction.getData()
-    np.testing.assert_allclose(ys, res.runs[(5, "output", 1)].network_at(500).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
+    np.testing.assert_allclose(ys, res.run(5, "output", None, 1).network_at(500).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     assert other.table.model().rowCount() == 4
     other.c.clear()
     assert other.c.result is None and other.table.model().rowCount() == 0
@@ -439,8 +439,8 @@ def test_a_second_grid_replaces_the_first(view, qtbot):
     assert second is view.c.result and second is not first
     for (w, m), cell in view.small.cells.items():
         assert cell.plot is plots[(w, m)]  # same layout: the cells are reused
-        assert cell.run is second.runs[(w, m, 0)]
-    assert second.runs[(3, "all", 0)].settings.lr == 0.05
+        assert cell.run is second.run(w, m, None, 0)
+    assert second.run(3, "all", None, 0).settings.lr == 0.05
     assert "lr 0.05" in view.small.column_titles()[1]
     assert view.c.steps[-1] == 2000 and view.table.model().rowCount() == 3
 

@@ -309,7 +309,7 @@ def test_a_saved_grid_reopens_and_opens_cells_on_its_own_data(window, qtbot, tmp
     # The panel's data settings describe the data shown (Regenerate would draw A again).
     s = other.c.settings
     assert (s.target, s.n, s.noise, s.data_seed) == (data_a.target.spec, data_a.n, data_a.noise, data_a.seed)
-    run = cmp.result.runs[(4, "all", 0)]
+    run = cmp.result.run(4, "all", None, 0)
     assert other.c.network.equals(run.final)
     assert other.c.history.frozen().full_train_error[-1] == run.full_train_error[-1]  # errors on A
     other.close()
