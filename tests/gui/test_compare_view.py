@@ -73,8 +73,9 @@ def identical(a, b):
 def test_grid_reproduces_the_core_runs_bit_for_bit(view, qtbot, data):
     res = run_grid(qtbot, view)
     assert not res.cancelled and res.data is data
-    assert set(res.runs) == {(w, m, s) for w in (3, 7) for m in ALL_MODES for s in (0, 1)}
-    for (w, m, s), run in res.runs.items():
+    assert set(res.runs) == {rs.grid_key(w, m, rs.Optimizer(), s)
+                             for w in (3, 7) for m in ALL_MODES for s in (0, 1)}
+    for (w, m, _o, s), run in res.runs.items():
         init = rs.init_network(w, s)
         assert run.initial.equals(init)
         assert run.initial is res.initial[(w, s)]  # every mode of a seed starts from one network
@@ -124,7 +125,7 @@ def test_shared_slider_moves_every_cell(view, qtbot):
     for i in (0, 1, 3, len(steps) - 1, 2):
         view.timeline.slider.setValue(i)  # what the user's drag does
         step = steps[i]
-        for (w, m), cell in view.small.cells.items():
+        for (w, m, _o), cell in view.small.cells.items():
             run = res.run(w, m, None, 0)
             net = run.network_at(step)
             xs, ys = cell.prediction.getData()
@@ -139,9 +140,9 @@ def test_shared_slider_moves_every_cell(view, qtbot):
         assert f"step {step:,} / 3,000" in view.timeline.label.text()
     # Step 0 shows the initial networks of the SGD cells (and the ridge fit).
     view.c.set_step_index(0)
-    xs, ys = view.small.cells[(7, "all")].prediction.getData()
+    xs, ys = view.small.cell(7, "all").prediction.getData()
     np.testing.assert_allclose(ys, rs.init_network(7, 0).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
-    xs, ys = view.small.cells[(7, "ridge")].prediction.getData()
+    xs, ys = view.small.cell(7, "ridge").prediction.getData()
     np.testing.assert_allclose(ys, res.run(7, "ridge", None, 0).final.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
 
 
@@ -149,7 +150,7 @@ def test_the_seed_shown_switches_every_cell(view, qtbot):
     res = run_grid(qtbot, view, widths="4", seeds=3)
     view.seed_box.setCurrentIndex(2)
     assert view.c.shown_seed == 2
-    for (w, m), cell in view.small.cells.items():
+    for (w, m, _o), cell in view.small.cells.items():
         assert cell.run is res.run(w, m, None, 2)
     steps, elbows = elbow_trajectories(res.run(4, "all", None, 2), with_initial=True)
     view.c.select_cell(4, "all")
@@ -279,7 +280,7 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     # Width 2 finishes in a moment; width 300 would take half a minute.
     configure(view, widths="2 300", modes=("all", "ridge"), seeds=1, steps=2_000_000, save_every=10_000)
     assert view.run_grid() is None
-    qtbot.waitUntil(lambda: (2, "all", 0) in view.c.result.runs, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: view.c.result.run(2, "all", None, 0) is not None, timeout=TIMEOUT)
     assert view.c.running and view.cancel_button.isEnabled()
     t0 = time.perf_counter()
     with qtbot.waitSignal(view.c.gridFinished, timeout=5000):
@@ -288,11 +289,11 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     assert elapsed < 1.0, f"cancel took {elapsed:.2f} s"
     res = view.c.result
     assert res.cancelled
-    assert (2, "all", 0) in res.runs and (300, "all", 0) not in res.runs
-    assert (2, "ridge", 0) in res.runs and (300, "ridge", 0) in res.runs
-    assert view.small.cells[(2, "all")].run is res.run(2, "all", None, 0)
-    assert view.small.cells[(300, "all")].run is None
-    assert view.small.cells[(300, "all")].text.toPlainText() == "not run"
+    assert res.run(2, "all", None, 0) is not None and res.run(300, "all", None, 0) is None
+    assert res.run(2, "ridge", None, 0) is not None and res.run(300, "ridge", None, 0) is not None
+    assert view.small.cell(2, "all").run is res.run(2, "all", None, 0)
+    assert view.small.cell(300, "all").run is None
+    assert view.small.cell(300, "all").text.toPlainText() == "not run"
     assert "Cancelled" in view.status.text() and "3 of 4 runs" in view.status.text()
     assert [view.table.model().index(r, 0).data() for r in range(view.table.model().rowCount())] \
         == ["2", "2", "300"]
@@ -313,7 +314,7 @@ def test_shutdown_mid_grid_stops_the_thread(qtbot, data):
 
 
 def _cell_center(v, key):
-    rect = v.small.cells[key].vb.sceneBoundingRect()
+    rect = v.small.cell(*key).vb.sceneBoundingRect()
     return v.small.mapFromScene(rect.center())
 
 
@@ -322,7 +323,8 @@ def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
     view.seed_box.setCurrentIndex(1)
     vp = view.small.viewport()
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=_cell_center(view, (3, "output")))
-    assert view.c.selected == (3, "output") and view.small.selected == (3, "output")
+    sgd = rs.Optimizer()
+    assert view.c.selected == (3, "output", sgd) and view.small.selected == (3, "output", sgd)
     assert "H = 3" in view.cell_title.text()
     opened = []
     view.c.openCell.connect(opened.append)
@@ -330,7 +332,7 @@ def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
     # A real double click: press, release, double-click press, release (pyqtgraph reports the
     # double click on the release).
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
-    assert view.c.selected == (7, "all") and not opened
+    assert view.c.selected == (7, "all", sgd) and not opened
     qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=2000)
@@ -350,18 +352,19 @@ def test_results_table_sorts_copies_and_exports(view, qtbot, tmp_path):
     model = t.model()
     assert model.rowCount() == 6
     col = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert col == ["width", "mode", "seeds", "final train MSE", "final full train MSE", "final test MSE"]
+    assert col == ["width", "mode", "optimizer", "seeds", "final train MSE", "final full train MSE",
+                   "final test MSE"]
     rows = rs.results_table(res)
     # Sorted by the test MSE's median (numbers, not text).
-    t.sortByColumn(5, Qt.SortOrder.AscendingOrder)
+    t.sortByColumn(6, Qt.SortOrder.AscendingOrder)
     shown = [(int(model.index(r, 0).data()), model.index(r, 1).data()) for r in range(6)]
     want = sorted(rows, key=lambda r: r["final_test_error"]["median"])
     assert shown == [(r["width"], r["mode"]) for r in want]
     # Best errors: same code as the CLI's --table best.
     view.table_kind.setCurrentIndex(1)
-    assert model.headerData(5, Qt.Orientation.Horizontal) == "best test MSE"
+    assert model.headerData(6, Qt.Orientation.Horizontal) == "best test MSE"
     best_row = next(r for r in rows if (r["width"], r["mode"]) == (7, "all"))
-    texts = {(model.index(r, 0).data(), model.index(r, 1).data()): model.index(r, 5).data() for r in range(6)}
+    texts = {(model.index(r, 0).data(), model.index(r, 1).data()): model.index(r, 6).data() for r in range(6)}
     b = best_row["best_test_error"]
     assert texts[("7", "all")] == f"{b['median']:.4g} [{b['q25']:.3g}, {b['q75']:.3g}]"
     # Ctrl+C: the selection as tab-separated text, with the header.
@@ -372,7 +375,7 @@ def test_results_table_sorts_copies_and_exports(view, qtbot, tmp_path):
     text = QApplication.clipboard().text()
     lines = text.splitlines()
     assert lines[0].split("\t") == [c.replace("final", "best") for c in col]
-    assert lines[1].split("\t") == [model.index(0, c).data() for c in range(6)]
+    assert lines[1].split("\t") == [model.index(0, c).data() for c in range(7)]
     # Export: the CLI's results.csv, from the same writer.
     path = tmp_path / "results.csv"
     assert view.export_csv(str(path)) is None
@@ -400,8 +403,8 @@ def test_state_is_json_and_a_result_restores(view, qtbot, data):
     other.c.restore(res.settings, state, res.runs, res.data)
     assert other.c.view_state() == state and other.c.settings == res.settings
     assert other.c.result.runs == res.runs
-    assert other.small.cells[(5, "output")].run is res.run(5, "output", None, 1)
-    xs, ys = other.small.cells[(5, "output")].prediction.getData()
+    assert other.small.cell(5, "output").run is res.run(5, "output", None, 1)
+    xs, ys = other.small.cell(5, "output").prediction.getData()
     np.testing.assert_allclose(ys, res.run(5, "output", None, 1).network_at(500).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     assert other.table.model().rowCount() == 4
     other.c.clear()
@@ -422,8 +425,9 @@ def test_bad_settings_are_refused_without_running(view):
 
 def test_before_any_run_the_cells_show_the_current_data(view, data):
     assert view.c.result is None
-    assert set(view.small.cells) == {(w, m) for w in (10, 20, 40) for m in ALL_MODES}
-    cell = view.small.cells[(20, "all")]
+    assert set(view.small.cells) == {(w, m, None if m == "ridge" else rs.Optimizer())
+                                     for w in (10, 20, 40) for m in ALL_MODES}
+    cell = view.small.cell(20, "all")
     xs, ys = cell.points.getData()
     np.testing.assert_array_equal(xs, data.x)
     assert cell.run is None and "not run yet" in cell.text.toPlainText()
@@ -437,8 +441,8 @@ def test_a_second_grid_replaces_the_first(view, qtbot):
     view.lr_all.set_value(0.05)
     second = run_grid(qtbot, view, widths="3", seeds=2, steps=2000)
     assert second is view.c.result and second is not first
-    for (w, m), cell in view.small.cells.items():
-        assert cell.plot is plots[(w, m)]  # same layout: the cells are reused
+    for (w, m, _o), cell in view.small.cells.items():
+        assert cell.plot is plots[(w, m, _o)]  # same layout: the cells are reused
         assert cell.run is second.run(w, m, None, 0)
     assert second.run(3, "all", None, 0).settings.lr == 0.05
     assert "lr 0.05" in view.small.column_titles()[1]
