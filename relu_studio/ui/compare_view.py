@@ -17,6 +17,8 @@ the user asks for; the controller owns the grid, its job and what is selected.
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -190,7 +192,7 @@ class OptimizersField(_Validated):
             "optimizer, from the same initial network and minibatches."), parent)
         self._value = tuple(optimizers)
         edit.editingFinished.connect(self.validate)
-        edit.setMinimumWidth(150)
+        edit.setMinimumWidth(230)
         edit.setPlaceholderText("sgd, momentum 0.9, adam")
 
     def text(self) -> str:
@@ -543,8 +545,11 @@ class CompareView(QWidget):
                 t[(m, o)] = "<b>ridge (closed form)</b>"
             elif plain:
                 t[(m, o)] = f"<b>{name} · lr {gs.lr_for(m):g}</b>"
-            else:
-                t[(m, o)] = f"<b>{name}</b><br>{c.column_optimizer_label(m, o)}"
+            else:  # the optimizer on a line of its own, its lr and weight decay on the next
+                label = c.column_optimizer_label(m, o)  # short: "mom. 0.9", "Nesterov 0.9"
+                label = re.sub(r"momentum (\S+) \(Nesterov\)", r"Nesterov \1", label)
+                head, *rest = re.split(r" (?=lr |wd )", label.replace("momentum", "mom."))
+                t[(m, o)] = f"<b>{name}</b><br>{head}<br>{' '.join(rest) or '&nbsp;'}"
         return t
 
     def _grid_changed(self):

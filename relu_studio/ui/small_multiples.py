@@ -31,15 +31,26 @@ TICK_FONT_PT = 8
 
 
 class ColumnTitle(pg.LabelItem):
-    """A column's title that never widens the grid: its minimum width is capped (in a narrow
-    view a long title is clipped rather than pushing the last column out of sight)."""
+    """A column's title that never widens the grid: its minimum and preferred widths are capped
+    (in a narrow view a long title is clipped, never drawn over its neighbour, rather than
+    pushing the last column out of sight; every column gets the same share of the width)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
 
     def updateMin(self):
         super().updateMin()
         w = min(self.itemRect().width(), MIN_TITLE_WIDTH)
         self.setMinimumWidth(w)
         self._sizeHint[Qt.SizeHint.MinimumSize] = (w, self.itemRect().height())
+        self._sizeHint[Qt.SizeHint.PreferredSize] = (w, self.itemRect().height())
         self.updateGeometry()
+
+    def setText(self, text, **args):
+        super().setText(text, **args)
+        # the whole title on hover (a narrow column clips it)
+        self.setToolTip(text.replace("<br>", " · ").replace("<b>", "").replace("</b>", ""))
 
 
 class Cell:
@@ -142,7 +153,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self.ci.addLabel("", row=0, col=0)
         self._column_labels = []
         for j, col in enumerate(self.columns):
-            label = ColumnTitle(title(col), color=fg, size=TITLE_SIZE)
+            label = ColumnTitle(title(col), color=fg, size=TITLE_SIZE, justify="left")
             self.ci.addItem(label, row=0, col=j + 1)
             self._column_labels.append(label)
         font = QFont()
