@@ -457,3 +457,64 @@ def test_each_cells_truth_curve_has_no_vertical_drop_at_x_1(view, qtbot):
         tx, ty = cell.truth.getData()
         assert tx.size and np.flatnonzero(np.diff(tx) == 0).size == 0
         assert ty[-1] == pytest.approx(np.sin(12345 * 10), abs=1e-9)
+
+
+def test_two_optimizers_show_in_the_table_and_a_cell_opens_as_it_ran(view, qtbot, data):
+    """Typing two optimizers into the field gives a column per mode and optimizer (ridge once),
+    their rows in the table, and a cell of the Adam column that is rs.train with Adam; opening it
+    hands over that run and its initial network."""
+    view.optimizers.editor.setText("sgd, adam lr=3e-3")
+    assert view.optimizers.validate()
+    adam = rs.Optimizer("adam", lr=3e-3)
+    res = run_grid(qtbot, view, widths="4", modes=ALL_MODES, seeds=2, steps=1000, save_every=250)
+    assert res.optimizers == (rs.Optimizer(), adam) and res.complete
+    titles = view.small.column_titles()
+    assert len(titles) == 5 and "Adam" in titles[1] and "lr 0.003" in titles[1] and "ridge" in titles[4]
+    model = view.table.model()
+    shown = [(model.index(r, 1).data(), model.index(r, 2).data()) for r in range(model.rowCount())]
+    assert shown == [("output", "SGD lr 0.2"), ("output", "Adam lr 0.003"), ("all", "SGD lr 0.02"),
+                     ("all", "Adam lr 0.003"), ("ridge", "")]
+    run = res.run(4, "all", adam, 1)
+    want = rs.train(rs.init_network(4, 1), data, "all", steps=1000, save_every=250, seed=1,
+                    optimizer=adam)
+    assert identical(run, want)
+    # select the Adam column's cell with a click, show seed 1, and open it
+    view.seed_box.setCurrentIndex(1)
+    qtbot.mouseClick(view.small.viewport(), Qt.MouseButton.LeftButton,
+                     pos=_cell_center(view, (4, "all", adam)))
+    assert view.c.selected == (4, "all", adam)
+    assert "Adam lr 0.003" in view.cell_title.text()
+    # the loss pane shows the Adam cell's bands over its seeds, not the SGD cell's
+    from relu_studio.core.summary import loss_bands
+    np.testing.assert_array_equal(view.loss.bands["test_error"].median,
+                                  loss_bands(res.cell(4, "all", adam), "test_error").median)
+    opened = []
+    view.c.openCell.connect(opened.append)
+    view.open_button.click()
+    assert len(opened) == 1
+    w, m, seed, got, initial, cell_data = opened[0]
+    assert (w, m, seed) == (4, "all", 1) and got is run and initial is run.initial
+    assert got.settings.optimizer == adam and cell_data is res.data
+
+
+def test_an_optimizer_cell_opened_in_the_studio_is_the_run_it_was(window, qtbot):
+    """The main window: a momentum cell opened from Compare puts that run's initial network,
+    final network and every snapshot into the studio, and the undo text names the optimizer."""
+    v = window.compare
+    window.tabs.setCurrentIndex(1)
+    v.optimizers.editor.setText("sgd, momentum 0.8")
+    assert v.optimizers.validate()
+    configure(v, widths="5", modes=("all",), seeds=1, steps=1500, save_every=500)
+    with qtbot.waitSignal(v.c.gridFinished, timeout=TIMEOUT):
+        assert v.run_grid() is None
+    mom = rs.Optimizer("momentum", momentum=0.8)
+    run = v.c.result.run(5, "all", mom, 0)
+    assert v.c.open_cell(5, "all", mom)
+    assert window.tabs.currentIndex() == 0
+    c = window.c
+    assert c.initial.equals(run.initial) and c.network.equals(run.final)
+    assert len(c.history) == 1 + len(run)
+    want = rs.train(rs.init_network(5, 0), v.c.result.data, "all", steps=1500, save_every=500,
+                    seed=0, optimizer=mom)
+    assert c.network.equals(want.final)
+    assert "momentum 0.8 lr 0.02" in c.undo_stack.undoText()
