@@ -17,9 +17,10 @@ _API = {
     **dict.fromkeys(("PRESETS", "Target", "get_target"), "targets"),
     **dict.fromkeys(("DEFAULT_LR", "MODES", "Run", "Trainer", "TrainingError", "TrainSettings",
                      "train", "train_chunks"), "training"),
-    **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
+    **dict.fromkeys(("ExperimentResult", "run_experiment", "grid_key"), "experiment"),
     "train_batch": "batch_training",
     **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
+    **dict.fromkeys(("parse_optimizer", "parse_optimizers", "format_optimizer"), "optimizer_specs"),
     "results_table": "summary",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
@@ -30,7 +31,7 @@ _API = {
 
 __all__ = list(_API)
 _SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
-               "history", "io", "lens", "network", "optimizers", "process", "report", "ridge", "settings", "studio",
+               "history", "io", "lens", "network", "optimizer_specs", "optimizers", "process", "report", "ridge", "settings", "studio",
                "summary", "targets", "training", "version")
 
 
