@@ -21,6 +21,8 @@ _API = {
     "train_batch": "batch_training",
     **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
     "results_table": "summary",
+    **dict.fromkeys(("Init", "INITS", "make_network"), "inits"),
+    "ResumePoint": "run_resume",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
     **dict.fromkeys(("jacobian", "gradient_features"), "lens.gradient_features"),
