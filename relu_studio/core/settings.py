@@ -321,6 +321,20 @@ class StudioSettings:
         """True if optimizer, activation, init and loss are the notebook's."""
         return all(getattr(self, name) == choice_class(name)() for name in CHOICES)
 
+    def describe_training(self) -> str:
+        """The choices that are not the notebook's, for the status bar: ``"Adam · tanh"``,
+        ``"momentum 0.9 · Kaiming/He uniform init · Huber δ 0.5"`` ("" for the notebook's)."""
+        parts = []
+        if self.optimizer != choice_class("optimizer")():
+            parts.append(self.optimizer.describe())
+        if not self.activation.is_relu:
+            parts.append(self.activation.describe())
+        if not self.init.is_notebook:
+            parts.append(self.init.describe())
+        if not self.loss.is_mse:
+            parts.append(self.loss.describe())
+        return " · ".join(parts)
+
     def lr_for(self, mode: str) -> float:
         """The learning rate of an SGD mode (the all-layers one for ridge, which has none)."""
         return self.lr_output if mode == "output" else self.lr_all

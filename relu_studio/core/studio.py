@@ -21,11 +21,11 @@ from .history import History
 from .inits import make_network
 from .network import Network
 from .ridge import fit_ridge, ridge_mse
-from .settings import MODES, SGD_MODES, SettingsError, StudioSettings, mode_phrase
+from .settings import DEFAULT_LR, MODES, SGD_MODES, SettingsError, StudioSettings, mode_phrase
 from .training import Run, TrainSettings
 
 __all__ = ["StudioState", "Change", "Preview", "RidgeReference", "regenerate", "reinitialise",
-           "reset_to_initial", "fit_ridge_now", "set_activation", "with_activation", "initial_network", "import_network", "import_history", "import_data",
+           "reset_to_initial", "fit_ridge_now", "set_activation", "with_activation", "with_optimizer", "initial_network", "import_network", "import_history", "import_data",
            "open_grid_cell", "preview_edit", "commit_edit", "unit_with_value", "record_run",
            "run_settings", "UNIT_FIELDS"]
 
@@ -109,6 +109,17 @@ def reinitialise(state: StudioState, width=None, seed=None, init=None) -> Change
     return Change(f"Re-initialise (width {s.width}, seed {s.init_seed}{how})",
                   StudioState(s, state.data, net, History.start(net, state.data)),
                   f"New network: width {s.width}, init seed {s.init_seed}{how}.")
+
+
+def with_optimizer(settings: StudioSettings, optimizer) -> StudioSettings:
+    """The settings training with ``optimizer``; a different optimizer brings its own default
+    learning rates (torch's for Adam, AdamW and RMSprop; the notebook's per mode for SGD and
+    momentum), a new hyper-parameter of the same one keeps the learning rates."""
+    new = settings.changed(optimizer=optimizer)
+    if new.optimizer.name == settings.optimizer.name:
+        return new
+    opt = new.optimizer
+    return new.changed(lr_output=opt.lr_or(DEFAULT_LR["output"]), lr_all=opt.lr_or(DEFAULT_LR["all"]))
 
 
 def set_activation(state: StudioState, activation) -> Change:
