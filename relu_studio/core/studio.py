@@ -297,7 +297,7 @@ class RidgeReference:
         self._value = None
 
     def value(self, net: Network, data: Dataset, lam: float) -> float | None:
-        key = (net.w1.tobytes(), net.b1.tobytes(), float(lam))
+        key = (net.w1.tobytes(), net.b1.tobytes(), float(lam), net.activation)
         if self._data is not data or self._key != key:
             try:
                 value = ridge_mse(net, data, lam)
