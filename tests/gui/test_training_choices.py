@@ -167,3 +167,33 @@ def test_a_session_saved_mid_run_with_adam_reopens_and_continues_exactly(window,
         assert net.w1.tobytes() == want.w1.tobytes() and net.b2 == want.b2, f"step {s}"
     assert o.network.w2.tobytes() == ref.final.w2.tobytes()
     other.close()
+
+
+def test_an_opened_run_in_progress_is_continued_only_while_it_still_applies(window, qtbot, tmp_path):
+    from relu_studio.ui.main_window import MainWindow
+
+    c, ch = window.c, window.panel.choices
+    choose(ch.optimizer, "rmsprop")
+    configure(c, steps=3000, save_every=1000)
+    assert c.start(pause_after=500) is None
+    wait_state(qtbot, c, "paused")
+    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step == 500)
+    path = tmp_path / "paused.relustudio"
+    assert window.files.save_to(path)
+    c.stop()
+    wait_state(qtbot, c, "idle")
+
+    other = MainWindow(ask_to_save=False, autosave=False)
+    qtbot.addWidget(other)
+    other.show()
+    assert other.files.open_path(path)
+    o = other.c
+    assert o.saved_run()[1].step == 500  # saving again keeps the run to continue
+    assert o.set_learning_rate(0.005) is None  # the run was at RMSprop's 1e-2: a new run now
+    assert o.saved_run()[1] is None
+    assert o.start(pause_after=10, choice="continue") is None
+    assert o.planned_last_step == 500 + 3000  # a whole new run, not the rest of the old one
+    wait_state(qtbot, o, "paused")
+    o.stop()
+    wait_state(qtbot, o, "idle")
+    other.close()

@@ -44,7 +44,7 @@ member                        contents
 ``compare/*.npz``             one finished grid run each, in the run-file layout of
                               :mod:`relu_studio.core.io.run_files` (``relu-studio-run`` v1);
                               ``compare/data.npz``: ``x``, ``y``, ``x_test``, ``y_test``
-``resume.json``, ``resume.npz``  optional: a run in progress when the session was saved
+``resume.json``, ``.npz``      optional: a run in progress when the session was saved
                               (:class:`~relu_studio.core.run_resume.ResumePoint`: its settings,
                               steps done, minibatch generator and optimizer state); Train
                               continues it exactly from the history's last network
