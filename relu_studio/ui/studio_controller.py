@@ -354,6 +354,7 @@ class StudioController(QObject):
         self._end_run_for_change(record=False)
         self._runs_started = 0
         self.undo_stack.clear()
+        initial = studio.with_activation(initial, settings.activation)
         self.restore(StudioState(settings, data, initial, history))
         self._resume = (resume, self._state.history) if resume is not None else None
         if resume is not None:

@@ -169,43 +169,37 @@ class TrainingChoices(QGroupBox):
             w.show_error(str(exc))
         self.c.say(str(exc), "warning")
 
+    def _forward(self, name: str, make, field: NumberField, send) -> bool:
+        """Build choice ``name`` with ``make()`` (a refusal is shown under ``field``) and hand it
+        to ``send``; a refusal by the controller is said and the panel shows the setting in use."""
+        try:
+            value = make()
+        except SettingsError as exc:
+            field.show_error(str(exc))
+            return False
+        err = send(value)
+        if err:
+            self.c.say(err, "warning")
+            self.show_setting(name)
+        return not err
+
     def _activation_edited(self, param: bool) -> None:
         name = self.activation.currentData()
         key = _ACT_PARAM.get(name, (None,))[0]
         kwargs = {key: self.act_param.value()} if (param and key) else {}
-        try:
-            act = Activation(name, **kwargs)
-        except SettingsError as exc:
-            self.act_param.show_error(str(exc))
-            return
-        err = self.c.set_activation(act)
-        if err:
-            self.c.say(err, "warning")
-            self.show_setting("activation")
+        self._forward("activation", lambda: Activation(name, **kwargs), self.act_param,
+                      self.c.set_activation)
 
     def _init_edited(self) -> None:
-        try:
-            init = Init(self.init.currentData(), self.scale.value())
-        except SettingsError as exc:
-            self.scale.show_error(str(exc))
-            return
-        err = self.c.set_setting("init", init)
-        if err:
-            self.c.say(err, "warning")
-        else:
-            self.c.say(f"{init.describe().capitalize()}: Re-initialise (Ctrl+I) draws a network "
-                       "with it.", "info")
+        make = lambda: Init(self.init.currentData(), self.scale.value())  # noqa: E731
+        if self._forward("init", make, self.scale, lambda v: self.c.set_setting("init", v)):
+            self.c.say(f"{self.c.settings.init.describe().capitalize()}: Re-initialise (Ctrl+I) "
+                       "draws a network with it.", "info")
 
     def _loss_edited(self) -> None:
         name = self.loss.currentData()
-        try:
-            loss = Loss(name, self.delta.value() if name == "huber" else 1.0)
-        except SettingsError as exc:
-            self.delta.show_error(str(exc))
-            return
-        err = self.c.set_setting("loss", loss)
-        if err:
-            self.c.say(err, "warning")
+        make = lambda: Loss(name, self.delta.value() if name == "huber" else 1.0)  # noqa: E731
+        self._forward("loss", make, self.delta, lambda v: self.c.set_setting("loss", v))
 
     # ------------------------------------------------------------------ what the controller says
     def show_setting(self, name: str) -> None:

@@ -134,25 +134,31 @@ def test_the_chosen_init_makes_the_next_network(window):
     assert [ch.activation.itemData(i) for i in range(ch.activation.count())] == list(ACTIVATIONS)
 
 
-def test_a_session_saved_mid_run_with_adam_reopens_and_continues_exactly(window, qtbot, tmp_path):
+def save_paused_and_reopen(window, qtbot, path, optimizer: str, at: int):
+    """Choose ``optimizer``, start a 3000-step run paused after ``at`` steps, save the session
+    there, stop; returns a second window that opened the file."""
     from relu_studio.ui.main_window import MainWindow
 
-    c, ch = window.c, window.panel.choices
-    choose(ch.optimizer, "adam")
+    c = window.c
+    choose(window.panel.choices.optimizer, optimizer)
     configure(c, steps=3000, save_every=1000)
-    initial, data, seed = c.initial, c.data, c.settings.init_seed
-    assert c.start(pause_after=1234) is None
+    assert c.start(pause_after=at) is None
     wait_state(qtbot, c, "paused")
-    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step == 1234)
-    path = tmp_path / "mid-run.relustudio"
+    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step == at)
     assert window.files.save_to(path)
     c.stop()
     wait_state(qtbot, c, "idle")
-
     other = MainWindow(ask_to_save=False, autosave=False)
     qtbot.addWidget(other)
     other.show()
     assert other.files.open_path(path)
+    return other
+
+
+def test_a_session_saved_mid_run_with_adam_reopens_and_continues_exactly(window, qtbot, tmp_path):
+    c = window.c
+    initial, data, seed = c.initial, c.data, c.settings.init_seed
+    other = save_paused_and_reopen(window, qtbot, tmp_path / "mid-run.relustudio", "adam", 1234)
     o = other.c
     assert o.settings.optimizer == Optimizer("adam") and other.panel.choices.optimizer.currentData() == "adam"
     assert o.history.step(len(o.history) - 1) == 1234
@@ -170,23 +176,7 @@ def test_a_session_saved_mid_run_with_adam_reopens_and_continues_exactly(window,
 
 
 def test_an_opened_run_in_progress_is_continued_only_while_it_still_applies(window, qtbot, tmp_path):
-    from relu_studio.ui.main_window import MainWindow
-
-    c, ch = window.c, window.panel.choices
-    choose(ch.optimizer, "rmsprop")
-    configure(c, steps=3000, save_every=1000)
-    assert c.start(pause_after=500) is None
-    wait_state(qtbot, c, "paused")
-    qtbot.waitUntil(lambda: c.last_snapshot is not None and c.last_snapshot.step == 500)
-    path = tmp_path / "paused.relustudio"
-    assert window.files.save_to(path)
-    c.stop()
-    wait_state(qtbot, c, "idle")
-
-    other = MainWindow(ask_to_save=False, autosave=False)
-    qtbot.addWidget(other)
-    other.show()
-    assert other.files.open_path(path)
+    other = save_paused_and_reopen(window, qtbot, tmp_path / "paused.relustudio", "rmsprop", 500)
     o = other.c
     assert o.saved_run()[1].step == 500  # saving again keeps the run to continue
     assert o.set_learning_rate(0.005) is None  # the run was at RMSprop's 1e-2: a new run now
