@@ -20,6 +20,7 @@ down within a bound, also mid-run or during the first kernel compile.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import threading
@@ -33,9 +34,11 @@ from .core import kernel_preparation
 from .core.dataset import Dataset
 from .core.network import Network
 from .core.pace import FULL_SPEED, Pace, PaceSchedule, RateMeter
+from .core.losses import Loss
+from .core.run_resume import ResumePoint, capture
 from .core.training import Run, Trainer, TrainSettings
 
-__all__ = ["Snapshot", "RunRequest", "TrainingWorker", "TrainingBridge", "finish_stray_threads",
+__all__ = ["Snapshot", "RunRequest", "loss_argument", "TrainingWorker", "TrainingBridge", "finish_stray_threads",
            "shutdown_thread", "SwitchInterval", "IDLE", "RUNNING", "PAUSED", "FINISHED",
            "DIVERGED", "STOPPED", "FAILED"]
 
@@ -67,6 +70,19 @@ class RunRequest:
     settings: TrainSettings
     pause_after: int | None = None
     token: int = 0
+    #: The training loss (None: MSE, the notebook's).
+    loss: Loss | None = None
+    #: A run to continue exactly (``network`` is the one it reached; ``settings`` is ignored).
+    resume: ResumePoint | None = None
+
+
+def loss_argument(loss: Loss | None) -> dict:
+    """``{"loss": loss}`` for the Trainer if it takes a loss, else {} (MSE). MERGE POINT: the one
+    call site where the studio hands its loss to the engine; the kernels that train any loss add
+    ``Trainer(loss=...)``, and until then every run trains MSE."""
+    if loss is None or loss.is_mse or "loss" not in inspect.signature(Trainer).parameters:
+        return {}
+    return {"loss": loss}
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,9 @@ class Snapshot:
     steps_per_second: float
     message: str = ""
     token: int = 0  # the controller's tag for the run this snapshot belongs to
+    #: How to continue the run exactly from ``network`` (None once it ended): a session saved
+    #: now keeps it.
+    resume: ResumePoint | None = None
 
 
 class SwitchInterval:
@@ -144,6 +163,7 @@ class TrainingWorker(QObject):
         self._rate = 0.0
         self._scheduled = False
         self._token = 0
+        self._offset, self._run_total = 0, None  # a resumed run: steps done before, its steps
         # A single-shot timer (a child, so it moves to the worker's thread with it) drives the
         # loop: QTimer.singleShot(0, callable) leaks a reference to None per call in PySide6 and
         # crashes the interpreter after enough chunks.
@@ -195,10 +215,17 @@ class TrainingWorker(QObject):
         """Begin a new run (see :class:`RunRequest`)."""
         self._token = request.token
         st = request.settings
+        loss = loss_argument(request.loss)
         try:
-            self._trainer = Trainer(request.network, request.data, mode=st.mode, lr=st.lr,
-                                    steps=st.steps, batch_size=st.batch_size,
-                                    save_every=st.save_every, seed=st.seed)
+            if request.resume is not None:
+                self._trainer = request.resume.trainer(request.network, request.data, **loss)
+                self._offset, self._run_total = request.resume.step, request.resume.settings.steps
+            else:
+                self._trainer = Trainer(request.network, request.data, mode=st.mode, lr=st.lr,
+                                        steps=st.steps, batch_size=st.batch_size,
+                                        save_every=st.save_every, seed=st.seed,
+                                        optimizer=st.optimizer, **loss)
+                self._offset, self._run_total = 0, None
         except Exception as exc:  # a bad setting or network: said, never raised
             self._trainer = None
             self.failed.emit(str(exc))
@@ -367,8 +394,9 @@ class TrainingWorker(QObject):
     def _publish(self, message: str = "") -> Snapshot:
         tr = self._trainer
         self._serial += 1
+        resume = None if tr.done else capture(tr, self._offset, self._run_total)
         snap = Snapshot(self._serial, self._state, tr.step, tr.total_steps, tr.network, tr.result(),
-                        self._rate, message, self._token)
+                        self._rate, message, self._token, resume)
         with self._lock:
             self._latest = snap
         return snap

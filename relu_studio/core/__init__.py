@@ -22,6 +22,8 @@ _API = {
     **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
     **dict.fromkeys(("parse_optimizer", "parse_optimizers", "format_optimizer"), "optimizer_specs"),
     "results_table": "summary",
+    **dict.fromkeys(("Init", "INITS", "make_network"), "inits"),
+    "ResumePoint": "run_resume",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
     **dict.fromkeys(("jacobian", "gradient_features"), "lens.gradient_features"),

@@ -2,6 +2,9 @@
 
 Every unit's ``max(0, w x + b)`` is linear on each side of its elbow, and the prediction is linear
 between consecutive elbows, so the polylines below are exact at any zoom (no sampling error).
+A network of another activation (``net.activation``, not ReLU) is drawn from its true values
+(:meth:`Network.unit_outputs`, :meth:`Network.predict`) on a grid through the view and every
+unit's landmark ``-b/w`` (:func:`sample_grid`).
 """
 from __future__ import annotations
 
@@ -10,7 +13,20 @@ import numpy as np
 from .arrays import mse
 from .network import Network
 
-__all__ = ["unit_polylines", "prediction_polyline", "polyline_mse"]
+__all__ = ["unit_polylines", "prediction_polyline", "polyline_mse", "sample_grid"]
+
+#: A smooth network is drawn from about this many values in all (units x grid points), with
+#: between MIN_SAMPLES and MAX_SAMPLES points per curve.
+SAMPLE_BUDGET, MIN_SAMPLES, MAX_SAMPLES = 400_000, 64, 400
+
+
+def sample_grid(net: Network, x0: float, x1: float, curves: int = 1) -> np.ndarray:
+    """Sorted x values over ``[x0, x1]`` for drawing ``curves`` curves of a non-ReLU network: an
+    even grid plus the landmarks ``-b/w`` inside (a Leaky ReLU's or |x|'s kink is then exact)."""
+    k = int(np.clip(SAMPLE_BUDGET // max(1, curves), MIN_SAMPLES, MAX_SAMPLES))
+    e = net.elbows
+    e = e[np.isfinite(e) & (e > x0) & (e < x1)]
+    return np.unique(np.concatenate([np.linspace(x0, x1, k), e]))
 
 
 def unit_polylines(net: Network, x0: float, x1: float, scaled: bool = False):
@@ -19,6 +35,12 @@ def unit_polylines(net: Network, x0: float, x1: float, scaled: bool = False):
     Returns ``(xs, ys)`` of length ``4 H``: per unit the points at ``x0``, the elbow clipped into
     the view, ``x1``, then a NaN break. ``scaled`` multiplies each unit by its output weight.
     """
+    if not net.activation.is_relu:
+        grid = sample_grid(net, x0, x1, net.width)
+        ys = net.unit_outputs(grid, scaled=scaled)
+        nan = np.full((net.width, 1), np.nan)
+        xs = np.broadcast_to(np.concatenate([grid, [np.nan]]), (net.width, grid.size + 1))
+        return np.ascontiguousarray(xs).ravel(), np.concatenate([ys, nan], axis=1).ravel()
     w = net.w1.astype(np.float64)
     b = net.b1.astype(np.float64)
     e = np.clip(np.nan_to_num(net.elbows, nan=x0, posinf=x1, neginf=x0), x0, x1)
@@ -40,6 +62,9 @@ def prediction_polyline(net: Network, x0: float, x1: float):
     differs from :meth:`Network.predict` (float32 hidden activations, like torch) by float32
     round-off only.
     """
+    if not net.activation.is_relu:
+        grid = sample_grid(net, x0, x1)
+        return grid, net.predict(grid)
     w = net.w1.astype(np.float64)
     b = net.b1.astype(np.float64)
     out = net.w2.astype(np.float64)
@@ -67,5 +92,7 @@ def polyline_mse(net: Network, x, y) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         return float("nan")
+    if not net.activation.is_relu:  # no polyline: the network's own values
+        return mse(net.predict(x), y)
     xs, ys = prediction_polyline(net, float(x.min()), float(x.max()))
     return mse(np.interp(x, xs, ys), y)

@@ -15,7 +15,8 @@ from .activations import RELU, Activation
 from .arrays import read_only
 from .settings import MAX_WIDTH, SettingsError, check
 
-__all__ = ["Network", "init_network", "torch_default_linear_init", "MAX_WIDTH"]
+__all__ = ["Network", "init_network", "torch_default_linear_init", "torch_draws", "torch_uniform",
+           "MAX_WIDTH"]
 
 STATE_DICT_SHAPES = {"0.weight": ("H", 1), "0.bias": ("H",), "2.weight": (1, "H"), "2.bias": (1,)}
 
@@ -223,7 +224,7 @@ class Network:
 
 
 # --------------------------------------------------------------------------- initialisation
-def _torch_uniform(raw: np.ndarray, bound: float) -> np.ndarray:
+def torch_uniform(raw: np.ndarray, bound: float) -> np.ndarray:
     """torch's CPU ``uniform_(-bound, bound)`` for float32 from raw 32-bit draws of its mt19937.
 
     torch takes the low 24 bits of each draw, scales by 2**-24 and maps ``u * (to - from) + from``
@@ -234,13 +235,9 @@ def _torch_uniform(raw: np.ndarray, bound: float) -> np.ndarray:
     return (u * (hi - lo) + lo).astype(np.float32)
 
 
-def torch_default_linear_init(width: int, seed: int):
-    """The parameters ``torch.manual_seed(seed); nn.Sequential(Linear(1,H), ReLU(), Linear(H,1))`` has.
-
-    torch's CPU generator is the standard MT19937 seeded like numpy's ``RandomState(seed)``, so its
-    raw draws are reproduced here without importing torch (checked bit-for-bit against torch in
-    the tests). Returns ``(w1, b1, w2, b2)`` as float32 arrays.
-    """
+def torch_draws(seed: int):
+    """``draws(k)``: the next ``k`` raw 32-bit draws of torch's CPU generator after
+    ``torch.manual_seed(seed)`` (the standard MT19937, seeded like numpy's ``RandomState``)."""
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     rs = np.random.RandomState(seed)
@@ -248,12 +245,25 @@ def torch_default_linear_init(width: int, seed: int):
     def draws(k):
         return rs.randint(0, 2**32, size=k, dtype=np.uint32).astype(np.uint64)
 
+    return draws
+
+
+def torch_default_linear_init(width: int, seed: int, draws=None):
+    """The parameters ``torch.manual_seed(seed); nn.Sequential(Linear(1,H), ReLU(), Linear(H,1))`` has.
+
+    torch's CPU generator is the standard MT19937 seeded like numpy's ``RandomState(seed)``, so its
+    raw draws are reproduced here without importing torch (checked bit-for-bit against torch in
+    the tests). Returns ``(w1, b1, w2, b2)`` as float32 arrays. ``draws`` (from
+    :func:`torch_draws`) lets a caller go on drawing from the same generator afterwards.
+    """
+    draws = draws or torch_draws(seed)
+
     # kaiming_uniform_(a=sqrt(5)): bound = sqrt(3) * gain / sqrt(fan_in), gain = sqrt(2/(1+a^2))
     gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
-    w1 = _torch_uniform(draws(width), math.sqrt(3.0) * gain / math.sqrt(1))
-    b1 = _torch_uniform(draws(width), 1.0 / math.sqrt(1))
-    w2 = _torch_uniform(draws(width), math.sqrt(3.0) * gain / math.sqrt(width))
-    b2 = _torch_uniform(draws(1), 1.0 / math.sqrt(width))
+    w1 = torch_uniform(draws(width), math.sqrt(3.0) * gain / math.sqrt(1))
+    b1 = torch_uniform(draws(width), 1.0 / math.sqrt(1))
+    w2 = torch_uniform(draws(width), math.sqrt(3.0) * gain / math.sqrt(width))
+    b2 = torch_uniform(draws(1), 1.0 / math.sqrt(width))
     return w1, b1, w2, b2
 
 

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .history import History
-from .network import init_network
 from .settings import MODE_INFO, SGD_MODES, check_run_start
-from .studio import Change, StudioState
+from .studio import Change, StudioState, initial_network
 
 __all__ = ["TrainedWith", "StartQuestion", "last_trained", "start_question", "start_plan",
            "start_from_initial", "DEFAULT_ANSWER"]
@@ -112,11 +111,11 @@ def start_from_initial(state: StudioState) -> Change:
     """The state a run "from the initial network" starts from: what *Reset* gives (the history
     restarts at the initial network), keeping the replaced history as ``previous`` for the loss
     pane. If the settings' width differs from the initial network's, the initial network is the
-    notebook's init of that width and the settings' init seed (what *Re-initialise* gives)."""
+    settings' init of that width and init seed (what *Re-initialise* gives)."""
     s = state.settings
     initial = state.initial
     if initial.width != s.width:
-        initial = init_network(s.width, s.init_seed)
+        initial = initial_network(s, state.data)
     return Change("Start from the initial network",
                   StudioState(s, state.data, initial, History.start(initial, state.data),
                               previous=state.history),

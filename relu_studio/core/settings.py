@@ -15,6 +15,7 @@ returns a checked copy or raises :class:`SettingsError` naming the field; ``to_j
 """
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -30,7 +31,7 @@ __all__ = [
     "MAX_GRID_WIDTHS", "MAX_GRID_SEEDS", "MAX_GRID_OPTIMIZERS", "StudioSettings", "GridSettings", "parse_widths",
     "mode_phrase", "PACE_MIN", "PACE_MAX", "DEFAULT_PACE_RATE", "DEFAULT_PACE_LOG_TIME",
     "PACE_LOG_KNEE", "PLAYBACK_RATES", "DEFAULT_PLAYBACK_RATE", "RUN_START_CHOICES", "DEFAULT_RUN_START",
-    "check_run_start",
+    "check_run_start", "CHOICES", "check_choice", "choice_class",
 ]
 
 # --------------------------------------------------------------------------- limits
@@ -256,6 +257,43 @@ def parse_widths(text: str) -> tuple[int, ...]:
     return GridSettings.check_widths(out)
 
 
+# --------------------------------------------------------------------------- training choices
+#: The studio's training choices: field -> (module, class, how messages name it). Their classes
+#: live in modules that read SettingsError from here, so they are imported when first used.
+CHOICES = MappingProxyType({
+    "optimizer": ("optimizers", "Optimizer", "the optimizer"),
+    "activation": ("activations", "Activation", "the activation"),
+    "init": ("inits", "Init", "the initialisation"),
+    "loss": ("losses", "Loss", "the loss"),
+})
+
+
+def choice_class(name: str) -> type:
+    """The class of training choice ``name`` (Optimizer, Activation, Init or Loss)."""
+    module, cls, _ = CHOICES[name]
+    return getattr(importlib.import_module(f"{__package__}.{module}"), cls)
+
+
+def check_choice(name: str, value):
+    """One training choice: an instance of its class, or its JSON form (a dict or a bare name);
+    :class:`SettingsError` naming the setting otherwise. The optimizer is kept without a learning
+    rate (the studio's is per mode: ``lr_output``/``lr_all``)."""
+    cls = choice_class(name)
+    if not isinstance(value, cls):
+        if not isinstance(value, (dict, str)):
+            raise SettingsError(name, f"{CHOICES[name][2]} must be a JSON object or a name, "
+                                      f"got {_shown(value)}")
+        value = cls.from_dict(value)
+    if name == "optimizer" and value.lr is not None:
+        value = value.with_lr(None)
+    return value
+
+
+def _default(name: str):
+    """A field default: the notebook's choice (the class's default value)."""
+    return field(default_factory=lambda: choice_class(name)())
+
+
 # --------------------------------------------------------------------------- the studio
 @dataclass(frozen=True)
 class StudioSettings:
@@ -274,6 +312,30 @@ class StudioSettings:
     batch_size: int | None = None  # None: n // 5, as the notebook
     save_every: int = 1000
     lam: float = DEFAULT_LAMBDA
+    #: The training choices (the notebook's: plain SGD, ReLU, its init, MSE).
+    optimizer: "Optimizer" = _default("optimizer")
+    activation: "Activation" = _default("activation")
+    init: "Init" = _default("init")
+    loss: "Loss" = _default("loss")
+
+    @property
+    def is_notebook_training(self) -> bool:
+        """True if optimizer, activation, init and loss are the notebook's."""
+        return all(getattr(self, name) == choice_class(name)() for name in CHOICES)
+
+    def describe_training(self) -> str:
+        """The choices that are not the notebook's, for the status bar: ``"Adam · tanh"``,
+        ``"momentum 0.9 · Kaiming/He uniform init · Huber δ 0.5"`` ("" for the notebook's)."""
+        parts = []
+        if self.optimizer != choice_class("optimizer")():
+            parts.append(self.optimizer.describe())
+        if not self.activation.is_relu:
+            parts.append(self.activation.describe())
+        if not self.init.is_notebook:
+            parts.append(self.init.describe())
+        if not self.loss.is_mse:
+            parts.append(self.loss.describe())
+        return " · ".join(parts)
 
     def lr_for(self, mode: str) -> float:
         """The learning rate of an SGD mode (the all-layers one for ridge, which has none)."""
@@ -301,6 +363,8 @@ class StudioSettings:
                 values[f.name] = check_target(v)
             elif f.name == "mode":
                 values[f.name] = check_mode(v)
+            elif f.name in CHOICES:
+                values[f.name] = check_choice(f.name, v)
             else:
                 values[f.name] = check(f.name, v)
         try:  # what a run of these settings would hold in memory
@@ -312,8 +376,11 @@ class StudioSettings:
 
     def to_json(self) -> dict:
         """Plain JSON, as ``settings.json`` of a session file stores it."""
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["lr"] = {"output": d.pop("lr_output"), "all": d.pop("lr_all")}
+        for name in CHOICES:
+            d[name] = d[name].to_dict()
+        d["optimizer"].pop("lr", None)  # always None here: the learning rates are under "lr"
         return d
 
     @classmethod
@@ -335,6 +402,11 @@ class StudioSettings:
         for k, v in values.items():  # name the JSON key in the message
             if k == "mode":
                 check_mode(v, label="setting 'mode'")
+            elif k in CHOICES:
+                try:
+                    values[k] = check_choice(k, v)
+                except SettingsError as exc:
+                    raise SettingsError(k, f"setting '{k}': {exc}") from None
             elif k != "target":
                 check(k, v, f"setting '{k}'")
         return cls(**values).validated(), unknown

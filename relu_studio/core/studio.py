@@ -18,13 +18,14 @@ from .dataset import Dataset, make_dataset
 from .editing import evaluate_edit
 from .geometry import polyline_mse
 from .history import History
-from .network import Network, init_network
+from .inits import make_network
+from .network import Network
 from .ridge import fit_ridge, ridge_mse
-from .settings import MODES, SGD_MODES, SettingsError, StudioSettings, mode_phrase
+from .settings import DEFAULT_LR, MODES, SGD_MODES, SettingsError, StudioSettings, mode_phrase
 from .training import Run, TrainSettings
 
 __all__ = ["StudioState", "Change", "Preview", "RidgeReference", "regenerate", "reinitialise",
-           "reset_to_initial", "fit_ridge_now", "import_network", "import_history", "import_data",
+           "reset_to_initial", "fit_ridge_now", "set_activation", "with_activation", "with_optimizer", "initial_network", "import_network", "import_history", "import_data",
            "open_grid_cell", "preview_edit", "commit_edit", "unit_with_value", "record_run",
            "run_settings", "UNIT_FIELDS"]
 
@@ -46,15 +47,15 @@ class StudioState:
 
     @property
     def network(self) -> Network:
-        """The current network: the history's newest snapshot."""
-        return self.history.last
+        """The current network: the history's newest snapshot (with the chosen activation)."""
+        return with_activation(self.history.last, self.settings.activation)
 
     @classmethod
     def start(cls, settings: StudioSettings | None = None) -> "StudioState":
         """The notebook's start (or ``settings``'): its data, initial network and no training."""
         s = (settings or StudioSettings()).validated()
         data = make_dataset(s.target, s.n, s.noise, s.data_seed)
-        net = init_network(s.width, s.init_seed)
+        net = initial_network(s, data)
         return cls(s, data, net, History.start(net, data))
 
     def with_settings(self, settings: StudioSettings) -> "StudioState":
@@ -71,6 +72,17 @@ class Change:
 
 
 # --------------------------------------------------------------------------- data and network
+def with_activation(net: Network, activation) -> Network:
+    """``net`` computing ``activation`` (the same parameters): the studio's networks all use the
+    activation chosen in its settings (a history's snapshots are parameters only)."""
+    return net if net.activation == activation else net.replace(activation=activation)
+
+
+def initial_network(settings: StudioSettings, data: Dataset) -> Network:
+    """The initial network the settings' init, width, init seed and activation make on ``data``."""
+    return make_network(settings.init, settings.width, settings.init_seed, data, settings.activation)
+
+
 def regenerate(state: StudioState, target=None, n=None, noise=None, seed=None) -> Change:
     """New data from the notebook's generator (hand edits are replaced); the history restarts
     from the current network. Raises SettingsError or DataError."""
@@ -85,15 +97,44 @@ def regenerate(state: StudioState, target=None, n=None, noise=None, seed=None) -
                   "The history restarts from the current network.")
 
 
-def reinitialise(state: StudioState, width=None, seed=None) -> Change:
-    """A new initial network (the notebook's init) of ``width`` from ``seed``."""
+def reinitialise(state: StudioState, width=None, seed=None, init=None) -> Change:
+    """A new initial network of ``width`` from ``seed`` by the settings' init (or ``init``), with
+    the settings' activation."""
     s = state.settings
     s = s.changed(width=s.width if width is None else width,
-                  init_seed=s.init_seed if seed is None else seed)
-    net = init_network(s.width, s.init_seed)
-    return Change(f"Re-initialise (width {s.width}, seed {s.init_seed})",
+                  init_seed=s.init_seed if seed is None else seed,
+                  init=s.init if init is None else init)
+    net = initial_network(s, state.data)
+    how = "" if s.init.is_notebook else f", {s.init.describe()}"
+    return Change(f"Re-initialise (width {s.width}, seed {s.init_seed}{how})",
                   StudioState(s, state.data, net, History.start(net, state.data)),
-                  f"New network: width {s.width}, init seed {s.init_seed}.")
+                  f"New network: width {s.width}, init seed {s.init_seed}{how}.")
+
+
+def with_optimizer(settings: StudioSettings, optimizer) -> StudioSettings:
+    """The settings training with ``optimizer``; a different optimizer brings its own default
+    learning rates (torch's for Adam, AdamW and RMSprop; the notebook's per mode for SGD and
+    momentum), a new hyper-parameter of the same one keeps the learning rates."""
+    new = settings.changed(optimizer=optimizer)
+    if new.optimizer.name == settings.optimizer.name:
+        return new
+    opt = new.optimizer
+    return new.changed(lr_output=opt.lr_or(DEFAULT_LR["output"]), lr_all=opt.lr_or(DEFAULT_LR["all"]))
+
+
+def set_activation(state: StudioState, activation) -> Change:
+    """The hidden units compute ``activation`` from now on: the parameters stay as they are (the
+    elbows/centres ``-b/w`` too), the curves change; the history restarts from the current network
+    (its errors were measured with the old activation)."""
+    s = state.settings.changed(activation=activation)
+    act = s.activation
+    net = with_activation(state.network, act)
+    what = "elbows" if act.piecewise_linear else "centres"
+    return Change(f"Activation {act.describe()}",
+                  StudioState(s, state.data, with_activation(state.initial, act),
+                              History.start(net, state.data, step=state.history.last_step)),
+                  f"The hidden units now compute {act.describe()}; the parameters and the {what} "
+                  "-b/w are kept. The history restarts from the current network.")
 
 
 def reset_to_initial(state: StudioState) -> Change:
@@ -228,8 +269,9 @@ def run_settings(state: StudioState, run_number: int = 0) -> TrainSettings:
     """
     s = state.settings
     seed = (s.init_seed + int(run_number)) % 2**32
+    optimizer = None if s.optimizer.is_plain_sgd else s.optimizer
     return TrainSettings(s.mode, s.current_lr, s.steps, s.batch_size, s.save_every,
-                         seed).resolved(state.data.n)
+                         seed, optimizer).resolved(state.data.n)
 
 
 def record_run(before: StudioState, run: Run, reached: Network, steps_done: int) -> Change:
@@ -261,7 +303,7 @@ class RidgeReference:
         self._value = None
 
     def value(self, net: Network, data: Dataset, lam: float) -> float | None:
-        key = (net.w1.tobytes(), net.b1.tobytes(), float(lam))
+        key = (net.w1.tobytes(), net.b1.tobytes(), float(lam), net.activation)
         if self._data is not data or self._key != key:
             try:
                 value = ridge_mse(net, data, lam)

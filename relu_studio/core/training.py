@@ -169,7 +169,7 @@ class Trainer:
     def __init__(self, net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
                  steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
                  seed: int = 0, indices=None, loss_bound: float | None = None,
-                 optimizer: Optimizer | None = None):
+                 optimizer: Optimizer | None = None, resume=None):
         from . import (
             _kernels,  # compiled on first use; imported lazily to keep start-up fast
         )
@@ -214,6 +214,10 @@ class Trainer:
         except BudgetError as exc:
             raise TrainingError(str(exc)) from None
         self._snap_steps = snapshot_steps(st.steps, st.save_every)
+        if resume is not None:  # the rest of a run: its snapshot steps, counted from here
+            off = int(resume.step)
+            full = snapshot_steps(st.steps + off, st.save_every) - off
+            self._snap_steps = full[full > 0]
         m, h = self._snap_steps.size, net.width
         self._h = {
             "steps": np.zeros(m, np.int64), "train": np.zeros(m), "full": np.zeros(m),
@@ -226,6 +230,8 @@ class Trainer:
         self.diverged_at: int | None = None
         self.message = ""
         self._opt_state = None  # (state, counts) of a non-SGD optimizer, made on its first step
+        if resume is not None:
+            self._restore(resume)
 
     # ------------------------------------------------------------------ state
     @property
@@ -264,6 +270,22 @@ class Trainer:
         if self._opt_state is None:
             return None
         return self._opt_state[0].copy(), self._opt_state[1].copy()
+
+    @property
+    def rng_state(self):
+        """The minibatch generator's state (``RandomState.get_state()``), None with given indices."""
+        return None if self._rng is None else self._rng.get_state()
+
+    def _restore(self, resume) -> None:
+        """Continue a run (core.run_resume.ResumePoint): its minibatch generator's and optimizer's
+        state; this trainer's steps are those left after ``resume.step``."""
+        if resume.rng_state is not None and self._rng is not None:
+            self._rng.set_state(resume.rng_state)
+        if resume.optimizer_state is not None:
+            buffers, counts = resume.optimizer_state
+            if buffers.shape != (3, 4, self.initial.width) or counts.shape != (2,):
+                raise TrainingError("the optimizer's saved state does not fit this network")
+            self._opt_state = (np.array(buffers, np.float32), np.array(counts, np.int64))
 
     # ------------------------------------------------------------------ running
     def advance(self, max_steps: int | None = None) -> int:

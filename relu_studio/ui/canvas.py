@@ -453,13 +453,16 @@ class Canvas(pg.PlotWidget):
         entries.append((self.prediction, "prediction"))
         if self.units_visible:
             entries.append((self.units, "hidden units"))
-        entries += [(self.elbows, "elbows"), (self.dead_sample, "dead unit")]
+        mark = self._landmark()
+        entries.append((self.elbows, f"{mark}s"))
+        if self.net is None or self.net.activation.can_die:
+            entries.append((self.dead_sample, "dead unit"))
         if self.ghosts_visible and self.initial is not None:
-            entries.append((self.ghosts, "initial elbows"))
+            entries.append((self.ghosts, f"initial {mark}s"))
         if self.kinks_visible and self.kink_xs:
             entries.append((self.kinks, "target's kinks"))
         if self.trails_visible:
-            entries.append((self.trails, "elbow trails"))
+            entries.append((self.trails, f"{mark} trails"))
         if not self.figure:
             entries.append((self.handles, "slope handles"))
         if self.lens is not None and self.lens.moves_elbows:
@@ -546,11 +549,14 @@ class Canvas(pg.PlotWidget):
         self._redraw_network()
 
     def show_network(self, net: Network, dead: np.ndarray):
+        renamed = self.net is None or self.net.activation != net.activation
         self.net = net
         self.dead = np.asarray(dead, bool)
         if self.selected is not None and self.selected >= net.width:
             self.selected = None
         self._redraw_network()
+        if renamed:  # "elbows" or "centres", a "dead unit" entry or none
+            self._update_legend()
 
     def _redraw_network(self):
         net = self.net
@@ -719,6 +725,11 @@ class Canvas(pg.PlotWidget):
         return None
 
     # ------------------------------------------------------------------ tooltips
+    def _landmark(self) -> str:
+        """What the marker at -b/w is called: "elbow" (a kink: ReLU, Leaky ReLU, |x|) or
+        "centre" (a smooth activation's)."""
+        return "elbow" if self.net is None else self.net.activation.landmark
+
     def _tip(self, x, y, data):
         net = self.net
         j = int(data)
@@ -732,12 +743,15 @@ class Canvas(pg.PlotWidget):
             lens = (f"\ndL/dw = {g.w1[j]:.4g}   dL/db = {g.b1[j]:.4g}   dL/dw2 = {g.w2[j]:.4g}\n"
                     f"de = {v.elbow[j]:+.4g} per {v.per} steps at lr {v.lr:g} ({v.mode} layers"
                     f"{'' if v.mode == 'all' else ': the elbow stays'})")
-        return (f"unit {j}\nelbow {x:.4g}\nw = {net.w1[j]:.4g}\nb = {net.b1[j]:.4g}\n"
-                f"output weight = {net.w2[j]:.4g}\n{state}{lens}\n(drag to move the elbow; Shift snaps to data)")
+        mark = self._landmark()
+        if not net.activation.can_die:
+            state = net.activation.describe()
+        return (f"unit {j}\n{mark} {x:.4g}\nw = {net.w1[j]:.4g}\nb = {net.b1[j]:.4g}\n"
+                f"output weight = {net.w2[j]:.4g}\n{state}{lens}\n(drag to move the {mark}; Shift snaps to data)")
 
     def _handle_tip(self, x, y, data):
         j = int(data)
-        what = "output weight" if self.scaled else "slope (the elbow stays)"
+        what = "output weight" if self.scaled else f"slope (the {self._landmark()} stays)"
         return f"unit {j}: drag vertically to change its {what}"
 
     def _ghost_tip(self, x, y, data):
@@ -745,7 +759,7 @@ class Canvas(pg.PlotWidget):
         now = ""
         if self.net is not None and j < self.net.width and np.isfinite(self.net.elbows[j]):
             now = f"; now at {self.net.elbows[j]:.4g}"
-        return f"unit {j} started here: initial elbow at x = {x:.4g}{now}"
+        return f"unit {j} started here: initial {self._landmark()} at x = {x:.4g}{now}"
 
     def tip_at(self, x: float, y: float) -> str:
         """The tooltip of a kink line or the truth curve at view position (x, y), or ""."""

@@ -69,6 +69,10 @@ class _Validated(QWidget):
         self._error_look = bool(text)
         self._restyle()
 
+    def show_error(self, text: str | None) -> None:
+        """Show why a value is refused under the field (None: clear it); the value in use stays."""
+        self._show_error(text)
+
     def set_pending_look(self, on: bool) -> None:
         """Show the field as holding a value that is not applied yet (see :class:`PendingInput`)."""
         if bool(on) != self._pending_look:

@@ -132,15 +132,16 @@ class FileActions(QObject):
         st = self.c.state
         cmp = self.w.compare_controller
         result = cmp.result
+        history, resume = self.c.saved_run()
         return Session(settings=st.settings, data=st.data, initial=st.initial,
-                       history=self.c.history.frozen(), view=self.w.view_state(),
+                       history=history, resume=resume, view=self.w.view_state(),
                        grid=cmp.settings, compare_view=cmp.view_state(),
                        compare_runs=dict(result.runs) if result is not None else {},
                        compare_data=result.data if result is not None and result.data is not st.data else None)
 
     def apply_session(self, session: Session) -> None:
         """Put a (fully read and checked) session in place: the studio, its view and Compare."""
-        self.c.load(session.settings, session.data, session.initial, session.history)
+        self.c.load(session.settings, session.data, session.initial, session.history, session.resume)
         self.w.apply_view_state(session.view)
         self.w.compare_controller.restore(session.grid, session.compare_view, session.compare_runs,
                                           session.compare_data or session.data)

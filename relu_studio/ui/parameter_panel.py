@@ -35,6 +35,7 @@ from .fields import (
     spin_box,
     typed_int,
 )
+from .training_choices import TrainingChoices
 
 #: The mode menu's order.
 PANEL_MODES = ("all", "output", "ridge")
@@ -99,7 +100,8 @@ class ParameterPanel(QWidget):
         self.width = _whole_field("width", s.width, "Hidden units H")
         self.init_seed = seed_box(s.init_seed, "torch.manual_seed and np.random.seed for the initial network")
         self.reinit = QPushButton("Re-initialise")
-        self.reinit.setToolTip("New initial network: torch's default init, elbows sorted uniform in [0, 1] (Ctrl+I)")
+        self.reinit.setToolTip("New initial network by the Method's init (notebook: torch's default "
+                               "init, elbows sorted uniform in [0, 1]) (Ctrl+I)")
         form.addRow("Width H", self.width)
         form.addRow("Init seed", self.init_seed)
         form.addRow(self.reinit)
@@ -118,8 +120,9 @@ class ParameterPanel(QWidget):
         self.mode.setToolTip("Output layer only is linear regression on fixed features (convex);\n"
                              "all layers also moves the elbows; ridge solves the output layer exactly.")
         self.lr = _number_field("lr", s.current_lr,
-                                "SGD learning rate (notebook: 0.2 output only, 0.02 all layers)."
-                                " Changing it mid-run keeps the network and history.")
+                                "Learning rate (notebook's SGD: 0.2 output only, 0.02 all layers; "
+                                "Adam 1e-3, RMSprop 1e-2). Changing it mid-run keeps the network "
+                                "and history.")
         self.steps = _whole_field("steps", s.steps, "SGD steps per run")
         self.batch = _whole_field("batch_size", s.batch_size or 0,
                                   "Minibatch size, drawn with replacement each step", special="auto (n // 5)")
@@ -132,6 +135,10 @@ class ParameterPanel(QWidget):
         form.addRow("Snapshot every", self.save_every)
         form.addRow("Ridge λ", self.lam)
         lay.addWidget(box)
+
+        # ---- method: optimizer, activation, init, loss
+        self.choices = TrainingChoices(controller)
+        lay.addWidget(self.choices)
 
         # ---- view
         box = QGroupBox("View")

@@ -14,6 +14,7 @@ from ..core import loss_layout
 from ..core.elbow_trails import elbow_trails, history_parameters
 from ..core.kinks import target_kinks
 from ..core.playback import snapshot_knee
+from ..core.settings import CHOICES
 from .redraw import Redraw
 
 __all__ = ["CanvasPresenter", "LossPresenter", "UnitTablePresenter", "TimelinePresenter",
@@ -226,6 +227,7 @@ class ReadoutPresenter(_Presenter):
         c.runStateChanged.connect(self._now)
         c.shownChanged.connect(self._shown_changed)
         c.runStateChanged.connect(self._run_state_changed)
+        c.settingChanged.connect(lambda name: name in CHOICES and self._now())
 
     def _shown_changed(self) -> None:
         if self.status is not None and self.c.run_state != "running":  # not a live frame
@@ -252,6 +254,9 @@ class ReadoutPresenter(_Presenter):
             ridge = c.ridge_best()
         if ridge is not None:
             text += f"   ridge best {ridge:.4g}"
+        method = c.settings.describe_training()  # only what differs from the notebook
+        if method:
+            text += f"   [{method}]"
         self.view.setText(text)
         rate = c.steps_per_second if c.run_state == "running" else 0.0
         self.rate_label.setText(f"{rate:,.0f} steps/s" if rate > 0 else "")

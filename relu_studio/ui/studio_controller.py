@@ -119,6 +119,7 @@ class StudioController(QObject):
         #: one to ask, the default answer (start from the initial network) is taken.
         self.ask_start = None
         self._ridge = RidgeReference()
+        self._resume = None  # (ResumePoint, the history it continues) of an opened session
         self.pace: Pace = FULL_SPEED  # the studio's pace control sets the user's pace
         self.bridge = TrainingBridge(self)
         w = self.bridge.worker
@@ -156,9 +157,9 @@ class StudioController(QObject):
 
     @property
     def network(self) -> Network:
-        """The current network: the newest entry of the timeline."""
+        """The current network: the newest entry of the timeline (with the chosen activation)."""
         h = self.history
-        return h.network(len(h) - 1)
+        return studio.with_activation(h.network(len(h) - 1), self.settings.activation)
 
     @property
     def busy(self) -> bool:
@@ -197,9 +198,8 @@ class StudioController(QObject):
         if self.preview is not None:
             return self.preview.network
         live = self.live_frame
-        if live is not None:
-            return live.network
-        return self.history.network(self.shown_index)
+        net = live.network if live is not None else self.history.network(self.shown_index)
+        return studio.with_activation(net, self.settings.activation)
 
     @property
     def shown_step(self) -> int:
@@ -288,6 +288,28 @@ class StudioController(QObject):
             self.message.emit(f"Now training {mode_phrase(new.mode)} at lr {new.current_lr:g}.", "info")
         return None
 
+    def set_optimizer(self, optimizer) -> str | None:
+        """Train with ``optimizer`` from the next run on (a new one brings its default learning
+        rates); refused while a run is in progress. Returns the reason if refused."""
+        if self.busy:
+            return "Stop the run before changing the optimizer (its state belongs to the run)."
+        old = self.settings
+        try:
+            new = studio.with_optimizer(old, optimizer)
+        except (SettingsError, TypeError) as exc:
+            return str(exc)
+        self._state = self._state.with_settings(new)
+        for f in ("optimizer", "lr_output", "lr_all"):
+            if getattr(new, f) != getattr(old, f):
+                self.settingChanged.emit(f)
+        return None
+
+    def set_activation(self, activation) -> str | None:
+        """The hidden units compute ``activation`` (an undo step; parameters kept)."""
+        if activation == self.settings.activation:
+            return None
+        return self._run_change(studio.set_activation, activation)
+
     def set_learning_rate(self, lr: float) -> str | None:
         """The learning rate of the current mode."""
         return self.set_setting("lr_output" if self.settings.mode == "output" else "lr_all", lr)
@@ -325,12 +347,49 @@ class StudioController(QObject):
         """Show a finished run (a Compare cell) in the studio: its data, network and history."""
         self._run_change(studio.open_grid_cell, initial, run, mode, seed, data)
 
-    def load(self, settings: StudioSettings, data: Dataset, initial: Network, history) -> None:
-        """Replace everything (opening a session): not undoable, the undo history starts afresh."""
+    def load(self, settings: StudioSettings, data: Dataset, initial: Network, history,
+             resume=None) -> None:
+        """Replace everything (opening a session): not undoable, the undo history starts afresh.
+        ``resume`` (a run in progress when the session was saved): Train continues it exactly."""
         self._end_run_for_change(record=False)
         self._runs_started = 0
         self.undo_stack.clear()
+        initial = studio.with_activation(initial, settings.activation)
         self.restore(StudioState(settings, data, initial, history))
+        self._resume = (resume, self._state.history) if resume is not None else None
+        if resume is not None:
+            self.message.emit(f"The session holds a run paused at step {resume.step:,} of "
+                              f"{resume.settings.steps:,}: Train continues it exactly.", "info")
+
+    def saved_run(self):
+        """``(history, resume)`` for a session file: the history so far and, while a run is in
+        progress (or one opened from a file has not been continued yet), how to continue it
+        exactly (its network, where it stopped between snapshots, is the history's last entry)."""
+        snap = self.last_snapshot
+        if self.busy and snap is not None and snap.token == self._token and snap.resume is not None:
+            before = self._run_before or self._state
+            return studio.record_run(before, snap.run, snap.network, snap.step).state.history, snap.resume
+        if self.busy:
+            return self.history.frozen(), None
+        return self._state.history, self._pending_resume()
+
+    def _pending_resume(self):
+        """The resume point of an opened session if it still applies: the history is the one it
+        was saved with (no edit, run or undo since) and the panel trains as that run did."""
+        if self._resume is None:
+            return None
+        point, hist = self._resume
+        if self._state.history is not hist:
+            self._resume = None
+            return None
+        try:
+            now = studio.run_settings(self._state)
+        except TrainingError:
+            return None
+        st = point.settings
+        same = (now.mode, now.lr, now.optimizer, now.batch_size, now.save_every) == \
+            (st.mode, st.lr, st.optimizer, st.batch_size, st.save_every)
+        return point if same else None
 
     # ------------------------------------------------------------------ hand edits
     def set_ridge_follow(self, on: bool) -> None:
@@ -407,6 +466,9 @@ class StudioController(QObject):
             return "Training is already in progress."
         if self.settings.mode == "ridge":
             return self.fit_ridge_now()
+        resume = self._pending_resume()
+        if resume is not None:
+            return self._start_request(resume.settings, pause_after, resume)
         question = run_start.start_question(self._state)
         plan = run_start.start_plan(question, choice or self.start_preference)
         if plan == "ask":
@@ -431,11 +493,24 @@ class StudioController(QObject):
             self.message.emit(f"{from_initial.message} Training {mode_phrase(settings.mode)} at lr "
                               f"{settings.lr:g}.", "info")
         self._runs_started += 1
+        return self._start_request(settings, pause_after)
+
+    def _start_request(self, settings, pause_after, resume=None) -> None:
+        """Hand the run to the worker (``resume``: continue a run opened from a session)."""
+        if resume is not None:
+            self.cancel_edit()
+            self._token += 1
+            self._run_merge = None
+            self._runs_started += 1
+            self.message.emit(f"Continuing the run from step {resume.step:,} of "
+                              f"{resume.settings.steps:,}, exactly as if it had not stopped.", "info")
+        self._resume = None
         self._run_before = self._state
-        self._planned_last_step = self._state.history.last_step + settings.steps
+        steps = settings.steps if resume is None else resume.remaining
+        self._planned_last_step = self._state.history.last_step + steps
         self.last_snapshot = None
         self.bridge.start(RunRequest(self._state.network, self._state.data, settings,
-                                     pause_after, self._token))
+                                     pause_after, self._token, self.settings.loss, resume))
         self._timer.start()
         return None
 

@@ -47,8 +47,11 @@ class UnitTableModel(QAbstractTableModel):
             self.net, self.dead = net, np.asarray(dead, bool)
             self.endResetModel()
         else:
+            renamed = self.net.activation.landmark != net.activation.landmark
             self.net, self.dead = net, np.asarray(dead, bool)
             self.dataChanged.emit(self.index(0, 1), self.index(net.width - 1, len(COLUMNS) - 1))
+            if renamed:  # "elbow" <-> "centre"
+                self.headerDataChanged.emit(Qt.Orientation.Horizontal, 1, 1)
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() or self.net is None else self.net.width
@@ -58,10 +61,13 @@ class UnitTableModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal:
+            mark = "elbow" if self.net is None else self.net.activation.landmark
             if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section]
+                return mark if section == 1 else COLUMNS[section]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return HEADER_TIPS[section]
+                if section == 5 and self.net is not None and not self.net.activation.can_die:
+                    return f"{self.net.activation.describe()} units cannot die (only ReLU's can)"
+                return HEADER_TIPS[section].replace("elbow", mark)
         return None
 
     def _value(self, j, col):

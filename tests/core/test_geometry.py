@@ -59,3 +59,29 @@ def test_polyline_mse_equals_the_models_mse():
         want = float(np.mean((dense(net, data.x_test) - data.y_test) ** 2))
         from relu_studio.core.geometry import polyline_mse
         assert polyline_mse(net, data.x_test, data.y_test) == pytest.approx(want, rel=1e-10)
+
+
+def test_a_smooth_network_is_drawn_from_its_true_values():
+    """Not ReLU: units and prediction are the network's own values on a grid through every
+    landmark -b/w (so a Leaky ReLU's kink is a vertex), and the MSE is predict's."""
+    from relu_studio.core.activations import Activation
+    from relu_studio.core.geometry import polyline_mse, prediction_polyline, sample_grid, unit_polylines
+
+    base = rs.init_network(12, 4)
+    for act in (Activation("tanh"), Activation("leaky_relu", slope=0.2), Activation("softplus", beta=3)):
+        net = base.replace(activation=act)
+        xs, ys = unit_polylines(net, -0.5, 1.5, scaled=True)
+        grid = sample_grid(net, -0.5, 1.5, net.width)
+        inside = net.elbows[(net.elbows > -0.5) & (net.elbows < 1.5)]
+        assert np.all(np.isin(inside, grid)) and grid[0] == -0.5 and grid[-1] == 1.5
+        rows = ys.reshape(net.width, -1)
+        assert np.all(np.isnan(rows[:, -1]))
+        w1, b1, w2 = (a.astype(np.float64) for a in (net.w1, net.b1, net.w2))
+        z = grid[None, :] * w1[:, None] + b1[:, None]
+        want = act.value64(z) * w2[:, None]  # the reference formula, float64
+        assert np.allclose(rows[:, :-1], want, atol=1e-6)
+        px, py = prediction_polyline(net, -0.5, 1.5)
+        assert np.allclose(py, want.sum(axis=0) + net.b2, atol=1e-5)
+        x = np.linspace(0, 1, 50)
+        y = np.sin(x)
+        assert polyline_mse(net, x, y) == pytest.approx(np.mean((net.predict(x) - y) ** 2), rel=1e-12)

@@ -3,6 +3,7 @@ wherever a setting enters (the engine, session files, the CLI, the GUI's fields)
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -90,3 +91,51 @@ def test_widths_are_parsed_deduplicated_and_bounded():
         parse_widths("  ")
     with pytest.raises(SettingsError, match="at most 12 widths"):
         parse_widths(" ".join(str(w) for w in range(1, 14)))
+
+
+# --------------------------------------------------------------------------- training choices
+def test_training_choices_default_to_the_notebooks_and_round_trip():
+    from relu_studio.core.activations import Activation
+    from relu_studio.core.inits import Init
+    from relu_studio.core.losses import Loss
+    from relu_studio.core.optimizers import Optimizer
+
+    s = StudioSettings()
+    assert (s.optimizer, s.activation, s.init, s.loss) == (Optimizer("sgd"), Activation("relu"),
+                                                           Init("notebook", 1.0), Loss("mse"))
+    assert s.is_notebook_training
+    chosen = s.changed(optimizer=Optimizer("adam", betas=(0.8, 0.99), weight_decay=1e-4),
+                       activation=Activation("leaky_relu", slope=0.1),
+                       init=Init("kaiming", 0.5), loss=Loss("huber", 0.3))
+    assert not chosen.is_notebook_training
+    back, unknown = StudioSettings.from_json(json.loads(json.dumps(chosen.to_json())))
+    assert back == chosen and unknown == {}
+    # a learning rate given with the optimizer is not kept: the studio's are per mode
+    assert s.changed(optimizer=Optimizer("adam", lr=0.5)).optimizer.lr is None
+    # JSON forms (as a lesson file writes them) are accepted
+    assert s.changed(activation="tanh", optimizer={"name": "rmsprop"}).activation == Activation("tanh")
+
+
+def test_older_settings_without_choices_load_with_the_notebooks():
+    old = StudioSettings().to_json()
+    for k in ("optimizer", "activation", "init", "loss"):
+        del old[k]
+    back, unknown = StudioSettings.from_json(old)
+    assert back == StudioSettings() and unknown == {}
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("optimizer", {"name": "lbfgs"}, "setting 'optimizer': the optimizer must be one of sgd"),
+    ("optimizer", {"name": "adam", "betas": [0.9, 1.5]}, "setting 'optimizer': beta2 must be a number in"),
+    ("optimizer", {"name": "sgd", "momentum": 0.9}, "setting 'optimizer': SGD has no setting 'momentum'"),
+    ("activation", {"name": "softplus", "beta": 0}, "setting 'activation': softplus's beta must be > 0"),
+    ("activation", 3, "setting 'activation': the activation must be a JSON object or a name, got 3"),
+    ("init", {"name": "torch", "scale": -2}, "setting 'init': the output scale must be"),
+    ("loss", {"name": "huber", "delta": 0}, "setting 'loss': Huber's delta must be"),
+])
+def test_bad_training_choices_are_refused_with_a_message(key, value, message):
+    obj = StudioSettings().to_json()
+    obj[key] = value
+    with pytest.raises(SettingsError, match=re.escape(message)) as info:
+        StudioSettings.from_json(obj)
+    assert info.value.field == key

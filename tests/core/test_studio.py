@@ -152,3 +152,49 @@ def test_a_previews_test_error_is_computed_once_however_many_views_show_it(state
     assert calls == []  # a drag event does not compute it
     first, second = p.test_error, p.test_error
     assert first == second == real(p.network, state.data.x_test, state.data.y_test) and len(calls) == 1
+
+
+# --------------------------------------------------------------------------- training choices
+def test_reinitialise_uses_the_settings_init_and_activation():
+    from relu_studio.core.activations import Activation
+    from relu_studio.core.inits import Init, make_network
+
+    s = StudioState.start().settings.changed(init=Init("kaiming", 0.5), activation=Activation("silu"))
+    st = StudioState.start(s)
+    want = make_network(Init("kaiming", 0.5), s.width, s.init_seed, st.data, Activation("silu"))
+    assert st.initial.equals(want) and st.network.equals(want)
+    ch = studio.reinitialise(st, width=7, seed=3, init=Init("quantiles"))
+    assert ch.state.initial.equals(make_network(Init("quantiles"), 7, 3, st.data, Activation("silu")))
+    assert "Elbows at data quantiles init" in ch.text
+
+
+def test_changing_the_activation_keeps_the_parameters_and_restarts_the_history():
+    from relu_studio.core.activations import Activation
+
+    st = StudioState.start()
+    ch = studio.set_activation(st, Activation("elu", alpha=0.5))
+    net = ch.state.network
+    assert net.activation == Activation("elu", alpha=0.5) == ch.state.settings.activation
+    assert net.w1.tobytes() == st.network.w1.tobytes() and net.b2 == st.network.b2
+    assert ch.state.initial.activation == net.activation
+    # the history's errors are the new activation's (an independent float64 formula)
+    w1, b1, w2 = (a.astype(np.float64) for a in (net.w1, net.b1, net.w2))
+    z = st.data.x[:, None] * w1 + b1
+    pred = np.where(z > 0, z, 0.5 * np.expm1(np.minimum(z, 0))) @ w2 + net.b2
+    assert np.isclose(ch.state.history.full_train_error[-1], np.mean((pred - st.data.y) ** 2), rtol=1e-5)
+    assert "centres" in ch.message
+
+
+def test_a_new_optimizer_brings_its_default_learning_rates():
+    from relu_studio.core.optimizers import Optimizer
+
+    s = StudioState.start().settings
+    adam = studio.with_optimizer(s, Optimizer("adam"))
+    assert (adam.lr_output, adam.lr_all) == (1e-3, 1e-3)
+    tuned = studio.with_optimizer(adam.changed(lr_all=3e-3), Optimizer("adam", eps=1e-6))
+    assert tuned.lr_all == 3e-3 and tuned.optimizer.eps == 1e-6  # same optimizer: lr kept
+    back = studio.with_optimizer(tuned, Optimizer("sgd"))
+    assert (back.lr_output, back.lr_all) == (0.2, 0.02)
+    st = StudioState.start(adam)
+    assert studio.run_settings(st).optimizer == Optimizer("adam", lr=1e-3)
+    assert studio.run_settings(StudioState.start()).optimizer is None  # the notebook's SGD kernel

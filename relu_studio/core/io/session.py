@@ -46,6 +46,10 @@ member                        contents
 ``compare/*.npz``             one finished grid run each, in the run-file layout of
                               :mod:`relu_studio.core.io.run_files` (``relu-studio-run`` v1);
                               ``compare/data.npz``: ``x``, ``y``, ``x_test``, ``y_test``
+``resume.json``, ``.npz``      optional: a run in progress when the session was saved
+                              (:class:`~relu_studio.core.run_resume.ResumePoint`: its settings,
+                              steps done, minibatch generator and optimizer state); Train
+                              continues it exactly from the history's last network
 ============================  ================================================================
 
 JSON is UTF-8; floats are written with ``repr`` precision, so they read back exactly (JSON has
@@ -78,7 +82,9 @@ from ..budget import (MAX_JSON_BYTES, MAX_UNPACKED_BYTES, BudgetError, check_his
 from ..dataset import DataError, Dataset, make_dataset
 from ..formula import FormulaError
 from ..history import History
-from ..network import Network, init_network
+from ..inits import make_network
+from ..network import Network
+from ..run_resume import ResumePoint
 from ..settings import (
     MAX_POINTS,
     MAX_WIDTH,
@@ -143,6 +149,9 @@ class Session:
     compare_runs: dict = field(default_factory=dict)
     compare_data: Dataset | None = None
     extra_settings: dict = field(default_factory=dict)
+    #: A run in progress when the session was saved (core.run_resume): Train continues it
+    #: exactly. Its network is the history's last entry.
+    resume: ResumePoint | None = None
 
     @property
     def current(self) -> Network:
@@ -155,7 +164,7 @@ class Session:
         (default: the notebook's; ``changes`` replace single fields)."""
         s = (settings or StudioSettings()).changed(**changes)
         data = make_dataset(s.target, s.n, s.noise, s.data_seed)
-        net = init_network(s.width, s.init_seed)
+        net = make_network(s.init, s.width, s.init_seed, data, s.activation)
         return cls(settings=s, data=data, initial=net, history=History.start(net, data))
 
 
@@ -270,6 +279,14 @@ def _members(session: Session) -> dict[str, bytes]:
         "arrays.npz": buf.getvalue(),
     }
     members.update(run_members)
+    if session.resume is not None:
+        if not isinstance(session.resume, ResumePoint):
+            raise TypeError("session.resume must be a ResumePoint or None")
+        members["resume.json"] = _json_bytes({**session.resume.to_json(), "history_length": len(h)},
+                                             "run in progress")
+        buf_r = io.BytesIO()
+        np.savez(buf_r, **session.resume.arrays())
+        members[_RESUME_ARRAYS] = buf_r.getvalue()
     return members
 
 
@@ -483,9 +500,32 @@ def _session_from_members(read, names: set, name: str) -> Session:
             raise bad(f"{_COMPARE_DATA} lacks {', '.join(missing)}")
         compare_data = _dataset({f"data_{k}": v for k, v in cd.items()}, cd_meta, bad)
 
+    resume = None
+    if "resume.json" in names:
+        resume = _resume(json_member("resume.json", dict, "a JSON object"),
+                         _npz_member(read(_RESUME_ARRAYS), _RESUME_ARRAYS, bad, _RESUME_KEYS)
+                         if _RESUME_ARRAYS in names else {}, history, bad)
+
     return Session(settings=settings, data=data, initial=initial, history=history, view=view,
                    grid=grid, compare_view=compare_view, compare_runs=compare_runs,
-                   compare_data=compare_data, extra_settings=extra_settings)
+                   compare_data=compare_data, extra_settings=extra_settings, resume=resume)
+
+
+#: The arrays of a run in progress (see core.run_resume).
+_RESUME_ARRAYS = "resume.npz"
+_RESUME_KEYS = ("rng_key", "optimizer_state", "optimizer_counts")
+
+
+def _resume(doc: dict, arrays: dict, history: History, bad) -> ResumePoint:
+    """The run in progress of ``resume.json``/``resume.npz``; it continues from the history's last
+    network, so the history must be the one it was saved with."""
+    if doc.get("history_length") != len(history) or history.tags[-1] not in MODES:
+        raise bad("resume.json: the run in progress does not belong to this history (it was "
+                  f"saved with {doc.get('history_length')!r} snapshots, the history has {len(history)})")
+    try:
+        return ResumePoint.from_json(doc, arrays, history.width)
+    except ValueError as exc:
+        raise bad(f"resume.json: {exc}") from None
 
 
 def _npz_member(raw: bytes, member: str, bad, keys) -> dict:
