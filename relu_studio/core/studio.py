@@ -20,6 +20,7 @@ from .geometry import polyline_mse
 from .history import History
 from .inits import make_network
 from .network import Network
+from .optimizers import Optimizer
 from .ridge import fit_ridge, ridge_mse
 from .settings import DEFAULT_LR, MODES, SGD_MODES, SettingsError, StudioSettings, mode_phrase
 from .training import Run, TrainSettings
@@ -190,7 +191,13 @@ def open_grid_cell(state: StudioState, initial: Network, run: Run, mode: str, se
     start = History.start(initial, data)
     hist = start.appended(run.final, data, "ridge") if mode == "ridge" else start.extended(run)
     s = state.settings.changed(width=initial.width, init_seed=int(seed),
-                               mode=mode if mode in MODES else state.settings.mode)
+                               mode=mode if mode in MODES else state.settings.mode,
+                               activation=initial.activation)
+    # The optimizer the cell trained with (None: the notebook's plain SGD): continuing the run
+    # continues it; the other mode's lr becomes that optimizer's default.
+    optimizer = run.settings.optimizer if mode in SGD_MODES else None
+    if mode in SGD_MODES:
+        s = with_optimizer(s, (optimizer or Optimizer()).with_lr(None))
     try:  # the panel's λ and lr become the run's (a sweep's λ 1e-9, a Compare column's lr)
         if mode == "ridge" and "lam" in run.extra:
             s = s.changed(lam=float(run.extra["lam"]))
@@ -203,11 +210,6 @@ def open_grid_cell(state: StudioState, initial: Network, run: Run, mode: str, se
             s = s.changed(target=data.target.spec, n=data.n, noise=float(data.noise), data_seed=int(data.seed))
         except SettingsError:
             pass  # values the panel cannot hold (none the generator makes): keep the panel's
-    # The optimizer the cell trained with (None: the notebook's plain SGD), its lr resolved.
-    optimizer = run.settings.optimizer if mode in SGD_MODES else None
-    # TODO(merge, issue 16): the studio's settings gain an optimizer field (the studio helper's
-    # StudioSettings); then set it here, so that continuing the run continues this optimizer:
-    # s = s.changed(optimizer=optimizer or Optimizer()).
     how = f", {optimizer.describe()}" if optimizer is not None and not optimizer.is_plain_sgd else ""
     return Change(f"Open Compare cell (width {initial.width}, {mode_phrase(mode)}{how}, seed {seed})",
                   StudioState(s, data, initial, hist))

@@ -499,7 +499,8 @@ def test_two_optimizers_show_in_the_table_and_a_cell_opens_as_it_ran(view, qtbot
 
 def test_an_optimizer_cell_opened_in_the_studio_is_the_run_it_was(window, qtbot):
     """The main window: a momentum cell opened from Compare puts that run's initial network,
-    final network and every snapshot into the studio, and the undo text names the optimizer."""
+    final network and every snapshot into the studio, the undo text names the optimizer, and the
+    studio's settings become the cell's optimizer and learning rate."""
     v = window.compare
     window.tabs.setCurrentIndex(1)
     v.optimizers.editor.setText("sgd, momentum 0.8")
@@ -518,3 +519,6 @@ def test_an_optimizer_cell_opened_in_the_studio_is_the_run_it_was(window, qtbot)
                     seed=0, optimizer=mom)
     assert c.network.equals(want.final)
     assert "momentum 0.8 lr 0.02" in c.undo_stack.undoText()
+    # The panel now trains as the cell did: pressing Train continues with momentum 0.8, lr 0.02.
+    st = c.settings
+    assert st.optimizer == mom.with_lr(None) and st.mode == "all" and st.lr_all == 0.02
