@@ -20,6 +20,8 @@ _API = {
     **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
     "train_batch": "batch_training",
     **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
+    **dict.fromkeys(("Activation", "ACTIVATIONS"), "activations"),
+    **dict.fromkeys(("Loss", "LOSSES"), "losses"),
     "results_table": "summary",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
@@ -29,8 +31,8 @@ _API = {
 }
 
 __all__ = list(_API)
-_SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
-               "history", "io", "lens", "network", "optimizers", "process", "report", "ridge", "settings", "studio",
+_SUBMODULES = ("activations", "arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
+               "history", "io", "lens", "losses", "network", "optimizers", "process", "report", "ridge", "settings", "studio",
                "summary", "targets", "training", "version")
 
 

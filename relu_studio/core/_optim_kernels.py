@@ -170,11 +170,13 @@ def _scalars(kind, hp, betas, t):
 @numba.njit(**FLAGS)
 def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
                 train_hidden, step0, snap_steps, snap_ptr, snap_step, snap_train, snap_full,
-                snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound):
+                snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act, act_p, loss_kind,
+                delta):
     """Run ``idx.shape[0]`` steps of optimizer ``kind`` after global step ``step0``.
 
     Same arguments, return value and divergence rule as :func:`._kernels.sgd_chunk`, plus the
-    optimizer's ``kind``, ``hp``, ``betas``, ``state`` and ``counts`` (see the module's docstring).
+    optimizer's ``kind``, ``hp``, ``betas``, ``state`` and ``counts`` (see the module's docstring),
+    and the same activation and loss arguments.
     A diverging step updates neither the parameters nor the state.
     """
     n_steps, batch = idx.shape
@@ -186,15 +188,19 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
     gw1 = np.empty(h_count, dtype=np.float32)
     gb1 = np.empty(h_count, dtype=np.float32)
     gw2 = np.empty(h_count, dtype=np.float32)
+    zh = np.empty(h_count, dtype=np.float32)
+    dh = np.empty(h_count, dtype=np.float32)
     gb2_arr = np.empty(1, dtype=np.float32)
     n_snap = snap_steps.shape[0]
     for s in range(n_steps):
         b2 = b2_arr[0]
-        loss = minibatch_loss(x, y, idx[s], w1, b1, w2, b2, xb, yb, acc, g)
+        loss = minibatch_loss(x, y, idx[s], w1, b1, w2, b2, xb, yb, acc, g, act, act_p,
+                              loss_kind, delta)
         step = step0 + s + 1
         diverged = not (loss <= loss_bound)  # also true for NaN
         if not diverged:
-            gb2 = minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2)
+            gb2 = minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2, zh, dh,
+                                      act, act_p)
             ss, bc = np.float32(0.0), np.float32(1.0)
             if train_hidden:
                 first = counts[0] == 0
@@ -210,8 +216,9 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
             gb2_arr[0] = gb2
             _apply(b2_arr, gb2_arr, state[0, 3], state[1, 3], state[2, 3], kind, hp, first, ss, bc)
         if snap_ptr < n_snap and (diverged or step == snap_steps[snap_ptr]):
-            record_snapshot(snap_ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2_arr[0], snap_step,
-                            snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
+            record_snapshot(snap_ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2_arr[0], act, act_p,
+                            snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1,
+                            snap_w2, snap_b2)
             snap_ptr += 1
         if diverged:
             return s + 1, snap_ptr, DIVERGED
