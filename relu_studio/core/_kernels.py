@@ -6,6 +6,15 @@ forward pass on the minibatch, the MSE's gradient ``2 (p - y) / B``, backpropaga
 ReLU, and ``p -= lr * grad``. Only the order of floating-point sums differs from torch's BLAS, so
 results agree to float32 round-off.
 
+Any other activation of core.activations and loss of core.losses trains in the same kernels:
+they take an activation code and its parameter (:func:`activation_code`) and a loss code and
+Huber's delta (:func:`loss_code`). Each activation is computed in float32 by torch's formula,
+its derivative as torch's autograd takes it, the loss's gradient per point as torch's
+(:func:`loss_gradient`); the code is tested once per loop, outside the element loops. The
+notebook's ReLU and MSE keep their own loops, unchanged (the same bits and speed as before);
+Leaky ReLU has a fused loop of its own. The full-train and test errors of a snapshot stay MSEs
+whatever the training loss (:func:`network_mse`); its minibatch loss is the training loss.
+
 That order is fixed and documented, the same on every CPU and shared with the batched kernels
 (:mod:`._batch_kernels`), so that a run gives the same bits alone or in a batch:
 
@@ -425,7 +434,27 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
     Returns ``(steps_done, snap_ptr, status)``. ``status`` is DIVERGED when a minibatch loss is
     not finite or exceeds ``loss_bound``: that step's update is not applied, and a snapshot of the
     parameters that produced the loss is recorded at the next free slot.
+
+    The notebook's ReLU with MSE runs a copy of the steps compiled for those two constants (the
+    compiler drops every other branch: the loop of the ReLU-only kernel, at its speed); the
+    others run :data:`_sgd_steps_any`, the same steps compiled as a function of their own.
     """
+    if act == A_RELU and loss_kind == L_MSE:
+        return _sgd_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
+                          snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
+                          snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, A_RELU, act_p, L_MSE,
+                          delta)
+    return _sgd_steps_any(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
+                          snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
+                          snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act, act_p, loss_kind,
+                          delta)
+
+
+@numba.njit(inline="always", **FLAGS)
+def _sgd_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
+               snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
+               snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act, act_p, loss_kind, delta):
+    """:func:`sgd_chunk`'s steps."""
     n_steps, batch = idx.shape
     h_count = w1.shape[0]
     xb = np.empty(batch, dtype=np.float32)
@@ -463,3 +492,8 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
         if diverged:
             return s + 1, snap_ptr, DIVERGED
     return n_steps, snap_ptr, RUNNING
+
+
+#: The same steps as a function of their own for every other activation and loss: kept out of
+#: sgd_chunk, whose ReLU/MSE loop is then compiled as it was alone.
+_sgd_steps_any = numba.njit(**FLAGS)(_sgd_steps.py_func)

@@ -36,8 +36,8 @@ import math
 import numba
 import numpy as np
 
-from ._kernels import (DIVERGED, FLAGS, RUNNING, minibatch_gradients, minibatch_loss,
-                       record_snapshot)
+from ._kernels import (A_RELU, DIVERGED, FLAGS, L_MSE, RUNNING, minibatch_gradients,
+                       minibatch_loss, record_snapshot)
 
 __all__ = ["optim_chunk", "KINDS", "hyper_parameters", "new_state"]
 
@@ -176,9 +176,27 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
 
     Same arguments, return value and divergence rule as :func:`._kernels.sgd_chunk`, plus the
     optimizer's ``kind``, ``hp``, ``betas``, ``state`` and ``counts`` (see the module's docstring),
-    and the same activation and loss arguments.
+    and the same activation and loss arguments (ReLU with MSE: a copy compiled for those
+    constants, as in sgd_chunk).
     A diverging step updates neither the parameters nor the state.
     """
+    # (the snapshot arrays go as one tuple: a call of more than 30 arguments cannot be inlined)
+    snaps = (snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
+    if act == A_RELU and loss_kind == L_MSE:
+        return _optim_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                            train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
+                            A_RELU, act_p, L_MSE, delta)
+    return _optim_steps_any(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state,
+                            counts, train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
+                            act, act_p, loss_kind, delta)
+
+
+@numba.njit(inline="always", **FLAGS)
+def _optim_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                 train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound, act, act_p,
+                 loss_kind, delta):
+    """:func:`optim_chunk`'s steps."""
+    snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2 = snaps
     n_steps, batch = idx.shape
     h_count = w1.shape[0]
     xb = np.empty(batch, dtype=np.float32)
@@ -223,3 +241,8 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
         if diverged:
             return s + 1, snap_ptr, DIVERGED
     return n_steps, snap_ptr, RUNNING
+
+
+#: The same steps as a function of their own for every other activation and loss: kept out of
+#: optim_chunk, whose ReLU/MSE loop is then compiled as it was alone (4 % faster, measured).
+_optim_steps_any = numba.njit(**FLAGS)(_optim_steps.py_func)

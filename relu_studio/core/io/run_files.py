@@ -174,10 +174,7 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
     if isinstance(completed, bool) or not isinstance(completed, int) or completed < 0 \
             or not isinstance(extra, dict) or not isinstance(message, str):
         raise bad("the run's metadata are malformed")
-    try:
-        activation = Activation.from_dict(meta.get("activation", "relu"))
-    except (SettingsError, TypeError) as exc:
-        raise bad(f"the activation is invalid: {exc}") from None
+    activation = _from_dict(Activation, meta.get("activation", "relu"), "activation", bad)
     try:
         initial = Network(init["initial_w1"], init["initial_b1"], init["initial_w2"],
                           float(init["initial_b2"][0]), activation)
@@ -204,21 +201,21 @@ def _one_string(a: np.ndarray) -> str:
     return str(a.reshape(-1)[0])
 
 
+def _from_dict(cls, obj, what: str, bad):
+    """``cls.from_dict(obj)`` (None if ``obj`` is None), a clear error naming ``what`` else."""
+    if obj is None:
+        return None
+    try:
+        return cls.from_dict(obj)
+    except (SettingsError, TypeError) as exc:
+        raise bad(f"the {what} is invalid: {exc}") from None
+
+
 def _settings(s, bad) -> TrainSettings:
     if not isinstance(s, dict) or set(s) - {"optimizer", "loss"} != set(_SETTINGS_FIELDS):
         raise bad("the training settings are incomplete")
-    optimizer = None
-    if s.get("optimizer") is not None:
-        try:
-            optimizer = Optimizer.from_dict(s["optimizer"])
-        except (SettingsError, TypeError) as exc:
-            raise bad(f"the optimizer is invalid: {exc}") from None
-    loss = None
-    if s.get("loss") is not None:
-        try:
-            loss = Loss.from_dict(s["loss"])
-        except (SettingsError, TypeError) as exc:
-            raise bad(f"the loss is invalid: {exc}") from None
+    optimizer = _from_dict(Optimizer, s.get("optimizer"), "optimizer", bad)
+    loss = _from_dict(Loss, s.get("loss"), "loss", bad)
     mode, lr = s["mode"], s["lr"]
     ints = [s["steps"], s["save_every"], s["seed"]] + ([] if s["batch_size"] is None else [s["batch_size"]])
     ok = (mode in MODES and isinstance(lr, (int, float)) and not isinstance(lr, bool)
