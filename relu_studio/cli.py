@@ -7,6 +7,10 @@ run's history is saved (``.npz``, lossless, and ``.csv``) with the table and the
 ``--init-from FILE.pt`` starts every run from a network saved as the notebook's ``state_dict``,
 and ``--export-pt FOLDER`` saves each run's final network as one (both without torch).
 
+``--optimizers sgd "momentum 0.9" adam:lr=1e-3`` adds the optimizer as an axis of the grid (each
+SGD mode once per optimizer; core.optimizer_specs reads each spec, never evaluating it);
+``--optimizer NAME`` with ``--momentum``, ``--betas``, ... trains every run with one optimizer.
+
 The defaults are the notebook's experiment. ``relu-studio run ...`` is the same command.
 
 Exit status: 0 done, 1 the results could not be written (or memory ran out), 2 bad arguments or
@@ -34,6 +38,8 @@ from pathlib import Path
 # results.csv is written by the core's writer, the same one the Compare view exports with.
 from .core.io.run_files import run_stem
 from .core.report import TABLE_KINDS, results_csv
+from .core.experiment import optimizer_label
+from .core.optimizer_specs import parse_optimizer
 from .core.activations import ACTIVATIONS, Activation
 from .core.losses import LOSSES, Loss
 from .core.optimizers import OPTIMIZERS, Optimizer
@@ -145,9 +151,19 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
                       help="runs trained in parallel (default: all cores)")
 
     opt = p.add_argument_group("optimizer (torch.optim's update rules and defaults)")
-    opt.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
-                     help="sgd: the notebook's plain SGD (default); momentum: SGD with momentum; "
-                          "adam, adamw, rmsprop")
+    which = opt.add_mutually_exclusive_group()
+    which.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                       help="train every run with this optimizer, at the modes' learning rates: "
+                            "sgd: the notebook's plain SGD (default); momentum: SGD with "
+                            "momentum; adam, adamw, rmsprop (settings: the flags below)")
+    which.add_argument("--optimizers", nargs="+", metavar="SPEC",
+                       help="compare optimizers: train every SGD mode once with each, e.g. "
+                            "--optimizers sgd momentum adam, or with settings "
+                            "\"momentum:momentum=0.9,nesterov=true\" \"adam:lr=1e-3\" (keys: lr, "
+                            "momentum, dampening, nesterov, beta1, beta2, eps, wd, alpha, "
+                            "centered; a bare number is the momentum of momentum, else the lr). "
+                            "Without lr=, Adam/AdamW/RMSprop train at torch's default lr, sgd "
+                            "and momentum at --lr-output/--lr-all")
     opt.add_argument("--momentum", type=_number, metavar="M",
                      help="momentum of --optimizer momentum (default 0.9) or rmsprop (default 0)")
     opt.add_argument("--dampening", type=_number, metavar="D",
@@ -215,7 +231,9 @@ class CliSettings:
     data: StudioSettings  # its target, n, noise and data seed (the rest stays at the defaults)
     grid: GridSettings
     jobs: int
-    optimizer: Optimizer | None = None  # None: the notebook's plain SGD
+    optimizer: Optimizer | None = None  # --optimizer (None: the notebook's plain SGD)
+    #: --optimizers given: the grid's optimizer axis (grid.optimizers) is the user's
+    compares_optimizers: bool = False
     activation: Activation = Activation()
     loss: Loss = Loss()
 
@@ -268,6 +286,13 @@ def _optimizer(args) -> Optimizer | None:
     """The optimizer the flags describe (None: plain SGD), checked by core.optimizers."""
     values = {k: v for k in OPTIMIZER_FLAGS
               if (v := getattr(args, k)) is not None and v is not False}  # 0 is a value
+    if getattr(args, "optimizers", None):
+        if values:
+            flag = OPTIMIZER_FLAGS[next(iter(values))]
+            raise UsageError(f"{flag} applies to --optimizer; with --optimizers write the setting "
+                             "into the spec, e.g. --optimizers sgd \"momentum:momentum=0.95\" "
+                             "\"adam:lr=1e-3,beta2=0.99\"")
+        return None
     if "betas" in values:
         values["betas"] = tuple(values["betas"])
     try:
@@ -276,6 +301,22 @@ def _optimizer(args) -> Optimizer | None:
         flag = OPTIMIZER_FLAGS.get(exc.field)
         raise UsageError(f"{flag}: {exc}" if flag else str(exc)) from None
     return None if opt.is_plain_sgd and not values else opt
+
+
+def _optimizers(args) -> tuple | None:
+    """The --optimizers axis (None if not given), each spec read by core.optimizer_specs."""
+    if not getattr(args, "optimizers", None):
+        return None
+    out = []
+    for spec in args.optimizers:
+        try:
+            opt = parse_optimizer(spec)
+        except SettingsError as exc:
+            raise UsageError(f"--optimizers: {exc}") from None
+        if opt in out:
+            raise UsageError(f"--optimizers: {spec!r} is given twice")
+        out.append(opt)
+    return tuple(out)
 
 
 def _validate(args) -> CliSettings:
@@ -290,6 +331,7 @@ def _validate(args) -> CliSettings:
         if given:
             raise UsageError(f"{', '.join(given)} apply to generated data, not to --data")
     optimizer = _optimizer(args)
+    axis = _optimizers(args)
     lr_default = {m: (DEFAULT_LR[m] if optimizer is None else optimizer.lr_or(DEFAULT_LR[m]))
                   for m in DEFAULT_LR}
     lr_output = lr_default["output"] if args.lr_output is None else args.lr_output
@@ -302,16 +344,18 @@ def _validate(args) -> CliSettings:
             widths=tuple(widths), modes=tuple(args.modes), seeds=checked("seeds", args.seeds),
             steps=checked("steps", args.steps), save_every=checked("save_every", args.save_every),
             lr_output=checked("lr_output", lr_output), lr_all=checked("lr_all", lr_all),
-            batch_size=checked("batch_size", args.batch_size), lam=checked("lam", args.lam))
+            batch_size=checked("batch_size", args.batch_size), lam=checked("lam", args.lam),
+            **({} if axis is None else {"optimizers": axis}))
         grid = grid.validated()
         jobs = checked("jobs", args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
     except SettingsError as exc:
         message = str(exc)
-        if exc.field == "widths":
-            message = f"--widths: {message}"
+        if exc.field in ("widths", "optimizers"):
+            message = f"--{exc.field}: {message}"
         raise UsageError(message) from None
     activation, loss = _activation_and_loss(args)
-    return CliSettings(replace(StudioSettings(), **data), grid, jobs, optimizer, activation, loss)
+    return CliSettings(replace(StudioSettings(), **data), grid, jobs, optimizer, axis is not None,
+                       activation, loss)
 
 
 # --------------------------------------------------------------------------- progress
@@ -529,6 +573,20 @@ def _output_folder(folder: Path, flag: str) -> None:
         raise UsageError(f"{flag} {folder}: the folder is not writable")
 
 
+def _describe_optimizers(grid: GridSettings) -> str:
+    """``"SGD lr 0.2 (output) / 0.02 (all); Adam lr 0.001"``: each optimizer as it trains."""
+    parts = []
+    for o in grid.optimizers:
+        lrs = {m: grid.lr_for(m, o) for m in grid.sgd_modes}
+        text = o.with_lr(None).describe()
+        if len(set(lrs.values())) == 1:
+            text += f" lr {next(iter(lrs.values())):g}"
+        else:
+            text += " lr " + " / ".join(f"{lr:g} ({m})" for m, lr in lrs.items())
+        parts.append(text)
+    return "; ".join(parts)
+
+
 # --------------------------------------------------------------------------- torch files
 def _load_init_from(args, grid: GridSettings):
     """The --init-from network and the grid with its width (UsageError if --widths differs)."""
@@ -545,20 +603,20 @@ def _load_init_from(args, grid: GridSettings):
     return net, replace(grid, widths=(net.width,))
 
 
-def _export_pt(folder: Path, result, grid: GridSettings, prog, out_err) -> int:
-    """Write each run's final network as ``folder/w{w}_{mode}_seed{s}.pt``; returns the count."""
+def _export_pt(folder: Path, result, prog, out_err) -> int:
+    """Write each run's final network as ``folder/{run_stem}.pt``; returns the count."""
     import numpy as np
 
     from .core.io.torch_files import export_state_dict
 
     written = 0
-    for key in sorted(result.runs, key=lambda k: _order(k, grid)):
+    for key in sorted(result.runs, key=lambda k: _order(k, result)):
         net = result.runs[key].final
         if not all(np.all(np.isfinite(a)) for a in (net.w1, net.b1, net.w2, [net.b2])):
-            print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: the final "
-                  "network is not finite; no .pt written", file=out_err)
+            print(f"{prog}: warning: {_which(key, result)}: the final network is not finite; "
+                  "no .pt written", file=out_err)
             continue
-        export_state_dict(net, folder / f"{run_stem(*key)}.pt")
+        export_state_dict(net, folder / f"{_stem(key, result)}.pt")
         written += 1
     return written
 
@@ -627,15 +685,18 @@ def _run(args, prog: str, argv: list) -> int:
 
     seeds = grid.seeds
     n_runs = grid.run_count
-    n_sgd = len(grid.widths) * len(sgd_modes) * seeds
+    n_sgd = len(grid.widths) * len(sgd_modes) * len(grid.optimizers) * seeds
     jobs = max(1, min(s.jobs, n_sgd or 1))
     if init_net is not None:
         say(f"{prog}: every run starts from {args.init_from} (width {init_net.width})")
     if s.optimizer is not None:
         say(f"{prog}: optimizer {s.optimizer.describe()} (learning rates: --lr-output "
             f"{grid.lr_output:g}, --lr-all {grid.lr_all:g})")
+    if s.compares_optimizers and sgd_modes:
+        say(f"{prog}: optimizers {_describe_optimizers(grid)}")
+    axis = f" x {len(grid.optimizers)} optimizers" if s.compares_optimizers and sgd_modes else ""
     say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, grid.widths))} x modes "
-        f"{' '.join(grid.modes)} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
+        f"{' '.join(grid.modes)}{axis} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
         + (f", {grid.steps:,} steps each on {jobs} thread{'s' if jobs != 1 else ''}" if n_sgd else ""))
 
     from .core.experiment import run_experiment
@@ -654,6 +715,7 @@ def _run(args, prog: str, argv: list) -> int:
                 save_every=grid.save_every, lr_output=grid.lr_output, lr_all=grid.lr_all,
                 batch_size=batch, lam=grid.lam, jobs=jobs, progress=bar, cancel=cancel,
                 initial=init_net, optimizer=s.optimizer,
+                optimizers=grid.optimizers if s.compares_optimizers else None,
             )
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
@@ -676,14 +738,12 @@ def _run(args, prog: str, argv: list) -> int:
         raise exc
     result = box["result"]
 
-    for key in sorted(result.runs, key=lambda k: _order(k, grid)):
+    for key in sorted(result.runs, key=lambda k: _order(k, result)):
         run = result.runs[key]
         if run.diverged:
-            print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: {run.message}",
-                  file=out_err)
+            print(f"{prog}: warning: {_which(key, result)}: {run.message}", file=out_err)
     for key, why in result.failures.items():
-        print(f"{prog}: warning: width {key[0]}, mode {key[1]}, seed {key[2]}: no run ({why})",
-              file=out_err)
+        print(f"{prog}: warning: {_which(key, result)}: no run ({why})", file=out_err)
     if result.cancelled:
         print(f"{prog}: cancelled: {len(result.runs)} of {n_runs} runs finished; the table shows "
               "those only", file=out_err)
@@ -703,7 +763,7 @@ def _run(args, prog: str, argv: list) -> int:
         say(f"{prog}: wrote {2 * len(result.runs) + 2} files to {out}")
     if args.export_pt is not None:
         try:
-            n_pt = _export_pt(args.export_pt, result, grid, prog, out_err)
+            n_pt = _export_pt(args.export_pt, result, prog, out_err)
         except OSError as exc:
             print(f"{prog}: error: cannot write the networks to {args.export_pt}: "
                   f"{getattr(exc, 'strerror', None) or exc}", file=out_err)
@@ -717,9 +777,26 @@ def _run(args, prog: str, argv: list) -> int:
     return 130 if result.cancelled else 0
 
 
-def _order(key, grid: GridSettings):
-    w, m, seed = key
-    return (grid.widths.index(w), grid.modes.index(m), seed)
+def _order(key, result):
+    """Runs in the table's order: width, mode, optimizer, seed (key: core.experiment.grid_key)."""
+    w, m, o, seed = key
+    return (result.widths.index(w), result.modes.index(m),
+            -1 if o is None else result.optimizers.index(o), seed)
+
+
+def _stem(key, result) -> str:
+    """A run's file stem; it names the optimizer only in a grid of several."""
+    w, m, o, seed = key
+    return run_stem(w, m, seed, o if len(result.optimizers) > 1 else None)
+
+
+def _which(key, result) -> str:
+    """A run in a message: ``width 10, mode all, seed 2``; in a grid of several optimizers
+    ``width 10, mode all, Adam lr 0.001, seed 2``."""
+    w, m, o, seed = key
+    run = result.runs.get(key)
+    several = len(result.optimizers) > 1 and o is not None and run is not None
+    return f"width {w}, mode {m}, {optimizer_label(run) + ', ' if several else ''}seed {seed}"
 
 
 def _write_outputs(out: Path, result, rows, grid: GridSettings, args, data, batch, jobs, wall,
@@ -729,8 +806,8 @@ def _write_outputs(out: Path, result, rows, grid: GridSettings, args, data, batc
     from .core.version import __version__
 
     stems = []
-    for key in sorted(result.runs, key=lambda k: _order(k, grid)):
-        stem = run_stem(*key)
+    for key in sorted(result.runs, key=lambda k: _order(k, result)):
+        stem = _stem(key, result)
         write_run(result.runs[key], out, stem)
         stems.append(stem)
     atomic_write_text(out / "results.csv", results_csv(rows))
@@ -749,6 +826,7 @@ def _write_outputs(out: Path, result, rows, grid: GridSettings, args, data, batc
         "wall_time_s": wall, "model_steps": model_steps, "runs": stems,
         "init_from": None if args.init_from is None else str(Path(args.init_from).resolve()),
         "optimizer": None if (opt := _optimizer(args)) is None else opt.to_dict(),
+        "optimizers": [o.to_dict() for o in result.optimizers],
     }
     atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
 

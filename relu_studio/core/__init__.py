@@ -17,11 +17,12 @@ _API = {
     **dict.fromkeys(("PRESETS", "Target", "get_target"), "targets"),
     **dict.fromkeys(("DEFAULT_LR", "MODES", "Run", "Trainer", "TrainingError", "TrainSettings",
                      "train", "train_chunks"), "training"),
-    **dict.fromkeys(("ExperimentResult", "run_experiment"), "experiment"),
+    **dict.fromkeys(("ExperimentResult", "run_experiment", "grid_key"), "experiment"),
     "train_batch": "batch_training",
     **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
     **dict.fromkeys(("Activation", "ACTIVATIONS"), "activations"),
     **dict.fromkeys(("Loss", "LOSSES"), "losses"),
+    **dict.fromkeys(("parse_optimizer", "parse_optimizers", "format_optimizer"), "optimizer_specs"),
     "results_table": "summary",
     # the theory lens
     **dict.fromkeys(("gradients", "elbow_velocity"), "lens.gradients"),
@@ -32,7 +33,7 @@ _API = {
 
 __all__ = list(_API)
 _SUBMODULES = ("activations", "arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
-               "history", "io", "lens", "losses", "network", "optimizers", "process", "report", "ridge", "settings", "studio",
+               "history", "io", "lens", "losses", "network", "optimizer_specs", "optimizers", "process", "report", "ridge", "settings", "studio",
                "summary", "targets", "training", "version")
 
 

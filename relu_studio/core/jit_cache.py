@@ -28,6 +28,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,20 +151,35 @@ def kernel_fingerprint(folder: Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def kernels_folder(choice: CacheChoice, fingerprint: str | None = None) -> Path | None:
-    """The folder numba caches into for ``choice``: its folder's fingerprint subfolder (created).
-    In the app's own folders (not a NUMBA_CACHE_DIR the user gave) the subfolders of other
-    fingerprints, kernels of sources no longer here, are removed."""
+#: A subfolder of other kernels is removed once no process has used it for this long: another
+#: version of the app (a bundle next to a pip install, an upgrade while the old one still runs)
+#: may be using it right now, and removing the folder under a running process breaks its cache.
+STALE_AFTER_S = 14 * 24 * 3600
+
+
+def kernels_folder(choice: CacheChoice, fingerprint: str | None = None,
+                   now: float | None = None) -> Path | None:
+    """The folder numba caches into for ``choice``: its folder's fingerprint subfolder (created,
+    and marked used now). In the app's own folders (not a NUMBA_CACHE_DIR the user gave) the
+    subfolders of other fingerprints that no process has used for :data:`STALE_AFTER_S`, kernels
+    of sources no longer installed, are removed."""
     if choice.folder is None:
         return None
     fingerprint = fingerprint or kernel_fingerprint()
+    now = time.time() if now is None else now
     if choice.kind in (USER, TEMP):
         for old in choice.folder.iterdir():
-            if old.name != fingerprint and _FINGERPRINT.fullmatch(old.name) and old.is_dir() \
-                    and not old.is_symlink():
+            try:
+                stale = (old.name != fingerprint and _FINGERPRINT.fullmatch(old.name)
+                         and old.is_dir() and not old.is_symlink()
+                         and now - old.stat().st_mtime > STALE_AFTER_S)
+            except OSError:  # removed by another process meanwhile
+                continue
+            if stale:
                 shutil.rmtree(old, ignore_errors=True)
     sub = choice.folder / fingerprint
     sub.mkdir(exist_ok=True)
+    os.utime(sub)  # used now: other versions' processes leave it alone for STALE_AFTER_S
     return sub
 
 

@@ -9,7 +9,7 @@ __all__ = ["table_headers", "table_cells", "format_stat", "format_table", "TABLE
 
 def table_headers(kind: str = "final") -> list[str]:
     """Column titles of the results table (the CLI's printout and the Compare view's table)."""
-    return ["width", "mode", "seeds"] + [f"{kind} {label} MSE" for _a, label in METRICS]
+    return ["width", "mode", "optimizer", "seeds"] + [f"{kind} {label} MSE" for _a, label in METRICS]
 
 
 def format_stat(stats: dict, seeds: int) -> str:
@@ -20,7 +20,7 @@ def format_stat(stats: dict, seeds: int) -> str:
 
 def table_cells(row: dict, kind: str = "final") -> list[str]:
     """The text cells of one row of :func:`results_table`, as :func:`format_table` prints them."""
-    cells = [str(row["width"]), row["mode"], str(row["seeds"])]
+    cells = [str(row["width"]), row["mode"], row.get("optimizer", ""), str(row["seeds"])]
     for attr, _label in METRICS:
         cells.append(format_stat(row[f"{kind}_{attr}"], row["seeds"]))
     if row.get("diverged"):
@@ -29,11 +29,11 @@ def table_cells(row: dict, kind: str = "final") -> list[str]:
 
 
 def format_table(rows: list[dict], kind: str = "final") -> str:
-    """A plain-text table: median [q25, q75] of each metric per width and mode."""
+    """A plain-text table: median [q25, q75] of each metric per width, mode and optimizer."""
     heads = table_headers(kind)
     body = [table_cells(r, kind) for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)]
-    line = lambda cells: "  ".join(c.rjust(widths[i]) if i != 1 else c.ljust(widths[i]) for i, c in enumerate(cells))  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(widths[i]) if i in (1, 2) else c.rjust(widths[i]) for i, c in enumerate(cells))  # noqa: E731
     out = [line(heads), line(["-" * w for w in widths])]
     out += [line(b) for b in body]
     return "\n".join(out)
@@ -48,9 +48,10 @@ CSV_STATS = ("median", "q25", "q75")
 
 
 def results_csv_columns() -> list[str]:
-    """``width, mode, seeds``, then ``{metric}_{kind}_{stat}`` for every metric, kind and stat,
-    then ``diverged``."""
-    head = ["width", "mode", "seeds"]
+    """``width, mode, optimizer, seeds``, then ``{metric}_{kind}_{stat}`` for every metric, kind
+    and stat, then ``diverged``. ``optimizer`` is the cell's label (``"Adam lr 0.001"``; empty
+    for ridge)."""
+    head = ["width", "mode", "optimizer", "seeds"]
     for _attr, name in CSV_METRIC_NAMES:
         for kind in TABLE_KINDS:
             head += [f"{name}_{kind}_{stat}" for stat in CSV_STATS]
@@ -58,11 +59,16 @@ def results_csv_columns() -> list[str]:
     return head
 
 
+def _csv_text(text: str) -> str:
+    """A text cell, quoted if it holds a comma or a quote (RFC 4180)."""
+    return f'"{text.replace(chr(34), 2 * chr(34))}"' if any(c in text for c in ',"\n') else text
+
+
 def results_csv(rows: list[dict]) -> str:
     """The rows of :func:`results_table` as CSV text, every number at full float64 precision."""
     lines = [",".join(results_csv_columns())]
     for r in rows:
-        cells = [str(r["width"]), r["mode"], str(r["seeds"])]
+        cells = [str(r["width"]), r["mode"], _csv_text(r.get("optimizer", "")), str(r["seeds"])]
         for attr, _name in CSV_METRIC_NAMES:
             for kind in TABLE_KINDS:
                 stats = r[f"{kind}_{attr}"]

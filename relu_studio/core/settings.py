@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -27,7 +27,7 @@ from .budget import BudgetError, check_run
 __all__ = [
     "SettingsError", "Limit", "LIMITS", "Mode", "MODE_INFO", "MODES", "SGD_MODES", "DEFAULT_LR",
     "DEFAULT_LAMBDA", "SEED_LIMIT", "MAX_SEED", "MAX_POINTS", "MAX_WIDTH", "MAX_STEPS",
-    "MAX_GRID_WIDTHS", "MAX_GRID_SEEDS", "StudioSettings", "GridSettings", "parse_widths",
+    "MAX_GRID_WIDTHS", "MAX_GRID_SEEDS", "MAX_GRID_OPTIMIZERS", "StudioSettings", "GridSettings", "parse_widths",
     "mode_phrase", "PACE_MIN", "PACE_MAX", "DEFAULT_PACE_RATE", "DEFAULT_PACE_LOG_TIME",
     "PACE_LOG_KNEE", "PLAYBACK_RATES", "DEFAULT_PLAYBACK_RATE", "RUN_START_CHOICES", "DEFAULT_RUN_START",
     "check_run_start",
@@ -43,6 +43,8 @@ MAX_WIDTH = 100_000
 MAX_STEPS = 1_000_000_000
 MAX_GRID_WIDTHS = 12
 MAX_GRID_SEEDS = 1000
+#: At most this many optimizers side by side in a grid (each one a column per SGD mode).
+MAX_GRID_OPTIMIZERS = 8
 DEFAULT_LAMBDA = 1e-5
 
 # --------------------------------------------------------------------------- pace (studio only)
@@ -208,7 +210,7 @@ LABELS = MappingProxyType({
     "lr_output": "the output layer's learning rate", "lr_all": "the all-layers learning rate",
     "steps": "steps", "batch_size": "the batch size", "save_every": "the snapshot interval",
     "lam": "the ridge λ", "seeds": "the number of seeds", "widths": "the widths",
-    "modes": "the modes", "jobs": "jobs", "pace": "the pace (steps per second)",
+    "modes": "the modes", "optimizers": "the optimizers", "jobs": "jobs", "pace": "the pace (steps per second)",
 })
 
 
@@ -339,11 +341,23 @@ class StudioSettings:
 
 
 # --------------------------------------------------------------------------- a grid
+def _plain_sgd() -> tuple:
+    # core.optimizers imports this module (for SettingsError): imported when first needed.
+    from .optimizers import Optimizer
+
+    return (Optimizer(),)
+
+
 @dataclass(frozen=True)
 class GridSettings:
-    """An experiment grid: widths x modes x seeds 0..seeds-1, as Compare and the CLI run it.
+    """An experiment grid: widths x modes x optimizers x seeds 0..seeds-1, as Compare and the
+    CLI run it.
 
-    Every (width, seed) starts all modes from the same initial network, as the notebook does.
+    Every (width, seed) starts all modes and optimizers from the same initial network, as the
+    notebook does. ``optimizers`` (:class:`~relu_studio.core.optimizers.Optimizer` values,
+    default: the notebook's plain SGD only) applies to the SGD modes; an optimizer without a
+    learning rate trains at torch's default for it (Adam 1e-3, RMSprop 1e-2) or, for SGD and
+    momentum, at the mode's ``lr_output``/``lr_all``. Ridge has no optimizer.
     """
 
     widths: tuple = (10, 20, 40)
@@ -355,6 +369,7 @@ class GridSettings:
     lr_all: float = DEFAULT_LR["all"]
     batch_size: int | None = None
     lam: float = DEFAULT_LAMBDA
+    optimizers: tuple = field(default_factory=_plain_sgd)
 
     @staticmethod
     def check_widths(widths) -> tuple[int, ...]:
@@ -380,8 +395,40 @@ class GridSettings:
             raise SettingsError("modes", "choose at least one mode")
         return tuple(out)
 
-    def lr_for(self, mode: str) -> float:
-        return self.lr_output if mode == "output" else self.lr_all
+    @staticmethod
+    def check_optimizers(optimizers) -> tuple:
+        """A tuple of distinct Optimizer values (1..MAX_GRID_OPTIMIZERS), order kept."""
+        from .optimizers import Optimizer
+
+        if isinstance(optimizers, Optimizer):
+            optimizers = (optimizers,)
+        if isinstance(optimizers, (str, bytes)) or not hasattr(optimizers, "__iter__"):
+            raise SettingsError("optimizers", f"the optimizers must be a list of optimizers, got "
+                                              f"{_shown(optimizers)}")
+        out = []
+        for o in optimizers:
+            if not isinstance(o, Optimizer):
+                raise SettingsError("optimizers", f"every optimizer must be a relu_studio "
+                                                  f"Optimizer, got {_shown(o)}")
+            if o not in out:
+                out.append(o)
+        if not out:
+            raise SettingsError("optimizers", "choose at least one optimizer")
+        if len(out) > MAX_GRID_OPTIMIZERS:
+            raise SettingsError("optimizers", f"a grid has at most {MAX_GRID_OPTIMIZERS} "
+                                              f"optimizers, got {len(out)}")
+        return tuple(out)
+
+    def lr_for(self, mode: str, optimizer=None) -> float:
+        """The learning rate of an SGD mode; with ``optimizer``, that optimizer's in the mode
+        (its own lr, else torch's default for it, else the mode's)."""
+        lr = self.lr_output if mode == "output" else self.lr_all
+        return lr if optimizer is None else optimizer.lr_or(lr)
+
+    def cell_optimizer(self, mode: str, optimizer):
+        """``optimizer`` with the learning rate it trains with in ``mode`` (what a column's
+        label describes and what a run of that cell records)."""
+        return optimizer.with_lr(self.lr_for(mode, optimizer))
 
     @property
     def seed_list(self) -> tuple[int, ...]:
@@ -393,7 +440,9 @@ class GridSettings:
 
     @property
     def run_count(self) -> int:
-        return len(self.widths) * len(self.modes) * self.seeds
+        """Runs per seed: every SGD mode once per optimizer, ridge once."""
+        per_seed = len(self.sgd_modes) * len(self.optimizers) + (len(self.modes) - len(self.sgd_modes))
+        return len(self.widths) * per_seed * self.seeds
 
     def changed(self, **changes) -> "GridSettings":
         return replace(self, **changes).validated()
@@ -404,7 +453,8 @@ class GridSettings:
             seeds=check("seeds", self.seeds), steps=check("steps", self.steps),
             save_every=check("save_every", self.save_every),
             lr_output=check("lr_output", self.lr_output), lr_all=check("lr_all", self.lr_all),
-            batch_size=check("batch_size", self.batch_size), lam=check("lam", self.lam))
+            batch_size=check("batch_size", self.batch_size), lam=check("lam", self.lam),
+            optimizers=self.check_optimizers(self.optimizers))
         if g.sgd_modes:
             try:  # every run of the widest network (the batch is known once the data are)
                 check_run(g.steps, g.save_every, max(g.widths), g.batch_size or 1)
@@ -413,20 +463,32 @@ class GridSettings:
         return g
 
     def to_json(self) -> dict:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "optimizers"}
         d["widths"], d["modes"] = list(self.widths), list(self.modes)
+        d["optimizers"] = [o.to_dict() for o in self.optimizers]
         return d
 
     @classmethod
     def from_json(cls, obj) -> "GridSettings":
-        """From :meth:`to_json`'s form (missing keys: the defaults; other keys are ignored)."""
+        """From :meth:`to_json`'s form (missing keys: the defaults, so a grid saved before the
+        optimizer axis is plain SGD; other keys are ignored)."""
+        from .optimizers import Optimizer
+
         if not isinstance(obj, dict):
             raise SettingsError("grid", f"the grid's settings must be a JSON object, got {type(obj).__name__}")
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in obj.items() if k in known}
-        for k in ("widths", "modes"):
+        for k in ("widths", "modes", "optimizers"):
             if k in values:
                 if not isinstance(values[k], (list, tuple)):
                     raise SettingsError(k, f"'{k}' must be a list")
                 values[k] = tuple(values[k])
+        if "optimizers" in values:
+            opts = []
+            for i, o in enumerate(values["optimizers"], 1):
+                try:
+                    opts.append(Optimizer.from_dict(o))
+                except (SettingsError, TypeError) as exc:
+                    raise SettingsError("optimizers", f"optimizer {i} of the grid: {exc}") from None
+            values["optimizers"] = tuple(opts)
         return cls(**values).validated()

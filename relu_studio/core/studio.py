@@ -162,7 +162,13 @@ def open_grid_cell(state: StudioState, initial: Network, run: Run, mode: str, se
             s = s.changed(target=data.target.spec, n=data.n, noise=float(data.noise), data_seed=int(data.seed))
         except SettingsError:
             pass  # values the panel cannot hold (none the generator makes): keep the panel's
-    return Change(f"Open Compare cell (width {initial.width}, {mode_phrase(mode)}, seed {seed})",
+    # The optimizer the cell trained with (None: the notebook's plain SGD), its lr resolved.
+    optimizer = run.settings.optimizer if mode in SGD_MODES else None
+    # TODO(merge, issue 16): the studio's settings gain an optimizer field (the studio helper's
+    # StudioSettings); then set it here, so that continuing the run continues this optimizer:
+    # s = s.changed(optimizer=optimizer or Optimizer()).
+    how = f", {optimizer.describe()}" if optimizer is not None and not optimizer.is_plain_sgd else ""
+    return Change(f"Open Compare cell (width {initial.width}, {mode_phrase(mode)}{how}, seed {seed})",
                   StudioState(s, data, initial, hist))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import read_only
-from .experiment import ExperimentResult
+from .experiment import ExperimentResult, optimizer_label
 from .training import Run
 
 __all__ = ["results_table", "METRICS", "Band", "loss_bands", "cell_bands", "elbow_trajectories",
@@ -17,18 +17,22 @@ METRICS = (("train_error", "train"), ("full_train_error", "full train"), ("test_
 
 
 def results_table(result: ExperimentResult) -> list[dict]:
-    """One row per (width, mode): final and best MSE per metric, median and quartiles over seeds.
+    """One row per (width, mode, optimizer) cell: final and best MSE per metric, median and
+    quartiles over seeds. ``row["optimizer"]`` is the cell's optimizer as it trained
+    (``"Adam lr 0.001"``; ``""`` for ridge), ``row["optimizer_index"]`` its place in the grid's
+    optimizers (None for ridge): rows come width by width, mode by mode, optimizer by optimizer.
 
     Quartiles are numpy's 25th and 75th percentiles (linear interpolation) across seeds.
     """
     rows = []
     for w in result.widths:
-        for m in result.modes:
-            runs = [r for r in result.cell(w, m) if len(r)]
+        for m, o in result.columns:
+            runs = [r for r in result.cell(w, m, o) if len(r)]
             if not runs:
                 continue
-            row = {"width": w, "mode": m, "seeds": len(runs),
-                   "diverged": sum(r.diverged for r in runs)}
+            row = {"width": w, "mode": m, "optimizer": optimizer_label(runs[0]),
+                   "optimizer_index": None if o is None else result.optimizers.index(o),
+                   "seeds": len(runs), "diverged": sum(r.diverged for r in runs)}
             for attr, _label in METRICS:
                 final = np.array([getattr(r, attr)[-1] for r in runs], dtype=np.float64)
                 best = np.array([np.nanmin(getattr(r, attr)) for r in runs], dtype=np.float64)
@@ -102,9 +106,10 @@ def loss_bands(runs, metric: str = "test_error") -> Band:
                 constant)
 
 
-def cell_bands(result: ExperimentResult, width: int, mode: str) -> dict:
-    """``{metric: Band}`` for the three metrics of one (width, mode) cell (empty if no run yet)."""
-    runs = [r for r in result.cell(width, mode) if len(r)]
+def cell_bands(result: ExperimentResult, width: int, mode: str, optimizer=None) -> dict:
+    """``{metric: Band}`` for the three metrics of one (width, mode, optimizer) cell (empty if
+    no run yet; ``optimizer`` None: the grid's first)."""
+    runs = [r for r in result.cell(width, mode, optimizer) if len(r)]
     if not runs:
         return {}
     return {attr: loss_bands(runs, attr) for attr, _label in METRICS}

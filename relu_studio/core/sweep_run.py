@@ -122,7 +122,7 @@ def run_batch(runs: list[RunSpec], jobs: int = 1, cancel: threading.Event | None
     """Train ``runs`` and return ``(row, history)`` for each finished one (``history``: the
     run's ``.npz`` bytes if asked for, else None). Runs cancelled before they finished are
     left out. Used on whatever process runs the batch (a thread here, a Dask worker there)."""
-    from .experiment import run_experiment
+    from .experiment import grid_key, run_experiment
     from .io.run_files import run_to_npz_bytes
 
     out = []
@@ -144,9 +144,9 @@ def run_batch(runs: list[RunSpec], jobs: int = 1, cancel: threading.Event | None
         wall = time.perf_counter() - t0
         rate = None
         if mode != "ridge" and wall > 0:
-            rate = steps * sum(1 for r in members if (r.width, mode, r.seed) in result.runs) / wall
+            rate = steps * sum(1 for r in members if result.run(r.width, mode, None, r.seed) is not None) / wall
         for r in members:
-            key = (r.width, mode, r.seed)
+            key = grid_key(r.width, mode, result.optimizers[0], r.seed)
             run = result.runs.get(key)
             if run is None:
                 why = result.failures.get(key)
@@ -160,7 +160,7 @@ def run_batch(runs: list[RunSpec], jobs: int = 1, cancel: threading.Event | None
 def train_run(run_spec: RunSpec):
     """``(data, initial_network, run)`` of one run with its whole history (e.g. to open a
     sweep's row in the studio when no history was kept). Same numbers as the sweep's row."""
-    from .experiment import run_experiment
+    from .experiment import grid_key, run_experiment
 
     data = _dataset(*run_spec.data_key)
     lr = run_spec.lr if run_spec.lr is not None else DEFAULT_LR["all"]
@@ -169,7 +169,7 @@ def train_run(run_spec: RunSpec):
         steps=run_spec.steps or 1, save_every=run_spec.save_every or 1, lr_output=lr, lr_all=lr,
         batch_size=run_spec.batch_size,
         lam=DEFAULT_LAMBDA if run_spec.lam is None else run_spec.lam, jobs=1)
-    key = (run_spec.width, run_spec.mode, run_spec.seed)
+    key = grid_key(run_spec.width, run_spec.mode, result.optimizers[0], run_spec.seed)
     if key not in result.runs:
         raise SweepError(result.failures.get(key, "the run did not finish"))
     return data, result.initial[(run_spec.width, run_spec.seed)], result.runs[key]

@@ -41,14 +41,15 @@ class CompareController(QObject):
 
     settingsChanged = Signal(object)  # the names of the grid's settings that changed
     gridChanged = Signal()  # a new grid layout (widths x modes, seeds), or none
-    runsArrived = Signal(object)  # the (width, mode) cells with new runs; None: all of them
+    runsArrived = Signal(object)  # the (width, mode, optimizer) cells with new runs; None: all
     selectionChanged = Signal()  # the selected cell or the shown seed
     stepChanged = Signal()  # the shared timeline's step
     progressChanged = Signal(int, str)  # per mille, text
     runningChanged = Signal(bool)
     message = Signal(str, str)  # text, level
     gridFinished = Signal(object)  # the result (finished, cancelled or failed: None)
-    openCell = Signal(object)  # (width, mode, seed, Run, initial Network, Dataset)
+    openCell = Signal(object)  # (width, mode, seed, Run, initial Network, Dataset); the Run
+    # knows its optimizer (run.settings.optimizer, None: the notebook's SGD)
     kymographOptionsChanged = Signal()  # the kymographs' log step axis
 
     def __init__(self, data_provider: Callable[[], Dataset], parent=None):
@@ -56,7 +57,7 @@ class CompareController(QObject):
         self.data_provider = data_provider
         self.settings = GridSettings()
         self.result: ExperimentResult | None = None
-        self.selected: tuple | None = None
+        self.selected: tuple | None = None  # (width, mode, optimizer) of the selected cell
         self.shown_seed = 0
         self.table_kind = "final"
         self.log_steps = True  # the kymographs' step axis (the migration is in the first 10 %)
@@ -123,7 +124,8 @@ class CompareController(QObject):
         self._job = job
         self._bridge.submit(job)  # training starts now, while the cells are laid out
         self._expected = snapshot_steps(s.steps, s.save_every) if s.sgd_modes else None
-        self._install(ExperimentResult(data, s.widths, s.modes, s.seed_list, settings=s))
+        self._install(ExperimentResult(data, s.widths, s.modes, s.seed_list, settings=s,
+                                       optimizers=s.optimizers))
         self.runningChanged.emit(True)
         self.progressChanged.emit(0, "starting…")
         n = s.run_count
@@ -153,9 +155,9 @@ class CompareController(QObject):
         runs, done = job.take()
         if runs:
             self.result = self.result.with_runs(dict(runs))
-            self._runs_arrived({(k[0], k[1]) for k, _ in runs})
+            self._runs_arrived({k[:3] for k, _ in runs})
         res = self.result
-        n_all = len(res.widths) * len(res.modes) * len(res.seeds)
+        n_all = len(res.keys)
         if not done:
             total = job.total_steps or 0
             if total > 0 and not job.cancel.is_set():
@@ -212,7 +214,7 @@ class CompareController(QObject):
             if view.get("shown_seed") in self.result.seeds:
                 self.set_shown_seed(view["shown_seed"])
             sel = view.get("selected")
-            if sel:
+            if sel:  # (width, mode): the column of the grid's first optimizer
                 self.select_cell(int(sel[0]), str(sel[1]))
             if view.get("step") is not None:
                 self.set_step_index(max(0, bisect.bisect_right(self.steps, int(view["step"])) - 1))
@@ -236,7 +238,7 @@ class CompareController(QObject):
     def view_state(self) -> dict:
         """What is shown, as JSON (saved beside the grid's settings in a session)."""
         return {"shown_seed": self.shown_seed,
-                "selected": list(self.selected) if self.selected else None,
+                "selected": list(self.selected[:2]) if self.selected else None,
                 "step": self.step if self.result is not None else None, "table": self.table_kind}
 
     def _install(self, result: ExperimentResult):
@@ -265,13 +267,43 @@ class CompareController(QObject):
         self.runsArrived.emit(cells)
         self.stepChanged.emit()
 
+    # ------------------------------------------------------------------ columns
+    def columns(self) -> tuple:
+        """``(mode, optimizer)`` of each column of the grid shown (else of the settings' grid):
+        each SGD mode once per optimizer, ridge once (optimizer None)."""
+        if self.result is not None:
+            return self.result.columns
+        s = self.settings
+        return tuple((m, o) for m in s.modes for o in ((None,) if m == "ridge" else s.optimizers))
+
+    def optimizers(self) -> tuple:
+        return self.result.optimizers if self.result is not None else self.settings.optimizers
+
+    def column_optimizer_label(self, mode: str, optimizer) -> str:
+        """A column's optimizer as it trains (``"Adam lr 0.001"``; ``""`` for ridge)."""
+        if mode == "ridge":
+            return ""
+        if self.result is not None:
+            return self.result.column_label(mode, optimizer)
+        return self.settings.cell_optimizer(mode, optimizer).describe()
+
+    def _column(self, mode: str, optimizer):
+        """``optimizer`` of a column, None meaning the grid's first (ridge: None)."""
+        if mode == "ridge":
+            return None
+        return self.optimizers()[0] if optimizer is None else optimizer
+
     # ------------------------------------------------------------------ selection and timeline
-    def select_cell(self, width: int, mode: str) -> None:
-        """Show the losses and elbow trajectories of the (width, mode) cell."""
+    def select_cell(self, width: int, mode: str, optimizer=None) -> None:
+        """Show the losses and elbow trajectories of the (width, mode, optimizer) cell
+        (``optimizer`` None: the grid's first)."""
         res = self.result
         if res is None or width not in res.widths or mode not in res.modes:
             return
-        self.selected = (int(width), str(mode))
+        optimizer = self._column(mode, optimizer)
+        if optimizer is not None and optimizer not in res.optimizers:
+            return
+        self.selected = (int(width), str(mode), optimizer)
         self.selectionChanged.emit()
 
     def set_shown_seed(self, seed: int) -> None:
@@ -292,17 +324,17 @@ class CompareController(QObject):
             self.table_kind = kind
             self.runsArrived.emit(set())
 
-    def run_of(self, width: int, mode: str):
-        """The shown seed's run of a cell, or None."""
+    def run_of(self, width: int, mode: str, optimizer=None):
+        """The shown seed's run of a cell, or None (``optimizer`` None: the grid's first)."""
         res = self.result
-        return None if res is None else res.runs.get((int(width), str(mode), self.shown_seed))
+        return None if res is None else res.run(width, str(mode), optimizer, self.shown_seed)
 
-    def cell_bands(self, width: int, mode: str) -> dict:
-        return cell_bands(self.result, width, mode) if self.result is not None else {}
+    def cell_bands(self, width: int, mode: str, optimizer=None) -> dict:
+        return cell_bands(self.result, width, mode, optimizer) if self.result is not None else {}
 
-    def trajectories(self, width: int, mode: str):
+    def trajectories(self, width: int, mode: str, optimizer=None):
         """``(steps, elbows)`` of the shown seed's run of a cell (None if it has not finished)."""
-        run = self.run_of(width, mode)
+        run = self.run_of(width, mode, optimizer)
         return None if run is None else elbow_trajectories(run, with_initial=True)
 
     # ------------------------------------------------------------------ kymographs
@@ -327,12 +359,12 @@ class CompareController(QObject):
             self._kinks_cache = (data, target_kinks(data.target))
         return self._kinks_cache[1]
 
-    def elbow_paths(self, width: int, mode: str):
+    def elbow_paths(self, width: int, mode: str, optimizer=None):
         """``(x, y)`` of the shown seed's run of a cell for its kymograph: every unit's elbow
         against the step from the initial network on (without step 0 on a log axis), broken
         where a slope changes sign (:func:`~relu_studio.core.elbow_paths.elbow_paths`); None if
         the run has not finished."""
-        run = self.run_of(width, mode)
+        run = self.run_of(width, mode, optimizer)
         if run is None:
             return None
         steps = np.concatenate([[0], np.asarray(run.steps, dtype=np.int64)])
@@ -355,13 +387,15 @@ class CompareController(QObject):
     def table_rows(self) -> list[dict]:
         return results_table(self.result) if self.result is not None else []
 
-    def open_cell(self, width: int, mode: str) -> bool:
+    def open_cell(self, width: int, mode: str, optimizer=None) -> bool:
         """Emit :attr:`openCell` with the cell's run of the shown seed; False if it has none."""
-        run = self.run_of(width, mode)
+        run = self.run_of(width, mode, optimizer)
         if run is None:
             if self.result is not None:
-                self._say(f"H = {width}, {mode_phrase(mode)}, seed {self.shown_seed} has not finished.",
-                          "warning")
+                label = self.column_optimizer_label(mode, self._column(mode, optimizer))
+                label = f" with {label}" if label and len(self.optimizers()) > 1 else ""
+                self._say(f"H = {width}, {mode_phrase(mode)}{label}, seed {self.shown_seed} has "
+                          "not finished.", "warning")
             return False
         self.openCell.emit((int(width), str(mode), self.shown_seed, run, run.initial, self.result.data))
         return True

@@ -3,18 +3,21 @@
 It presents a :class:`~relu_studio.ui.compare_controller.CompareController` and forwards what
 the user asks for; the controller owns the grid, its job and what is selected.
 
-- Controls: widths (any list), modes, seeds, steps, snapshot interval, learning rates; *Run grid*
-  trains the grid on all cores, with progress and *Cancel* (finished cells are kept).
-- Small multiples (rows widths, columns modes): data, truth, prediction and elbows of the shown
-  seed, all at the step of one shared timeline. A click selects a cell for the panes on the
+- Controls: widths (any list), modes, optimizers (typed as ``sgd, momentum 0.9, adam lr=1e-3``
+  or added from a menu), seeds, steps, snapshot interval, learning rates; *Run grid* trains the
+  grid on all cores, with progress and *Cancel* (finished cells are kept).
+- Small multiples (rows widths, columns modes x optimizers, ridge once): data, truth, prediction
+  and elbows of the shown seed, all at the step of one shared timeline. A click selects a cell for the panes on the
   right; a double click (or *Open in studio*) opens it in the studio.
 - Loss pane of the selected cell: minibatch, full-train and test MSE on a log axis, median and
   25-75 % band over seeds; ridge as a horizontal line.
 - Elbow trajectories (kymographs) of the selected width's SGD modes side by side (output layer
-  only | all layers) for the shown seed, with the target's kinks, on a log step axis by default.
+  only | all layers) with the selected column's optimizer for the shown seed, with the target's kinks, on a log step axis by default.
 - Results table (final or best MSE, median [q25, q75] over seeds), sortable, Ctrl+C, CSV export.
 """
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import QPoint, QRect, QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (
@@ -25,17 +28,22 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ..core.optimizer_specs import format_optimizer, format_optimizers, parse_optimizers
+from ..core.optimizers import Optimizer
 from ..core.settings import (
     LIMITS,
+    MAX_GRID_OPTIMIZERS,
     MAX_GRID_WIDTHS,
     MAX_WIDTH,
     MODE_INFO,
@@ -160,6 +168,50 @@ class WidthsField(_Validated):
             self.validate()
 
 
+#: The optimizers the "+" menu adds, as the field writes them.
+OPTIMIZER_MENU = (("SGD (the notebook's)", Optimizer()),
+                  ("SGD with momentum 0.9", Optimizer("momentum")),
+                  ("SGD with Nesterov momentum 0.9", Optimizer("momentum", nesterov=True)),
+                  ("Adam (lr 0.001)", Optimizer("adam")),
+                  ("AdamW (lr 0.001, weight decay 0.01)", Optimizer("adamw")),
+                  ("RMSprop (lr 0.01)", Optimizer("rmsprop")))
+
+
+class OptimizersField(_Validated):
+    """The grid's optimizers typed as ``sgd, momentum 0.9, adam lr=1e-3`` (core.optimizer_specs:
+    parsed, never evaluated); refused at the field with the reason beneath."""
+
+    def __init__(self, optimizers, parent=None):
+        edit = QLineEdit(format_optimizers(optimizers))
+        super().__init__(edit, parse_optimizers, (
+            f"The optimizers to compare (1..{MAX_GRID_OPTIMIZERS}), e.g. sgd, momentum 0.9, "
+            "nesterov, adam lr=1e-3, adamw wd=0.05, rmsprop alpha=0.9.\nA number after a name is "
+            "momentum's momentum, else the learning rate; settings: lr, momentum, dampening, "
+            "nesterov, beta1, beta2, eps, wd, alpha, centered.\nWithout lr, Adam/AdamW/RMSprop "
+            "use torch's default and SGD/momentum the mode's lr. Each SGD mode trains once per "
+            "optimizer, from the same initial network and minibatches."), parent)
+        self._value = tuple(optimizers)
+        edit.editingFinished.connect(self.validate)
+        edit.setMinimumWidth(230)
+        edit.setPlaceholderText("sgd, momentum 0.9, adam")
+
+    def text(self) -> str:
+        return self.editor.text()
+
+    def set_value(self, optimizers):
+        with QSignalBlocker(self):
+            self.editor.setText(format_optimizers(optimizers))
+            self.validate()
+
+    def add(self, optimizer: Optimizer) -> None:
+        """Append ``optimizer`` (if not there yet) and apply the field."""
+        text = self.editor.text().strip().rstrip(",")
+        if self.validate() and optimizer in self.value():
+            return
+        self.editor.setText(f"{text}, {format_optimizer(optimizer)}" if text else format_optimizer(optimizer))
+        self.validate()
+
+
 def _legend_html() -> str:
     """The small multiples' legend, as coloured text (cheaper than a legend in every cell)."""
     return (f"<span style='color:{style.DATA}'>●</span> data &nbsp; "
@@ -215,6 +267,16 @@ class CompareView(QWidget):
                                   tooltip="Learning rate of mode 'all layers' (the notebook's: 0.02)")
         for f in (self.lr_output, self.lr_all):
             f.editor.setMaximumWidth(60)
+        self.optimizers = OptimizersField(s.optimizers)
+        self.add_optimizer = QToolButton()
+        self.add_optimizer.setText("+")
+        self.add_optimizer.setToolTip("Add an optimizer with torch's defaults (edit its settings "
+                                      "in the field)")
+        self.add_optimizer.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.add_optimizer)
+        for label, opt in OPTIMIZER_MENU:
+            menu.addAction(label).triggered.connect(lambda _=False, o=opt: self.optimizers.add(o))
+        self.add_optimizer.setMenu(menu)
         self.run_button = QPushButton("Run grid")
         self.run_button.setToolTip("Train every width x mode x seed on all cores")
         self.run_button.setDefault(True)
@@ -244,6 +306,7 @@ class CompareView(QWidget):
         self.save_every.valueChanged.connect(lambda v: self._set("save_every", v))
         self.lr_output.valueChanged.connect(lambda v: self._set("lr_output", v))
         self.lr_all.valueChanged.connect(lambda v: self._set("lr_all", v))
+        self.optimizers.valueChanged.connect(lambda v: self._set("optimizers", v))
 
         # The controls flow onto a second line when the view is narrow (a laptop screen with the
         # lesson dock open), instead of widening the window or scrolling the plots away.
@@ -269,12 +332,13 @@ class CompareView(QWidget):
         group("Steps", self.steps)
         group("Snapshot every", self.save_every)
         group("lr output", self.lr_output, "lr all", self.lr_all)
+        group("Optimizers", self.optimizers, self.add_optimizer)
         group(self.run_button, self.cancel_button)
 
         # ---- small multiples, their legend and the shared timeline
         self.small = SmallMultiples()
-        self.small.cellClicked.connect(self.c.select_cell)
-        self.small.cellDoubleClicked.connect(self.c.open_cell)
+        self.small.cellClicked.connect(lambda key: self.c.select_cell(*key))
+        self.small.cellDoubleClicked.connect(lambda key: self.c.open_cell(*key))
         scroll = QScrollArea()
         scroll.setWidget(self.small)
         scroll.setWidgetResizable(True)
@@ -413,7 +477,8 @@ class CompareView(QWidget):
         """Start the grid from the controls; returns an error text instead of raising."""
         if not self.widths.validate():
             return self._say(f"Widths: {self.widths.reason.text()}", "error")
-        for name, f in (("lr output", self.lr_output), ("lr all", self.lr_all)):
+        for name, f in (("lr output", self.lr_output), ("lr all", self.lr_all),
+                        ("Optimizers", self.optimizers)):
             if not f.validate():
                 return self._say(f"{name}: {f.reason.text()}", "error")
         modes = tuple(m for m in MODES if self.mode_boxes[m].isChecked())
@@ -423,7 +488,8 @@ class CompareView(QWidget):
         err = self.c.set_settings(self.c.settings.changed(
             widths=self.widths.value(), modes=modes, seeds=self.seeds.value(),
             steps=self.steps.value(), save_every=self.save_every.value(),
-            lr_output=self.lr_output.value(), lr_all=self.lr_all.value()))
+            lr_output=self.lr_output.value(), lr_all=self.lr_all.value(),
+            optimizers=self.optimizers.value()))
         return self._say(err, "error") if err else self.c.run_grid()
 
     def export_csv(self, path=None) -> str | None:
@@ -459,15 +525,31 @@ class CompareView(QWidget):
         for name, f in (("lr_output", self.lr_output), ("lr_all", self.lr_all)):
             if name in names and f.value() != getattr(s, name):
                 f.set_value(getattr(s, name))
-        if self.c.result is None and not self.c.running and names & {"widths", "modes", "steps"}:
+        if "optimizers" in names and self.optimizers.value() != s.optimizers:
+            self.optimizers.set_value(s.optimizers)
+        if self.c.result is None and not self.c.running and names & {
+                "widths", "modes", "steps", "optimizers", "lr_output", "lr_all"}:
             self._preview()
 
-    def _titles(self, lr_output, lr_all) -> dict:
-        t = {"ridge": "ridge (closed form)"}  # short: three columns fit a laptop's half screen
-        if lr_output is not None:
-            t["output"] = f"output only · lr {lr_output:g}"
-        if lr_all is not None:
-            t["all"] = f"{MODE_INFO['all'].short} · lr {lr_all:g}"
+    def _titles(self) -> dict:
+        """Each column's title (HTML): the mode, and the optimizer as it trains. A grid of the
+        notebook's SGD alone keeps the short one-line titles (three columns fit a laptop's half
+        screen); with optimizers the title takes two lines."""
+        c = self.c
+        plain = len(c.optimizers()) == 1 and c.optimizers()[0] == Optimizer()
+        gs = (c.result.settings if c.result is not None else None) or c.settings
+        t = {}
+        for m, o in c.columns():
+            name = "output only" if m == "output" else MODE_INFO[m].short if m in MODE_INFO else m
+            if m == "ridge":
+                t[(m, o)] = "<b>ridge (closed form)</b>"
+            elif plain:
+                t[(m, o)] = f"<b>{name} · lr {gs.lr_for(m):g}</b>"
+            else:  # the optimizer on a line of its own, its lr and weight decay on the next
+                label = c.column_optimizer_label(m, o)  # short: "mom. 0.9", "Nesterov 0.9"
+                label = re.sub(r"momentum (\S+) \(Nesterov\)", r"Nesterov \1", label)
+                head, *rest = re.split(r" (?=lr |wd )", label.replace("momentum", "mom."))
+                t[(m, o)] = f"<b>{name}</b><br>{head}<br>{' '.join(rest) or '&nbsp;'}"
         return t
 
     def _grid_changed(self):
@@ -475,12 +557,11 @@ class CompareView(QWidget):
         if res is None:
             self._preview()
             return
-        gs = res.settings or self.c.settings
-        self.small.set_grid(res.widths, res.modes, res.data, self._titles(gs.lr_output, gs.lr_all))
+        self.small.set_grid(res.widths, res.columns, res.data, self._titles())
         placeholder = "running…" if self.c.running else "not run"
         for w in res.widths:
-            for m in res.modes:
-                self.small.set_run(w, m, None, placeholder)
+            for m, o in res.columns:
+                self.small.set_run(w, m, None, placeholder, o)
         with QSignalBlocker(self.seed_box):
             self.seed_box.clear()
             self.seed_box.addItems([f"seed {s}" for s in res.seeds])
@@ -495,10 +576,10 @@ class CompareView(QWidget):
             data = self.c.data_provider()
         except Exception:  # the provider belongs to the caller; a preview must not fail
             data = None
-        self.small.set_grid(s.widths, s.modes, data, self._titles(s.lr_output, s.lr_all))
+        self.small.set_grid(s.widths, self.c.columns(), data, self._titles())
         for w in s.widths:
-            for m in s.modes:
-                self.small.set_run(w, m, None, "not run yet: press Run grid")
+            for m, o in self.c.columns():
+                self.small.set_run(w, m, None, "not run yet: press Run grid", o)
         self.timeline.set_count(1, index=0)
         self.timeline.set_label(0, 0, 0, 1)
         self.loss.set_bands({}, s.steps, title="The selected cell's losses appear here after Run grid")
@@ -518,15 +599,16 @@ class CompareView(QWidget):
                 self.small.set_dataset(self.c.data_provider())  # the studio's data may have changed
 
     def _runs_arrived(self, cells):
-        """Draw newly finished runs (``cells``: the (width, mode) keys touched; None: all)."""
+        """Draw newly finished runs (``cells``: the (width, mode, optimizer) keys touched;
+        None: all)."""
         c, res = self.c, self.c.result
         if res is None:
             return
         if cells is None or cells:
-            keys = cells if cells is not None else [(w, m) for w in res.widths for m in res.modes]
+            keys = cells if cells is not None else [(w, m, o) for w in res.widths for m, o in res.columns]
             placeholder = "running…" if c.running else "not run"
-            for w, m in keys:
-                self.small.set_run(w, m, c.run_of(w, m), placeholder)
+            for w, m, o in keys:
+                self.small.set_run(w, m, c.run_of(w, m, o), placeholder, o)
             if c.selected is not None and (cells is None or c.selected in cells):
                 self._show_selected()
         with QSignalBlocker(self.table_kind):
@@ -549,9 +631,9 @@ class CompareView(QWidget):
         c, res, sel = self.c, self.c.result, self.c.selected
         if res is None or sel is None:
             return
-        w, m = sel
-        self.small.select(w, m)
-        bands = c.cell_bands(w, m)
+        w, m, o = sel
+        self.small.select(w, m, o)
+        bands = c.cell_bands(w, m, o)
         n_seeds = max((b.seeds for b in bands.values()), default=0)
         x_max = c.steps[-1] if c.steps else 1
         ridge_test = None
@@ -561,19 +643,21 @@ class CompareView(QWidget):
                 ridge_test = float(rb["test_error"].median[0])
         floor = res.data.noise_floor if res.data.target is not None else None
         what = MODE_INFO[m].title if m in MODE_INFO else m
+        if o is not None and len(res.optimizers) > 1:
+            what = f"{what} · {c.column_optimizer_label(m, o)}"
         if n_seeds > 1:
             title = f"H = {w}, {what}: median and 25–75 % band over {n_seeds} seeds"
         elif n_seeds == 1:
-            title = f"H = {w}, {what}: seed {res.cell(w, m)[0].settings.seed}"
+            title = f"H = {w}, {what}: seed {res.cell(w, m, o)[0].settings.seed}"
         else:
             title = f"H = {w}, {what}: not finished"
-        diverged = sum(r.diverged for r in res.cell(w, m))
+        diverged = sum(r.diverged for r in res.cell(w, m, o))
         if diverged:
             title += f" ({diverged} diverged)"
         self.loss.set_bands(bands, x_max, ridge_test, floor, title)
-        run = c.run_of(w, m)
+        run = c.run_of(w, m, o)
         seed = c.shown_seed
-        self._show_kymographs(w)
+        self._show_kymographs(w, o)
         self.loss.set_cursor(c.step)
         self.kymos.set_cursor(c.step)
         self.cell_title.setText(f"<b>Selected: H = {w}, {what}</b>, seed {seed}")
@@ -585,9 +669,12 @@ class CompareView(QWidget):
         else:
             self._show_kymographs(None)
 
-    def _show_kymographs(self, width):
-        """The elbows of ``width``'s SGD modes side by side (None: the grid has not run)."""
+    def _show_kymographs(self, width, optimizer=None):
+        """The elbows of ``width``'s SGD modes with ``optimizer`` (None: the grid's first) side
+        by side (width None: the grid has not run)."""
         c = self.c
+        if optimizer is None:
+            optimizer = c.optimizers()[0]
         modes = c.kymograph_modes()
         self.kymos.set_log(c.log_steps)
         self.kymos.set_modes(modes or ("all",))
@@ -608,15 +695,18 @@ class CompareView(QWidget):
             head += " · ridge trains no hidden layer: its elbows are the initial network's"
         self.kymos.title.setText(head)
         for m, plot in self.kymos.plots.items():
-            lr = gs.lr_output if m == "output" else gs.lr_all
-            name = f"{'output only' if m == 'output' else MODE_INFO[m].short} · lr {lr:g}"
-            paths = c.elbow_paths(width, m) if width is not None and modes else None
+            mode_name = 'output only' if m == 'output' else MODE_INFO[m].short
+            if len(c.optimizers()) == 1 and optimizer == Optimizer():
+                name = f"{mode_name} · lr {gs.lr_for(m):g}"
+            else:
+                name = f"{mode_name} · {c.column_optimizer_label(m, optimizer)}"
+            paths = c.elbow_paths(width, m, optimizer) if width is not None and modes else None
             if paths is None:
                 x = y = ()
                 note = "" if width is None or not modes else ": not finished"
             else:
                 x, y = paths
-                run = c.run_of(width, m)
+                run = c.run_of(width, m, optimizer)
                 note = " · elbows fixed" if m == "output" else ""
                 if run.diverged:
                     note += f", diverged at {run.diverged_at:,}"

@@ -1,4 +1,4 @@
-"""The Compare view's results table: final or best MSE per width x mode, median [q25, q75] over
+"""The Compare view's results table: final or best MSE per width x mode x optimizer, median [q25, q75] over
 seeds, sortable by the numbers (not the text), Ctrl+C copies the selection as tab-separated text.
 
 The rows and the cell texts come from the core (``results_table``, ``table_headers``,
@@ -14,6 +14,8 @@ from ..core.report import table_cells, table_headers
 from ..core.summary import METRICS
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Columns before the metrics: width, mode, optimizer, seeds.
+FIXED = 4
 
 HEADER_TIPS = {
     "train": "minibatch MSE of the step (as the notebook records it)",
@@ -55,8 +57,8 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return tip or None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            h = (Qt.AlignmentFlag.AlignLeft if c == 1 else
-                 Qt.AlignmentFlag.AlignRight if c < 3 else Qt.AlignmentFlag.AlignHCenter)
+            h = (Qt.AlignmentFlag.AlignLeft if c in (1, 2) else
+                 Qt.AlignmentFlag.AlignRight if c < FIXED else Qt.AlignmentFlag.AlignHCenter)
             return int(h | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -102,19 +104,21 @@ class ResultsTableView(QTableView):
         """Show ``rows`` summarised by ``kind`` ("final" or "best"); the sort order is kept."""
         self.rows, self.kind = list(rows), kind
         heads = table_headers(kind)
-        tips = ["", "", "seeds summarised"] + [f"{kind} {label} MSE: {HEADER_TIPS[label]}"
-                                               for _attr, label in METRICS]
+        tips = ["", "", "the optimizer and the learning rate it trained with", "seeds summarised"]
+        tips += [f"{kind} {label} MSE: {HEADER_TIPS[label]}" for _attr, label in METRICS]
         order = {mode: i for i, mode in enumerate(modes_order)}
         cells = []
         for r in rows:
             texts = table_cells(r, kind)
-            keys = [r["width"], order.get(r["mode"], len(order)), r["seeds"]]
+            # the optimizer sorts in the grid's order (ridge, which has none, first)
+            opt = r.get("optimizer_index")
+            keys = [r["width"], order.get(r["mode"], len(order)), -1 if opt is None else opt, r["seeds"]]
             keys += [r[f"{kind}_{attr}"]["median"] for attr, _label in METRICS]
             row = []
             for j, (text, key) in enumerate(zip(texts, keys)):
                 tip = ""
-                if j >= 3:
-                    s = r[f"{kind}_{METRICS[j - 3][0]}"]
+                if j >= FIXED:
+                    s = r[f"{kind}_{METRICS[j - FIXED][0]}"]
                     tip = (f"median {s['median']:.6g}\n25 %: {s['q25']:.6g}\n75 %: {s['q75']:.6g}"
                            f"\nover {r['seeds']} seed{'s' if r['seeds'] != 1 else ''}")
                 row.append((text, key, tip))
@@ -127,8 +131,8 @@ class ResultsTableView(QTableView):
             self.proxy.sort(-1)  # the table's own order: widths, then modes
         hh = self.horizontalHeader()
         for j in range(len(heads)):
-            # Numbers get the room; width, mode and seeds fit their contents.
-            hh.setSectionResizeMode(j, QHeaderView.ResizeMode.ResizeToContents if j < 3
+            # Numbers get the room; width, mode, optimizer and seeds fit their contents.
+            hh.setSectionResizeMode(j, QHeaderView.ResizeMode.ResizeToContents if j < FIXED
                                     else QHeaderView.ResizeMode.Stretch)
 
     def selection_tsv(self, with_header: bool = True) -> str:

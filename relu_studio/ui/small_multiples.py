@@ -1,4 +1,6 @@
-"""Small multiples: one light canvas per (width, mode) cell of the grid, rows widths, columns modes.
+"""Small multiples: one light canvas per cell of the grid, rows widths, columns (mode, optimizer):
+each SGD mode once per optimizer of the grid, ridge once. Cells are keyed ``(width, mode,
+optimizer)`` (optimizer None for ridge), like the grid's runs without their seed.
 
 Each cell shows the training data (orange), the noise-free truth (dashed blue), the prediction
 (green) and the elbows (grey, on y = 0) of one run at the shared timeline's step. Drawing is kept
@@ -29,22 +31,33 @@ TICK_FONT_PT = 8
 
 
 class ColumnTitle(pg.LabelItem):
-    """A column's title that never widens the grid: its minimum width is capped (in a narrow
-    view a long title is clipped rather than pushing the last column out of sight)."""
+    """A column's title that never widens the grid: its minimum and preferred widths are capped
+    (in a narrow view a long title is clipped, never drawn over its neighbour, rather than
+    pushing the last column out of sight; every column gets the same share of the width)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
 
     def updateMin(self):
         super().updateMin()
         w = min(self.itemRect().width(), MIN_TITLE_WIDTH)
         self.setMinimumWidth(w)
         self._sizeHint[Qt.SizeHint.MinimumSize] = (w, self.itemRect().height())
+        self._sizeHint[Qt.SizeHint.PreferredSize] = (w, self.itemRect().height())
         self.updateGeometry()
+
+    def setText(self, text, **args):
+        super().setText(text, **args)
+        # the whole title on hover (a narrow column clips it)
+        self.setToolTip(text.replace("<br>", " · ").replace("<b>", "").replace("</b>", ""))
 
 
 class Cell:
-    """The plot items of one (width, mode) cell."""
+    """The plot items of one (width, mode, optimizer) cell."""
 
-    def __init__(self, plot: pg.PlotItem, width: int, mode: str):
-        self.plot, self.width, self.mode = plot, width, mode
+    def __init__(self, plot: pg.PlotItem, width: int, mode: str, optimizer=None):
+        self.plot, self.width, self.mode, self.optimizer = plot, width, mode, optimizer
         self.vb = plot.getViewBox()
         self.run: Run | None = None
         self.step_shown: int | None = None
@@ -86,19 +99,19 @@ class Cell:
 
 
 class SmallMultiples(pg.GraphicsLayoutWidget):
-    """A widths x modes grid of cells; ``show_step`` redraws every cell at one step."""
+    """A widths x columns grid of cells; ``show_step`` redraws every cell at one step."""
 
-    cellClicked = Signal(int, str)
-    cellDoubleClicked = Signal(int, str)
+    cellClicked = Signal(object)  # the cell's key (width, mode, optimizer)
+    cellDoubleClicked = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground("#1e1e1e" if style.is_dark() else "w")
         self.ci.layout.setSpacing(4)
         self.ci.setContentsMargins(2, 2, 6, 2)
-        self.cells: dict[tuple[int, str], Cell] = {}
+        self.cells: dict[tuple, Cell] = {}
         self.widths: tuple = ()
-        self.modes: tuple = ()
+        self.columns: tuple = ()  # (mode, optimizer) per column
         self.data: Dataset | None = None
         self.step: int = 0
         self.selected: tuple | None = None
@@ -108,15 +121,22 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     # ------------------------------------------------------------------ building
-    def set_grid(self, widths, modes, data: Dataset | None, column_titles: dict | None = None):
-        """Lay out one cell per (width, mode), each showing ``data``; no networks yet.
-        The same widths and modes as before reuse the cells (building plots is the slow part)."""
+    def set_grid(self, widths, columns, data: Dataset | None, column_titles: dict | None = None):
+        """Lay out one cell per width and column, each showing ``data``; no networks yet.
+        ``columns`` are ``(mode, optimizer)`` pairs (a bare mode: the plain-SGD column);
+        ``column_titles`` maps a column to its title (HTML; default: the mode's title).
+        The same widths and columns as before reuse the cells (building plots is the slow part)."""
         fg = "#dddddd" if style.is_dark() else "#222222"
-        titles = {m: info.title for m, info in MODE_INFO.items()}
-        titles.update(column_titles or {})
-        if tuple(widths) == self.widths and tuple(modes) == self.modes and self.cells:
-            for m, label in zip(self.modes, self._column_labels):
-                label.setText(f"<b>{titles.get(m, m)}</b>", color=fg, size=TITLE_SIZE)
+        columns = tuple(c if isinstance(c, tuple) else (c, None) for c in columns)
+        given = column_titles or {}
+
+        def title(col):
+            m = col[0]
+            return given.get(col, f"<b>{MODE_INFO[m].title if m in MODE_INFO else m}</b>")
+
+        if tuple(widths) == self.widths and columns == self.columns and self.cells:
+            for col, label in zip(self.columns, self._column_labels):
+                label.setText(title(col), color=fg, size=TITLE_SIZE)
             if self.selected is not None:
                 self.cells[self.selected].vb.setBorder(None)
             self.selected = None
@@ -128,12 +148,12 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
             return
         self.ci.clear()
         self.cells.clear()
-        self.widths, self.modes = tuple(widths), tuple(modes)
+        self.widths, self.columns = tuple(widths), columns
         self.selected = None
         self.ci.addLabel("", row=0, col=0)
         self._column_labels = []
-        for j, m in enumerate(self.modes):
-            label = ColumnTitle(f"<b>{titles.get(m, m)}</b>", color=fg, size=TITLE_SIZE)
+        for j, col in enumerate(self.columns):
+            label = ColumnTitle(title(col), color=fg, size=TITLE_SIZE, justify="left")
             self.ci.addItem(label, row=0, col=j + 1)
             self._column_labels.append(label)
         font = QFont()
@@ -141,7 +161,7 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         first = None
         for i, w in enumerate(self.widths):
             self.ci.addLabel(f"<b>H = {w}</b>", row=i + 1, col=0, angle=-90, color=fg, size="10pt")
-            for j, m in enumerate(self.modes):
+            for j, (m, o) in enumerate(self.columns):
                 p = self.ci.addPlot(row=i + 1, col=j + 1)
                 p.setMenuEnabled(False)
                 p.hideButtons()
@@ -160,12 +180,12 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
                 else:
                     vb.setXLink(first)
                     vb.setYLink(first)
-                cell = Cell(p, w, m)
+                cell = Cell(p, w, m, o)
                 cell.set_data(data)
                 cell.clear_network("not run yet")
-                self.cells[(w, m)] = cell
+                self.cells[(w, m, o)] = cell
         self.ci.layout.setColumnStretchFactor(0, 0)
-        for j in range(len(self.modes)):
+        for j in range(len(self.columns)):
             self.ci.layout.setColumnStretchFactor(j + 1, 1)
         self.data = data
         self._update_x_range()
@@ -175,6 +195,15 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
     def column_titles(self) -> list[str]:
         """The column titles as shown (HTML)."""
         return [label.text for label in self._column_labels]
+
+    def cell(self, width: int, mode: str, optimizer=None) -> Cell | None:
+        """The cell of a width and column (``optimizer`` None: the mode's first column)."""
+        if optimizer is None:
+            for (w, m, _o), cell in self.cells.items():
+                if w == width and m == mode:
+                    return cell
+            return None
+        return self.cells.get((width, mode, optimizer))
 
     def set_dataset(self, data: Dataset | None):
         self.data = data
@@ -199,9 +228,10 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         next(iter(self.cells.values())).vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
 
     # ------------------------------------------------------------------ content
-    def set_run(self, width: int, mode: str, run: Run | None, placeholder: str = "running…"):
+    def set_run(self, width: int, mode: str, run: Run | None, placeholder: str = "running…",
+                optimizer=None):
         """The run a cell shows (None: nothing yet, with ``placeholder`` as its readout)."""
-        cell = self.cells.get((width, mode))
+        cell = self.cell(width, mode, optimizer)
         if cell is None:
             return
         if run is None:
@@ -239,12 +269,12 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         cell.step_shown = i
 
     # ------------------------------------------------------------------ selection
-    def select(self, width: int, mode: str):
+    def select(self, width: int, mode: str, optimizer=None):
         old = self.cells.get(self.selected) if self.selected else None
         if old is not None:
             old.vb.setBorder(None)
-        cell = self.cells.get((width, mode))
-        self.selected = (width, mode) if cell is not None else None
+        cell = self.cell(width, mode, optimizer)
+        self.selected = (cell.width, cell.mode, cell.optimizer) if cell is not None else None
         if cell is not None:
             cell.vb.setBorder(style.pen(style.SELECTED, 2.5))
 
@@ -261,6 +291,6 @@ class SmallMultiples(pg.GraphicsLayoutWidget):
         if key is None:
             return
         if ev.double():
-            self.cellDoubleClicked.emit(*key)
+            self.cellDoubleClicked.emit(key)
         else:
-            self.cellClicked.emit(*key)
+            self.cellClicked.emit(key)

@@ -66,7 +66,7 @@ def test_selection_seed_and_timeline_and_opening_a_cell(c, qtbot, data, recorder
     c.openCell.connect(opened.append)
     assert c.open_cell(4, "output")
     w, m, seed, run, initial, cell_data = opened[0]
-    assert (w, m, seed) == (4, "output", 1) and run is c.result.runs[(4, "output", 1)]
+    assert (w, m, seed) == (4, "output", 1) and run is c.result.run(4, "output", None, 1)
     assert initial.equals(rs.init_network(4, 1)) and cell_data is data
     # A session restores the same grid, its data and what was shown.
     other = CompareController(lambda: None)

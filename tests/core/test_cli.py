@@ -99,7 +99,7 @@ def test_out_folder_holds_every_run_bit_for_bit(tmp_path, capsys):
         table = list(csv.DictReader(f))
     assert [(r["width"], r["mode"], r["seeds"]) for r in table] == [
         (str(w), m, "2") for w in (3, 6) for m in ALL_MODES]
-    columns = ["width", "mode", "seeds"] + [
+    columns = ["width", "mode", "optimizer", "seeds"] + [
         f"{metric}_{kind}_{stat}" for metric in ("train", "full_train", "test")
         for kind in ("final", "best") for stat in ("median", "q25", "q75")] + ["diverged"]
     assert list(table[0]) == columns
@@ -545,3 +545,61 @@ def test_bad_optimizer_flags_exit_2_with_one_line(argv, message, capsys):
     assert cli.main([*FAST, "--widths", "3", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert re.search(message, err[-1]), err  # one error line (argparse prints its usage first)
+
+
+# --------------------------------------------------------------------------- the optimizer axis
+def test_optimizers_train_the_grid_over_each_one(tmp_path, capsys):
+    """``--optimizers sgd "momentum:..." "adam:lr=1e-3"``: every SGD mode once per optimizer, each
+    run file equal to rs.train with that optimizer; ridge once; the table, results.csv and
+    settings.json name the optimizers."""
+    out = tmp_path / "axis"
+    code = cli.main([*FAST, "--widths", "4", "--seeds", "1", "--modes", "output", "all", "ridge",
+                     "--optimizers", "sgd", "momentum:momentum=0.8,nesterov=true", "adam:lr=1e-3",
+                     "--out", str(out), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    data = rs.make_dataset("piecewise_linear", n=200, noise=0.1, seed=1)
+    axis = {"": None, "_nesterov-0.8": rs.Optimizer("momentum", momentum=0.8, nesterov=True),
+            "_adam-lr=0.001": rs.Optimizer("adam", lr=1e-3)}
+    for part, opt in axis.items():
+        for mode in ("output", "all"):
+            want = rs.train(rs.init_network(4, 0), data, mode=mode, steps=STEPS, save_every=SAVE,
+                            seed=0, optimizer=opt)
+            assert_same_run(hio.load_run_npz(out / f"w4_{mode}{part}_seed0.npz"), want)
+    assert sorted(p.name for p in out.glob("*ridge*.npz")) == ["w4_ridge_seed0.npz"]
+    with open(out / "results.csv", newline="") as f:
+        table = [(r["mode"], r["optimizer"]) for r in csv.DictReader(f)]
+    assert table == [("output", "SGD lr 0.2"), ("output", "momentum 0.8 (Nesterov) lr 0.2"),
+                     ("output", "Adam lr 0.001"), ("all", "SGD lr 0.02"),
+                     ("all", "momentum 0.8 (Nesterov) lr 0.02"), ("all", "Adam lr 0.001"), ("ridge", "")]
+    for _mode, label in table[:-1]:
+        assert label in printed
+    saved = json.loads((out / "settings.json").read_text())
+    assert saved["optimizers"] == [rs.Optimizer().to_dict(), *(o.to_dict() for o in list(axis.values())[1:])]
+
+
+def test_one_optimizer_in_the_axis_is_the_optimizer_flag(tmp_path, capsys):
+    """``--optimizers adam`` trains what ``--optimizer adam`` trains, into the same file names."""
+    args = [*FAST, "--widths", "3", "--seeds", "1", "--modes", "all", "--quiet"]
+    assert cli.main([*args, "--optimizer", "adam", "--out", str(tmp_path / "flag")]) == 0
+    assert cli.main([*args, "--optimizers", "adam", "--out", str(tmp_path / "axis")]) == 0
+    capsys.readouterr()
+    a, b = (hio.load_run_npz(tmp_path / d / "w3_all_seed0.npz") for d in ("flag", "axis"))
+    assert_same_run(a, b)
+    assert a.settings.optimizer == b.settings.optimizer == rs.Optimizer("adam", lr=1e-3)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--optimizers", "adagrad"], "--optimizers: 'adagrad': start with an optimizer's name"),
+    (["--optimizers", "sgd", "adam:lr=fast"], "--optimizers: 'adam lr=fast': lr must be a number, got 'fast'"),
+    (["--optimizers", "momentum:momentum=1.5"], r"--optimizers: .*the momentum must be a number in \(0, 1\)"),
+    (["--optimizers", "adam", "ADAM"], "--optimizers: 'ADAM' is given twice"),
+    (["--optimizers", "sgd adam"], "--optimizers: .*one optimizer per item"),
+    (["--optimizers", "sgd", "momentum", "--momentum", "0.5"], "--momentum applies to --optimizer; "
+                                                              "with --optimizers write the setting"),
+    (["--optimizers", "sgd", "--optimizer", "adam"], "not allowed with argument"),
+])
+def test_bad_optimizer_specs_exit_2_with_one_line(argv, message, capsys):
+    assert cli.main([*FAST, "--widths", "3", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert re.search(message, err[-1]), err

@@ -93,7 +93,7 @@ def test_bands_refuse_what_cannot_be_summarised(grid, data):
 
 # --------------------------------------------------------------------------- elbows
 def test_elbow_trajectories_are_minus_b_over_w_per_snapshot(grid):
-    run = grid.runs[(9, "all", 3)]
+    run = grid.run(9, "all", None, 3)
     steps, e = elbow_trajectories(run)
     assert steps.tolist() == run.steps.tolist() and e.shape == (len(run), 9)
     for i in range(len(run)):
@@ -106,9 +106,9 @@ def test_elbow_trajectories_are_minus_b_over_w_per_snapshot(grid):
 
 
 def test_output_layer_training_leaves_the_elbows_standing(grid):
-    _s, e = elbow_trajectories(grid.runs[(9, "output", 0)], with_initial=True)
+    _s, e = elbow_trajectories(grid.run(9, "output", None, 0), with_initial=True)
     assert np.all(e == e[0])
-    _s, e = elbow_trajectories(grid.runs[(9, "all", 0)], with_initial=True)
+    _s, e = elbow_trajectories(grid.run(9, "all", None, 0), with_initial=True)
     assert not np.all(e == e[0])
 
 
@@ -133,10 +133,13 @@ def test_results_csv_columns_and_values(grid, tmp_path):
     text = results_csv(rows)
     table = list(csv.DictReader(io.StringIO(text)))
     assert list(table[0]) == results_csv_columns() == [
-        "width", "mode", "seeds", *[f"{m}_{k}_{s}" for m in ("train", "full_train", "test")
-                                    for k in ("final", "best") for s in ("median", "q25", "q75")],
+        "width", "mode", "optimizer", "seeds",
+        *[f"{m}_{k}_{s}" for m in ("train", "full_train", "test")
+          for k in ("final", "best") for s in ("median", "q25", "q75")],
         "diverged"]
     assert [(r["width"], r["mode"]) for r in table] == [(str(w), m) for w in (4, 9) for m in ALL_MODES]
+    # the notebook's SGD at each mode's learning rate; ridge has no optimizer
+    assert [r["optimizer"] for r in table[:3]] == ["SGD lr 0.2", "SGD lr 0.02", ""]
     for row, r in zip(table, rows):
         for attr, name in (("train_error", "train"), ("full_train_error", "full_train"),
                            ("test_error", "test")):

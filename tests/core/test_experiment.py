@@ -29,8 +29,9 @@ def identical(a, b):
 
 def test_grid_reproduces_train(data, grid):
     assert not grid.cancelled
-    assert set(grid.runs) == {(w, m, s) for w in (3, 10) for m in ALL_MODES for s in range(4)}
-    for (w, m, s), run in grid.runs.items():
+    assert set(grid.runs) == {rs.grid_key(w, m, rs.Optimizer(), s)
+                              for w in (3, 10) for m in ALL_MODES for s in range(4)}
+    for (w, m, _o, s), run in grid.runs.items():
         init = grid.initial[(w, s)]
         assert init.equals(rs.init_network(w, s))
         assert run.initial is init  # every mode of a (width, seed) starts from the same network
@@ -48,7 +49,7 @@ def test_a_batched_grid_reproduces_train(data, seeds):
     res = rs.run_experiment(data, widths=(3, 10), modes=("output", "all"), seeds=seeds, steps=300,
                             save_every=100, jobs=2)
     assert res.complete and not res.cancelled
-    for (w, m, s), run in res.runs.items():
+    for (w, m, _o, s), run in res.runs.items():
         if s in (0, BATCH_MIN_SEEDS - 1, seeds - 1):
             ref = rs.train(rs.init_network(w, s), data, mode=m, steps=300, save_every=100, seed=s)
             assert identical(run, ref), (w, m, s)
@@ -57,7 +58,7 @@ def test_a_batched_grid_reproduces_train(data, seeds):
 
 def test_ridge_cells_are_the_ridge_fit(data, grid):
     for s in range(4):
-        run = grid.runs[(10, "ridge", s)]
+        run = grid.run(10, "ridge", None, s)
         fitted = rs.fit_ridge(grid.initial[(10, s)], data, rs.DEFAULT_LAMBDA)
         assert run.steps.tolist() == [0] and run.final.equals(fitted)
         test = np.mean((fitted.predict(data.x_test) - data.y_test) ** 2)
@@ -105,7 +106,7 @@ def test_single_seed_table_has_no_quartiles(data):
     text = format_table(rows)
     assert "[" not in text and "output" in text and " 4 " in f" {text} "
     ref = rs.train(rs.init_network(4, 5), data, mode="output", steps=50, save_every=10, seed=5)
-    assert identical(res.runs[(4, "output", 5)], ref)
+    assert identical(res.run(4, "output", None, 5), ref)
 
 
 def test_explicit_seed_list_and_learning_rates(data):
@@ -115,7 +116,7 @@ def test_explicit_seed_list_and_learning_rates(data):
     for s in (2, 7):
         ref = rs.train(rs.init_network(5, s), data, mode="all", lr=0.05, steps=120, save_every=40,
                        batch_size=10, seed=s)
-        assert identical(res.runs[(5, "all", s)], ref)
+        assert identical(res.run(5, "all", None, s), ref)
 
 
 def test_diverged_runs_are_counted(data):
@@ -160,11 +161,11 @@ def test_cancel_stops_and_keeps_finished_runs(data):
     # one worker: the run that was finishing completes; the others stop before starting
     assert len(sgd) == 1
     (key,) = sgd
-    w, m, s = key
+    w, m, _o, s = key
     ref = rs.train(rs.init_network(w, s), data, mode=m, steps=steps, save_every=5000, seed=s)
     assert identical(res.runs[key], ref) and res.runs[key].completed_steps == steps
     # the ridge cells are computed before any SGD and are kept too
-    assert {k for k in res.runs if k[1] == "ridge"} == {(5, "ridge", 0)}
+    assert {k for k in res.runs if k[1] == "ridge"} == {(5, "ridge", None, 0)}
     assert sorted(finished) == sorted(res.runs)
     # a table can still be made from what finished
     assert {r["mode"] for r in rs.results_table(res)} == {m, "ridge"}
@@ -187,10 +188,10 @@ def test_cancel_of_a_batched_grid_keeps_the_finished_block(data):
                             on_run=lambda k, r: finished.append(k))
     assert res.cancelled
     sgd = sorted(k for k in res.runs if k[1] != "ridge")
-    assert sgd == [(5, "all", s) for s in range(LANES)]
+    assert sgd == [(5, "all", rs.Optimizer(), s) for s in range(LANES)]
     for s in (0, LANES - 1):
         ref = rs.train(rs.init_network(5, s), data, mode="all", steps=steps, save_every=1000, seed=s)
-        assert identical(res.runs[(5, "all", s)], ref)
+        assert identical(res.run(5, "all", None, s), ref)
     assert sorted(finished) == sorted(res.runs)
     assert len([k for k in res.runs if k[1] == "ridge"]) == seeds
 
@@ -229,9 +230,9 @@ def test_a_given_initial_network_starts_every_seed_and_mode():
         assert res.initial[(6, s)] is net
         for m in ("output", "all"):
             want = rs.train(net, data, m, rs.DEFAULT_LR[m], 300, save_every=100, seed=s)
-            got = res.runs[(6, m, s)]
+            got = res.run(6, m, None, s)
             assert np.array_equal(got.w1, want.w1) and np.array_equal(got.test_error, want.test_error)
-        assert res.runs[(6, "ridge", s)].final.equals(rs.fit_ridge(net, data))
+        assert res.run(6, "ridge", None, s).final.equals(rs.fit_ridge(net, data))
 
 
 def test_cancel_checks_come_more_often_for_wide_networks():

@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -245,17 +246,25 @@ def test_kernels_compiled_from_other_sources_are_never_found(tmp_path):
     assert jit_cache.kernel_fingerprint(tmp_path) == here
 
 
-def test_the_app_s_cache_keeps_only_the_current_kernels_a_given_folder_is_left_alone(tmp_path):
+def test_the_app_s_cache_drops_kernels_unused_for_weeks_a_given_folder_is_left_alone(tmp_path):
+    week = 7 * 24 * 3600
     for kind in (USER, ENV):
         folder = tmp_path / kind.replace(" ", "-")
-        stale, other = folder / "0123456789abcdef", folder / "notes"
-        for d in (stale, other):
+        stale, recent, other = folder / "0123456789abcdef", folder / "1123456789abcdef", folder / "notes"
+        for d in (stale, recent, other):
             d.mkdir(parents=True)
             (d / "f").write_text("x")
-        sub = jit_cache.kernels_folder(jit_cache.CacheChoice(kind, folder), "fedcba9876543210")
+        now = time.time()
+        old = now - jit_cache.STALE_AFTER_S - week
+        for d in (stale, other):
+            os.utime(d, (old, old))
+        os.utime(recent, (now - week, now - week))  # another version's process, used last week
+        sub = jit_cache.kernels_folder(jit_cache.CacheChoice(kind, folder), "fedcba9876543210", now=now)
         assert sub == folder / "fedcba9876543210" and sub.is_dir()
         assert other.is_dir()  # not ours: kept
-        assert stale.is_dir() == (kind == ENV)  # old kernels go, except from a folder the user gave
+        assert recent.is_dir()  # maybe in use by a running older/newer version: kept
+        assert stale.is_dir() == (kind == ENV)  # unused old kernels go, except from a folder the user gave
+        assert now - sub.stat().st_mtime < 60  # ours is marked used
     assert jit_cache.kernels_folder(jit_cache.CacheChoice(NONE, None)) is None
 
 

@@ -73,8 +73,9 @@ def identical(a, b):
 def test_grid_reproduces_the_core_runs_bit_for_bit(view, qtbot, data):
     res = run_grid(qtbot, view)
     assert not res.cancelled and res.data is data
-    assert set(res.runs) == {(w, m, s) for w in (3, 7) for m in ALL_MODES for s in (0, 1)}
-    for (w, m, s), run in res.runs.items():
+    assert set(res.runs) == {rs.grid_key(w, m, rs.Optimizer(), s)
+                             for w in (3, 7) for m in ALL_MODES for s in (0, 1)}
+    for (w, m, _o, s), run in res.runs.items():
         init = rs.init_network(w, s)
         assert run.initial.equals(init)
         assert run.initial is res.initial[(w, s)]  # every mode of a seed starts from one network
@@ -124,8 +125,8 @@ def test_shared_slider_moves_every_cell(view, qtbot):
     for i in (0, 1, 3, len(steps) - 1, 2):
         view.timeline.slider.setValue(i)  # what the user's drag does
         step = steps[i]
-        for (w, m), cell in view.small.cells.items():
-            run = res.runs[(w, m, 0)]
+        for (w, m, _o), cell in view.small.cells.items():
+            run = res.run(w, m, None, 0)
             net = run.network_at(step)
             xs, ys = cell.prediction.getData()
             np.testing.assert_allclose(ys, net.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))  # float64 polyline vs float32 model
@@ -139,19 +140,19 @@ def test_shared_slider_moves_every_cell(view, qtbot):
         assert f"step {step:,} / 3,000" in view.timeline.label.text()
     # Step 0 shows the initial networks of the SGD cells (and the ridge fit).
     view.c.set_step_index(0)
-    xs, ys = view.small.cells[(7, "all")].prediction.getData()
+    xs, ys = view.small.cell(7, "all").prediction.getData()
     np.testing.assert_allclose(ys, rs.init_network(7, 0).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
-    xs, ys = view.small.cells[(7, "ridge")].prediction.getData()
-    np.testing.assert_allclose(ys, res.runs[(7, "ridge", 0)].final.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
+    xs, ys = view.small.cell(7, "ridge").prediction.getData()
+    np.testing.assert_allclose(ys, res.run(7, "ridge", None, 0).final.predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
 
 
 def test_the_seed_shown_switches_every_cell(view, qtbot):
     res = run_grid(qtbot, view, widths="4", seeds=3)
     view.seed_box.setCurrentIndex(2)
     assert view.c.shown_seed == 2
-    for (w, m), cell in view.small.cells.items():
-        assert cell.run is res.runs[(w, m, 2)]
-    steps, elbows = elbow_trajectories(res.runs[(4, "all", 2)], with_initial=True)
+    for (w, m, _o), cell in view.small.cells.items():
+        assert cell.run is res.run(w, m, None, 2)
+    steps, elbows = elbow_trajectories(res.run(4, "all", None, 2), with_initial=True)
     view.c.select_cell(4, "all")
     _x, y = view.kymos.plots["all"].plotted()
     np.testing.assert_allclose(y[np.isfinite(y)], elbows[1:].T.ravel()[np.isfinite(elbows[1:].T.ravel())])
@@ -165,7 +166,7 @@ def test_the_selected_widths_modes_kymographs_side_by_side_with_kinks(view, qtbo
     view.kymos.log_box.setChecked(False)
     for m, plot in plots.items():
         assert plot.isVisible()
-        run = res.runs[(6, m, 0)]
+        run = res.run(6, m, None, 0)
         steps, elbows = elbow_trajectories(run, with_initial=True)
         x, y = plot.plotted()
         ws = np.vstack([run.initial.w1[None], run.w1])
@@ -187,7 +188,7 @@ def test_the_selected_widths_modes_kymographs_side_by_side_with_kinks(view, qtbo
     assert "all layers" in all_.getPlotItem().titleLabel.text
     view.c.select_cell(4, "all")
     assert "H = 4" in view.kymos.title.text()
-    np.testing.assert_array_equal(plots["all"].plotted()[1][:3], elbow_trajectories(res.runs[(4, "all", 0)], True)[1][:3, 0])
+    np.testing.assert_array_equal(plots["all"].plotted()[1][:3], elbow_trajectories(res.run(4, "all", None, 0), True)[1][:3, 0])
 
 
 def test_log_step_axis_is_the_default_and_can_be_switched_off(view, qtbot):
@@ -215,7 +216,7 @@ def test_log_step_axis_is_the_default_and_can_be_switched_off(view, qtbot):
 
 def test_a_unit_whose_slope_crosses_zero_is_broken_not_drawn_across(view, qtbot, data):
     res = run_grid(qtbot, view, widths="3", modes=("all",), seeds=1, steps=2000, save_every=500)
-    run = res.runs[(3, "all", 0)]
+    run = res.run(3, "all", None, 0)
     # Unit 0's slope turns from + to - between the 2nd and 3rd snapshots (elbow -b/w through ±inf).
     w1 = np.array(run.w1)
     b1 = np.array(run.b1)
@@ -279,7 +280,7 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     # Width 2 finishes in a moment; width 300 would take half a minute.
     configure(view, widths="2 300", modes=("all", "ridge"), seeds=1, steps=2_000_000, save_every=10_000)
     assert view.run_grid() is None
-    qtbot.waitUntil(lambda: (2, "all", 0) in view.c.result.runs, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: view.c.result.run(2, "all", None, 0) is not None, timeout=TIMEOUT)
     assert view.c.running and view.cancel_button.isEnabled()
     t0 = time.perf_counter()
     with qtbot.waitSignal(view.c.gridFinished, timeout=5000):
@@ -288,11 +289,11 @@ def test_cancel_is_prompt_and_keeps_finished_cells(view, qtbot):
     assert elapsed < 1.0, f"cancel took {elapsed:.2f} s"
     res = view.c.result
     assert res.cancelled
-    assert (2, "all", 0) in res.runs and (300, "all", 0) not in res.runs
-    assert (2, "ridge", 0) in res.runs and (300, "ridge", 0) in res.runs
-    assert view.small.cells[(2, "all")].run is res.runs[(2, "all", 0)]
-    assert view.small.cells[(300, "all")].run is None
-    assert view.small.cells[(300, "all")].text.toPlainText() == "not run"
+    assert res.run(2, "all", None, 0) is not None and res.run(300, "all", None, 0) is None
+    assert res.run(2, "ridge", None, 0) is not None and res.run(300, "ridge", None, 0) is not None
+    assert view.small.cell(2, "all").run is res.run(2, "all", None, 0)
+    assert view.small.cell(300, "all").run is None
+    assert view.small.cell(300, "all").text.toPlainText() == "not run"
     assert "Cancelled" in view.status.text() and "3 of 4 runs" in view.status.text()
     assert [view.table.model().index(r, 0).data() for r in range(view.table.model().rowCount())] \
         == ["2", "2", "300"]
@@ -313,7 +314,7 @@ def test_shutdown_mid_grid_stops_the_thread(qtbot, data):
 
 
 def _cell_center(v, key):
-    rect = v.small.cells[key].vb.sceneBoundingRect()
+    rect = v.small.cell(*key).vb.sceneBoundingRect()
     return v.small.mapFromScene(rect.center())
 
 
@@ -322,7 +323,8 @@ def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
     view.seed_box.setCurrentIndex(1)
     vp = view.small.viewport()
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=_cell_center(view, (3, "output")))
-    assert view.c.selected == (3, "output") and view.small.selected == (3, "output")
+    sgd = rs.Optimizer()
+    assert view.c.selected == (3, "output", sgd) and view.small.selected == (3, "output", sgd)
     assert "H = 3" in view.cell_title.text()
     opened = []
     view.c.openCell.connect(opened.append)
@@ -330,14 +332,14 @@ def test_click_selects_and_double_click_opens_a_cell(view, qtbot):
     # A real double click: press, release, double-click press, release (pyqtgraph reports the
     # double click on the release).
     qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pos)
-    assert view.c.selected == (7, "all") and not opened
+    assert view.c.selected == (7, "all", sgd) and not opened
     qtbot.mouseDClick(vp, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: len(opened) == 1, timeout=2000)
     w, m, seed, run, initial, cell_data = opened[0]
     assert cell_data is res.data
     assert (w, m, seed) == (7, "all", 1)
-    assert run is res.runs[(7, "all", 1)] and initial is run.initial
+    assert run is res.run(7, "all", None, 1) and initial is run.initial
     assert initial.equals(rs.init_network(7, 1))
     # The button opens the selected cell too.
     view.open_button.click()
@@ -350,18 +352,19 @@ def test_results_table_sorts_copies_and_exports(view, qtbot, tmp_path):
     model = t.model()
     assert model.rowCount() == 6
     col = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    assert col == ["width", "mode", "seeds", "final train MSE", "final full train MSE", "final test MSE"]
+    assert col == ["width", "mode", "optimizer", "seeds", "final train MSE", "final full train MSE",
+                   "final test MSE"]
     rows = rs.results_table(res)
     # Sorted by the test MSE's median (numbers, not text).
-    t.sortByColumn(5, Qt.SortOrder.AscendingOrder)
+    t.sortByColumn(6, Qt.SortOrder.AscendingOrder)
     shown = [(int(model.index(r, 0).data()), model.index(r, 1).data()) for r in range(6)]
     want = sorted(rows, key=lambda r: r["final_test_error"]["median"])
     assert shown == [(r["width"], r["mode"]) for r in want]
     # Best errors: same code as the CLI's --table best.
     view.table_kind.setCurrentIndex(1)
-    assert model.headerData(5, Qt.Orientation.Horizontal) == "best test MSE"
+    assert model.headerData(6, Qt.Orientation.Horizontal) == "best test MSE"
     best_row = next(r for r in rows if (r["width"], r["mode"]) == (7, "all"))
-    texts = {(model.index(r, 0).data(), model.index(r, 1).data()): model.index(r, 5).data() for r in range(6)}
+    texts = {(model.index(r, 0).data(), model.index(r, 1).data()): model.index(r, 6).data() for r in range(6)}
     b = best_row["best_test_error"]
     assert texts[("7", "all")] == f"{b['median']:.4g} [{b['q25']:.3g}, {b['q75']:.3g}]"
     # Ctrl+C: the selection as tab-separated text, with the header.
@@ -372,7 +375,7 @@ def test_results_table_sorts_copies_and_exports(view, qtbot, tmp_path):
     text = QApplication.clipboard().text()
     lines = text.splitlines()
     assert lines[0].split("\t") == [c.replace("final", "best") for c in col]
-    assert lines[1].split("\t") == [model.index(0, c).data() for c in range(6)]
+    assert lines[1].split("\t") == [model.index(0, c).data() for c in range(7)]
     # Export: the CLI's results.csv, from the same writer.
     path = tmp_path / "results.csv"
     assert view.export_csv(str(path)) is None
@@ -400,9 +403,9 @@ def test_state_is_json_and_a_result_restores(view, qtbot, data):
     other.c.restore(res.settings, state, res.runs, res.data)
     assert other.c.view_state() == state and other.c.settings == res.settings
     assert other.c.result.runs == res.runs
-    assert other.small.cells[(5, "output")].run is res.runs[(5, "output", 1)]
-    xs, ys = other.small.cells[(5, "output")].prediction.getData()
-    np.testing.assert_allclose(ys, res.runs[(5, "output", 1)].network_at(500).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
+    assert other.small.cell(5, "output").run is res.run(5, "output", None, 1)
+    xs, ys = other.small.cell(5, "output").prediction.getData()
+    np.testing.assert_allclose(ys, res.run(5, "output", None, 1).network_at(500).predict(xs), rtol=0, atol=1e-6 * (1 + np.abs(ys).max()))
     assert other.table.model().rowCount() == 4
     other.c.clear()
     assert other.c.result is None and other.table.model().rowCount() == 0
@@ -422,8 +425,9 @@ def test_bad_settings_are_refused_without_running(view):
 
 def test_before_any_run_the_cells_show_the_current_data(view, data):
     assert view.c.result is None
-    assert set(view.small.cells) == {(w, m) for w in (10, 20, 40) for m in ALL_MODES}
-    cell = view.small.cells[(20, "all")]
+    assert set(view.small.cells) == {(w, m, None if m == "ridge" else rs.Optimizer())
+                                     for w in (10, 20, 40) for m in ALL_MODES}
+    cell = view.small.cell(20, "all")
     xs, ys = cell.points.getData()
     np.testing.assert_array_equal(xs, data.x)
     assert cell.run is None and "not run yet" in cell.text.toPlainText()
@@ -437,10 +441,10 @@ def test_a_second_grid_replaces_the_first(view, qtbot):
     view.lr_all.set_value(0.05)
     second = run_grid(qtbot, view, widths="3", seeds=2, steps=2000)
     assert second is view.c.result and second is not first
-    for (w, m), cell in view.small.cells.items():
-        assert cell.plot is plots[(w, m)]  # same layout: the cells are reused
-        assert cell.run is second.runs[(w, m, 0)]
-    assert second.runs[(3, "all", 0)].settings.lr == 0.05
+    for (w, m, _o), cell in view.small.cells.items():
+        assert cell.plot is plots[(w, m, _o)]  # same layout: the cells are reused
+        assert cell.run is second.run(w, m, None, 0)
+    assert second.run(3, "all", None, 0).settings.lr == 0.05
     assert "lr 0.05" in view.small.column_titles()[1]
     assert view.c.steps[-1] == 2000 and view.table.model().rowCount() == 3
 
@@ -453,3 +457,64 @@ def test_each_cells_truth_curve_has_no_vertical_drop_at_x_1(view, qtbot):
         tx, ty = cell.truth.getData()
         assert tx.size and np.flatnonzero(np.diff(tx) == 0).size == 0
         assert ty[-1] == pytest.approx(np.sin(12345 * 10), abs=1e-9)
+
+
+def test_two_optimizers_show_in_the_table_and_a_cell_opens_as_it_ran(view, qtbot, data):
+    """Typing two optimizers into the field gives a column per mode and optimizer (ridge once),
+    their rows in the table, and a cell of the Adam column that is rs.train with Adam; opening it
+    hands over that run and its initial network."""
+    view.optimizers.editor.setText("sgd, adam lr=3e-3")
+    assert view.optimizers.validate()
+    adam = rs.Optimizer("adam", lr=3e-3)
+    res = run_grid(qtbot, view, widths="4", modes=ALL_MODES, seeds=2, steps=1000, save_every=250)
+    assert res.optimizers == (rs.Optimizer(), adam) and res.complete
+    titles = view.small.column_titles()
+    assert len(titles) == 5 and "Adam" in titles[1] and "lr 0.003" in titles[1] and "ridge" in titles[4]
+    model = view.table.model()
+    shown = [(model.index(r, 1).data(), model.index(r, 2).data()) for r in range(model.rowCount())]
+    assert shown == [("output", "SGD lr 0.2"), ("output", "Adam lr 0.003"), ("all", "SGD lr 0.02"),
+                     ("all", "Adam lr 0.003"), ("ridge", "")]
+    run = res.run(4, "all", adam, 1)
+    want = rs.train(rs.init_network(4, 1), data, "all", steps=1000, save_every=250, seed=1,
+                    optimizer=adam)
+    assert identical(run, want)
+    # select the Adam column's cell with a click, show seed 1, and open it
+    view.seed_box.setCurrentIndex(1)
+    qtbot.mouseClick(view.small.viewport(), Qt.MouseButton.LeftButton,
+                     pos=_cell_center(view, (4, "all", adam)))
+    assert view.c.selected == (4, "all", adam)
+    assert "Adam lr 0.003" in view.cell_title.text()
+    # the loss pane shows the Adam cell's bands over its seeds, not the SGD cell's
+    from relu_studio.core.summary import loss_bands
+    np.testing.assert_array_equal(view.loss.bands["test_error"].median,
+                                  loss_bands(res.cell(4, "all", adam), "test_error").median)
+    opened = []
+    view.c.openCell.connect(opened.append)
+    view.open_button.click()
+    assert len(opened) == 1
+    w, m, seed, got, initial, cell_data = opened[0]
+    assert (w, m, seed) == (4, "all", 1) and got is run and initial is run.initial
+    assert got.settings.optimizer == adam and cell_data is res.data
+
+
+def test_an_optimizer_cell_opened_in_the_studio_is_the_run_it_was(window, qtbot):
+    """The main window: a momentum cell opened from Compare puts that run's initial network,
+    final network and every snapshot into the studio, and the undo text names the optimizer."""
+    v = window.compare
+    window.tabs.setCurrentIndex(1)
+    v.optimizers.editor.setText("sgd, momentum 0.8")
+    assert v.optimizers.validate()
+    configure(v, widths="5", modes=("all",), seeds=1, steps=1500, save_every=500)
+    with qtbot.waitSignal(v.c.gridFinished, timeout=TIMEOUT):
+        assert v.run_grid() is None
+    mom = rs.Optimizer("momentum", momentum=0.8)
+    run = v.c.result.run(5, "all", mom, 0)
+    assert v.c.open_cell(5, "all", mom)
+    assert window.tabs.currentIndex() == 0
+    c = window.c
+    assert c.initial.equals(run.initial) and c.network.equals(run.final)
+    assert len(c.history) == 1 + len(run)
+    want = rs.train(rs.init_network(5, 0), v.c.result.data, "all", steps=1500, save_every=500,
+                    seed=0, optimizer=mom)
+    assert c.network.equals(want.final)
+    assert "momentum 0.8 lr 0.02" in c.undo_stack.undoText()

@@ -241,7 +241,7 @@ def test_compare_grid_is_saved_with_the_session_and_a_cell_opens_in_the_studio(w
     other.close()
     # Opening a cell loads its initial network and run into the studio (undoably).
     v.c.open_cell(9, "all")
-    run = runs[(9, "all", v.c.shown_seed)]
+    run = v.c.run_of(9, "all")
     assert window.tabs.currentIndex() == 0
     assert window.c.initial.equals(run.initial) and window.c.network.equals(run.final)
     assert len(window.c.history) == 1 + len(run)
@@ -301,7 +301,7 @@ def test_a_saved_grid_reopens_and_opens_cells_on_its_own_data(window, qtbot, tmp
         xs, ys = cell.points.getData()
         np.testing.assert_array_equal(xs, data_a.x)
         np.testing.assert_array_equal(ys, data_a.y)
-    assert other.compare.small.cells[(4, "all")].truth.getData()[1].size == data_a.y_test.size
+    assert other.compare.small.cell(4, "all").truth.getData()[1].size == data_a.y_test.size
     assert cmp.open_cell(4, "all")
     assert other.tabs.currentIndex() == 0
     assert np.array_equal(other.c.data.x, data_a.x) and np.array_equal(other.c.data.y, data_a.y)
@@ -309,7 +309,7 @@ def test_a_saved_grid_reopens_and_opens_cells_on_its_own_data(window, qtbot, tmp
     # The panel's data settings describe the data shown (Regenerate would draw A again).
     s = other.c.settings
     assert (s.target, s.n, s.noise, s.data_seed) == (data_a.target.spec, data_a.n, data_a.noise, data_a.seed)
-    run = cmp.result.runs[(4, "all", 0)]
+    run = cmp.result.run(4, "all", None, 0)
     assert other.c.network.equals(run.final)
     assert other.c.history.frozen().full_train_error[-1] == run.full_train_error[-1]  # errors on A
     other.close()

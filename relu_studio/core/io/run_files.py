@@ -254,9 +254,15 @@ def export_history_csv(history) -> str:
     return run_to_csv(history)
 
 
-def run_stem(width: int, mode: str, seed: int) -> str:
-    """The file stem of one grid run: ``w{width}_{mode}_seed{seed}`` (CLI output, session files)."""
-    return f"w{int(width)}_{mode}_seed{int(seed)}"
+def run_stem(width: int, mode: str, seed: int, optimizer: Optimizer | None = None) -> str:
+    """The file stem of one grid run: ``w{width}_{mode}_seed{seed}`` (CLI output, session files)
+    for the notebook's SGD (``optimizer`` None or ``Optimizer()``), else with the optimizer as
+    the Compare field writes it: ``w20_all_adam-lr=0.001_seed0``."""
+    if optimizer is None or optimizer == Optimizer():
+        return f"w{int(width)}_{mode}_seed{int(seed)}"
+    from ..optimizer_specs import format_optimizer
+
+    return f"w{int(width)}_{mode}_{format_optimizer(optimizer).replace(' ', '-')}_seed{int(seed)}"
 
 
 def write_run(run: Run, folder, stem: str) -> tuple[Path, Path]:

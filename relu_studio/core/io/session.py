@@ -37,7 +37,9 @@ member                        contents
                               snapshot from ``first`` on was made on (size -1: the session's
                               data; optional: without them the history does not know)
 ``compare.json``              ``{"settings": object or null, "runs": [{"width": w, "mode": m,
-                              "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz"}, ...],
+                              "seed": s, "member": "compare/w{w}_{m}_seed{s}.npz",
+                              "optimizer": Optimizer.to_dict() (an SGD mode's run; optional:
+                              without it, the grid's first optimizer)}, ...],
                               "data": {data.json's keys, "member": "compare/data.npz"}}``:
                               the grid's settings (:meth:`GridSettings.to_json`) with what
                               Compare shows (``shown_seed``, ``selected``, ``step``, ``table``),
@@ -93,6 +95,7 @@ from ..targets import get_target
 from ..version import __version__
 from .atomic import atomic_write
 from .npz import NpzError, read_npz
+from ..optimizers import Optimizer
 from .run_files import HistoryFileError, run_from_npz_bytes, run_stem, run_to_npz_bytes
 
 __all__ = ["Session", "SessionFileError", "save_session", "load_session", "session_to_bytes",
@@ -228,13 +231,22 @@ def _members(session: Session) -> dict[str, bytes]:
 
     runs, run_members = [], {}
     for key, run in session.compare_runs.items():
-        if not (isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], (int, np.integer))
-                and key[1] in MODES and isinstance(key[2], (int, np.integer))
-                and not isinstance(key[0], bool) and not isinstance(key[2], bool)):
-            raise ValueError(f"compare run keys must be (width, mode, seed), got {key!r}")
+        # (width, mode, seed), or (width, mode, optimizer, seed) as core.experiment keys runs
+        opt = key[2] if isinstance(key, tuple) and len(key) == 4 else None
+        if not (isinstance(key, tuple) and len(key) in (3, 4) and isinstance(key[0], (int, np.integer))
+                and key[1] in MODES and isinstance(key[-1], (int, np.integer))
+                and not isinstance(key[0], bool) and not isinstance(key[-1], bool)
+                and (opt is None or isinstance(opt, Optimizer))):
+            raise ValueError(f"compare run keys must be (width, mode, seed) or (width, mode, optimizer, seed), got {key!r}")
+        four = len(key) == 4
+        if four:
+            key = (key[0], key[1], key[3])
         key = (int(key[0]), key[1], int(key[2]))
-        name = f"compare/{run_stem(*key)}.npz"
-        runs.append({"width": key[0], "mode": key[1], "seed": key[2], "member": name})
+        name = f"compare/{run_stem(*key, opt)}.npz"
+        entry = {"width": key[0], "mode": key[1], "seed": key[2], "member": name}
+        if four:  # null for ridge
+            entry["optimizer"] = None if opt is None else opt.to_dict()
+        runs.append(entry)
         run_members[name] = run_to_npz_bytes(run)
     compare = {"settings": None if session.grid is None else
                {**session.grid.to_json(), **session.compare_view}, "runs": runs}
@@ -447,6 +459,12 @@ def _session_from_members(read, names: set, name: str) -> Session:
                 and _is_int(e.get("seed")) and isinstance(e.get("member"), str)):
             raise bad(f"compare.json: malformed run entry {e!r}")
         key = (e["width"], e["mode"], e["seed"])
+        if "optimizer" in e:  # (width, mode, optimizer, seed); null for ridge
+            try:
+                opt = None if e["optimizer"] is None else Optimizer.from_dict(e["optimizer"])
+            except SettingsError as exc:
+                raise bad(f"compare.json: run {key}: {exc}") from None
+            key = (key[0], key[1], opt, key[2])
         if key in compare_runs:
             raise bad(f"compare.json: run {key} is listed twice")
         member = e["member"]
