@@ -40,6 +40,8 @@ from .core.io.run_files import run_stem
 from .core.report import TABLE_KINDS, results_csv
 from .core.experiment import optimizer_label
 from .core.optimizer_specs import parse_optimizer
+from .core.activations import ACTIVATIONS, Activation
+from .core.losses import LOSSES, Loss
 from .core.optimizers import OPTIMIZERS, Optimizer
 from .core.settings import (
     DEFAULT_LR,
@@ -176,6 +178,17 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     opt.add_argument("--weight-decay", type=_number, metavar="WD",
                      help="weight decay (default 0; AdamW 0.01, decoupled)")
 
+    act = p.add_argument_group("activation and loss (torch.nn's definitions)")
+    act.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                     help="the hidden layer's activation (default relu, the notebook's; the "
+                          "experiment grid trains ReLU with the MSE only for now)")
+    act.add_argument("--slope", type=_number, metavar="S", help="Leaky ReLU's negative slope (default 0.01)")
+    act.add_argument("--elu-alpha", type=_number, metavar="A", help="ELU's alpha (default 1)")
+    act.add_argument("--softplus-beta", type=_number, metavar="B", help="softplus's beta (default 1)")
+    act.add_argument("--loss", choices=LOSSES, default="mse",
+                     help="the training loss: mse (default, the notebook's), mae (L1) or huber")
+    act.add_argument("--delta", type=_number, metavar="D", help="Huber's delta (default 1)")
+
     out = p.add_argument_group("output")
     out.add_argument("--out", type=_folder, metavar="FOLDER",
                      help="save every run's history as w{width}_{mode}_seed{seed}.npz/.csv, the "
@@ -221,6 +234,46 @@ class CliSettings:
     optimizer: Optimizer | None = None  # --optimizer (None: the notebook's plain SGD)
     #: --optimizers given: the grid's optimizer axis (grid.optimizers) is the user's
     compares_optimizers: bool = False
+    activation: Activation = Activation()
+    loss: Loss = Loss()
+
+
+#: The activation flags and the Activation fields they set.
+ACTIVATION_FLAGS = {"slope": "--slope", "alpha": "--elu-alpha", "beta": "--softplus-beta"}
+
+
+def _activation_and_loss(args) -> tuple[Activation, Loss]:
+    """The activation and loss the flags describe, checked by core.activations/core.losses
+    (UsageError naming the flag)."""
+    values = {field: v for field, dest in (("slope", "slope"), ("alpha", "elu_alpha"),
+                                           ("beta", "softplus_beta"))
+              if (v := getattr(args, dest, None)) is not None}
+    try:
+        activation = Activation(args.activation, **values)
+    except SettingsError as exc:
+        flag = ACTIVATION_FLAGS.get(exc.field)
+        raise UsageError(f"{flag}: {exc}" if flag else f"--activation: {exc}") from None
+    try:
+        loss = Loss(args.loss, **({} if args.delta is None else {"delta": args.delta}))
+    except SettingsError as exc:
+        raise UsageError(f"--delta: {exc}" if exc.field == "delta" else f"--loss: {exc}") from None
+    return activation, loss
+
+
+def _grid_can_train(activation: Activation, loss: Loss, init_from=None) -> None:
+    """UsageError unless the experiment grid can honour the activation and the loss: it trains
+    ReLU with MSE only for now (the batched kernel); the scripting API trains any of them."""
+    what = []
+    if not activation.is_relu:
+        what.append(f"the activation {activation.describe()}"
+                    + (f" (recorded in {init_from})" if init_from else ""))
+    if not loss.is_mse:
+        what.append(f"the loss {loss.describe()}")
+    if what:
+        raise UsageError(f"{' and '.join(what)}: the experiment grid trains ReLU networks with "
+                         "the MSE only for now; train other activations and losses from Python: "
+                         "rs.train(net.replace(activation=rs.Activation(...)), data, "
+                         "loss=rs.Loss(...))")
 
 
 #: The optimizer flags and the Optimizer fields they set.
@@ -300,7 +353,9 @@ def _validate(args) -> CliSettings:
         if exc.field in ("widths", "optimizers"):
             message = f"--{exc.field}: {message}"
         raise UsageError(message) from None
-    return CliSettings(replace(StudioSettings(), **data), grid, jobs, optimizer, axis is not None)
+    activation, loss = _activation_and_loss(args)
+    return CliSettings(replace(StudioSettings(), **data), grid, jobs, optimizer, axis is not None,
+                       activation, loss)
 
 
 # --------------------------------------------------------------------------- progress
@@ -610,6 +665,8 @@ def _run(args, prog: str, argv: list) -> int:
     grid, init_net = s.grid, None
     if args.init_from is not None:
         init_net, grid = _load_init_from(args, grid)
+    _grid_can_train(s.activation if init_net is None else init_net.activation, s.loss,
+                    None if init_net is None or args.activation != "relu" else args.init_from.name)
 
     sgd_modes = grid.sgd_modes
     batch = grid.batch_size

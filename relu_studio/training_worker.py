@@ -20,7 +20,6 @@ down within a bound, also mid-run or during the first kernel compile.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import sys
 import threading
@@ -34,11 +33,10 @@ from .core import kernel_preparation
 from .core.dataset import Dataset
 from .core.network import Network
 from .core.pace import FULL_SPEED, Pace, PaceSchedule, RateMeter
-from .core.losses import Loss
 from .core.run_resume import ResumePoint, capture
 from .core.training import Run, Trainer, TrainSettings
 
-__all__ = ["Snapshot", "RunRequest", "loss_argument", "TrainingWorker", "TrainingBridge", "finish_stray_threads",
+__all__ = ["Snapshot", "RunRequest", "TrainingWorker", "TrainingBridge", "finish_stray_threads",
            "shutdown_thread", "SwitchInterval", "IDLE", "RUNNING", "PAUSED", "FINISHED",
            "DIVERGED", "STOPPED", "FAILED"]
 
@@ -70,19 +68,8 @@ class RunRequest:
     settings: TrainSettings
     pause_after: int | None = None
     token: int = 0
-    #: The training loss (None: MSE, the notebook's).
-    loss: Loss | None = None
     #: A run to continue exactly (``network`` is the one it reached; ``settings`` is ignored).
     resume: ResumePoint | None = None
-
-
-def loss_argument(loss: Loss | None) -> dict:
-    """``{"loss": loss}`` for the Trainer if it takes a loss, else {} (MSE). MERGE POINT: the one
-    call site where the studio hands its loss to the engine; the kernels that train any loss add
-    ``Trainer(loss=...)``, and until then every run trains MSE."""
-    if loss is None or loss.is_mse or "loss" not in inspect.signature(Trainer).parameters:
-        return {}
-    return {"loss": loss}
 
 
 @dataclass(frozen=True)
@@ -215,16 +202,15 @@ class TrainingWorker(QObject):
         """Begin a new run (see :class:`RunRequest`)."""
         self._token = request.token
         st = request.settings
-        loss = loss_argument(request.loss)
         try:
             if request.resume is not None:
-                self._trainer = request.resume.trainer(request.network, request.data, **loss)
+                self._trainer = request.resume.trainer(request.network, request.data)
                 self._offset, self._run_total = request.resume.step, request.resume.settings.steps
             else:
                 self._trainer = Trainer(request.network, request.data, mode=st.mode, lr=st.lr,
                                         steps=st.steps, batch_size=st.batch_size,
                                         save_every=st.save_every, seed=st.seed,
-                                        optimizer=st.optimizer, **loss)
+                                        optimizer=st.optimizer, loss=st.loss)
                 self._offset, self._run_total = 0, None
         except Exception as exc:  # a bad setting or network: said, never raised
             self._trainer = None

@@ -20,6 +20,8 @@ _API = {
     **dict.fromkeys(("ExperimentResult", "run_experiment", "grid_key"), "experiment"),
     "train_batch": "batch_training",
     **dict.fromkeys(("Optimizer", "OPTIMIZERS"), "optimizers"),
+    **dict.fromkeys(("Activation", "ACTIVATIONS"), "activations"),
+    **dict.fromkeys(("Loss", "LOSSES"), "losses"),
     **dict.fromkeys(("parse_optimizer", "parse_optimizers", "format_optimizer"), "optimizer_specs"),
     "results_table": "summary",
     **dict.fromkeys(("Init", "INITS", "make_network"), "inits"),
@@ -32,8 +34,8 @@ _API = {
 }
 
 __all__ = list(_API)
-_SUBMODULES = ("arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
-               "history", "io", "lens", "network", "optimizer_specs", "optimizers", "process", "report", "ridge", "settings", "studio",
+_SUBMODULES = ("activations", "arrays", "batch_training", "dataset", "editing", "experiment", "formula", "geometry",
+               "history", "io", "lens", "losses", "network", "optimizer_specs", "optimizers", "process", "report", "ridge", "settings", "studio",
                "summary", "targets", "training", "version")
 
 

@@ -36,8 +36,8 @@ import math
 import numba
 import numpy as np
 
-from ._kernels import (DIVERGED, FLAGS, RUNNING, minibatch_gradients, minibatch_loss,
-                       record_snapshot)
+from ._kernels import (A_RELU, DIVERGED, FLAGS, L_MSE, RUNNING, minibatch_gradients,
+                       minibatch_loss, record_snapshot)
 
 __all__ = ["optim_chunk", "KINDS", "hyper_parameters", "new_state"]
 
@@ -170,13 +170,33 @@ def _scalars(kind, hp, betas, t):
 @numba.njit(**FLAGS)
 def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
                 train_hidden, step0, snap_steps, snap_ptr, snap_step, snap_train, snap_full,
-                snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound):
+                snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act, act_p, loss_kind,
+                delta):
     """Run ``idx.shape[0]`` steps of optimizer ``kind`` after global step ``step0``.
 
     Same arguments, return value and divergence rule as :func:`._kernels.sgd_chunk`, plus the
-    optimizer's ``kind``, ``hp``, ``betas``, ``state`` and ``counts`` (see the module's docstring).
+    optimizer's ``kind``, ``hp``, ``betas``, ``state`` and ``counts`` (see the module's docstring),
+    and the same activation and loss arguments (ReLU with MSE: a copy compiled for those
+    constants, as in sgd_chunk).
     A diverging step updates neither the parameters nor the state.
     """
+    # (the snapshot arrays go as one tuple: a call of more than 30 arguments cannot be inlined)
+    snaps = (snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
+    if act == A_RELU and loss_kind == L_MSE:
+        return _optim_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                            train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
+                            A_RELU, act_p, L_MSE, delta)
+    return _optim_steps_any(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state,
+                            counts, train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
+                            act, act_p, loss_kind, delta)
+
+
+@numba.njit(inline="always", **FLAGS)
+def _optim_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                 train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound, act, act_p,
+                 loss_kind, delta):
+    """:func:`optim_chunk`'s steps."""
+    snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2 = snaps
     n_steps, batch = idx.shape
     h_count = w1.shape[0]
     xb = np.empty(batch, dtype=np.float32)
@@ -186,15 +206,19 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
     gw1 = np.empty(h_count, dtype=np.float32)
     gb1 = np.empty(h_count, dtype=np.float32)
     gw2 = np.empty(h_count, dtype=np.float32)
+    zh = np.empty(h_count, dtype=np.float32)
+    dh = np.empty(h_count, dtype=np.float32)
     gb2_arr = np.empty(1, dtype=np.float32)
     n_snap = snap_steps.shape[0]
     for s in range(n_steps):
         b2 = b2_arr[0]
-        loss = minibatch_loss(x, y, idx[s], w1, b1, w2, b2, xb, yb, acc, g)
+        loss = minibatch_loss(x, y, idx[s], w1, b1, w2, b2, xb, yb, acc, g, act, act_p,
+                              loss_kind, delta)
         step = step0 + s + 1
         diverged = not (loss <= loss_bound)  # also true for NaN
         if not diverged:
-            gb2 = minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2)
+            gb2 = minibatch_gradients(xb, g, w1, b1, w2, train_hidden, gw1, gb1, gw2, zh, dh,
+                                      act, act_p)
             ss, bc = np.float32(0.0), np.float32(1.0)
             if train_hidden:
                 first = counts[0] == 0
@@ -210,9 +234,15 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
             gb2_arr[0] = gb2
             _apply(b2_arr, gb2_arr, state[0, 3], state[1, 3], state[2, 3], kind, hp, first, ss, bc)
         if snap_ptr < n_snap and (diverged or step == snap_steps[snap_ptr]):
-            record_snapshot(snap_ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2_arr[0], snap_step,
-                            snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
+            record_snapshot(snap_ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2_arr[0], act, act_p,
+                            snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1,
+                            snap_w2, snap_b2)
             snap_ptr += 1
         if diverged:
             return s + 1, snap_ptr, DIVERGED
     return n_steps, snap_ptr, RUNNING
+
+
+#: The same steps as a function of their own for every other activation and loss: kept out of
+#: optim_chunk, whose ReLU/MSE loop is then compiled as it was alone (4 % faster, measured).
+_optim_steps_any = numba.njit(**FLAGS)(_optim_steps.py_func)

@@ -16,6 +16,7 @@ import numpy as np
 from .arrays import mse
 from .arrays import read_only as _ro
 from .dataset import Dataset
+from .activations import RELU, Activation
 from .network import Network
 from .training import Run
 
@@ -49,6 +50,8 @@ class History:
     tags: tuple = ()
     lrs: np.ndarray | None = None
     data: tuple = ()
+    #: The networks' activation (the first network's; core.activations).
+    activation: Activation = RELU
 
     def __post_init__(self):
         if self.lrs is None:
@@ -63,7 +66,7 @@ class History:
             _ro(np.array([step], np.int64)), _ro(np.array([np.nan])), _ro(np.array([full])),
             _ro(np.array([test])), _ro(net.w1[None]), _ro(net.b1[None]), _ro(net.w2[None]),
             _ro(np.array([net.b2], np.float32)), (tag,), _ro(np.array([lr], np.float64)),
-            ((0, data),),
+            ((0, data),), net.activation,
         )
 
     def __len__(self) -> int:
@@ -83,7 +86,7 @@ class History:
         return int(self.steps[-1])
 
     def network(self, i: int) -> Network:
-        return Network(self.w1[i], self.b1[i], self.w2[i], float(self.b2[i]))
+        return Network(self.w1[i], self.b1[i], self.w2[i], float(self.b2[i]), self.activation)
 
     @property
     def last(self) -> Network:
@@ -106,6 +109,7 @@ class History:
             cat(self.full_train_error, run.full_train_error), cat(self.test_error, run.test_error),
             cat(self.w1, run.w1), cat(self.b1, run.b1), cat(self.w2, run.w2), cat(self.b2, run.b2),
             self.tags + tags, cat(self.lrs, np.asarray(run.lrs, np.float64)), self.data,
+            self.activation,
         )
 
     def appended(self, net: Network, data: Dataset, tag: str) -> "History":
@@ -119,7 +123,7 @@ class History:
             cat(self.full_train_error, other.full_train_error), cat(self.test_error, other.test_error),
             cat(self.w1, other.w1), cat(self.b1, other.b1), cat(self.w2, other.w2),
             cat(self.b2, other.b2), self.tags + other.tags, cat(self.lrs, other.lrs),
-            _joined_data(self, other),
+            _joined_data(self, other), self.activation,
         )
 
     def data_at(self, i: int) -> Dataset | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dataset import Dataset
+from .losses import Loss
 from .network import Network
 from .optimizers import Optimizer
 from .settings import SettingsError, check, check_mode, SGD_MODES
@@ -49,7 +50,7 @@ class ResumePoint:
         steps): its snapshots are at the uninterrupted run's steps, counted from here."""
         st = self.settings
         return Trainer(network, data, st.mode, st.lr, self.remaining, st.batch_size, st.save_every,
-                       st.seed, optimizer=st.optimizer, resume=self, **kwargs)
+                       st.seed, optimizer=st.optimizer, loss=st.loss, resume=self, **kwargs)
 
     # ------------------------------------------------------------------ files
     def to_json(self) -> dict:
@@ -62,7 +63,8 @@ class ResumePoint:
         return {"settings": {"mode": st.mode, "lr": st.lr, "steps": st.steps,
                              "batch_size": st.batch_size, "save_every": st.save_every,
                              "seed": st.seed,
-                             "optimizer": None if st.optimizer is None else st.optimizer.to_dict()},
+                             "optimizer": None if st.optimizer is None else st.optimizer.to_dict(),
+                             "loss": None if st.loss is None else st.loss.to_dict()},
                 "step": self.step, "rng": rng}
 
     def arrays(self) -> dict:
@@ -83,12 +85,13 @@ class ResumePoint:
             raise ValueError("a resume point must be an object with 'settings'")
         s = obj["settings"]
         try:
-            opt = s.get("optimizer")
+            opt, loss = s.get("optimizer"), s.get("loss")
             settings = TrainSettings(
                 check_mode(s.get("mode"), SGD_MODES), check("lr", s.get("lr")),
                 check("steps", s.get("steps")), check("batch_size", s.get("batch_size")),
                 check("save_every", s.get("save_every")), check("seed", s.get("seed")),
-                None if opt is None else Optimizer.from_dict(opt))
+                None if opt is None else Optimizer.from_dict(opt),
+                None if loss is None else Loss.from_dict(loss))
             step = check("steps", obj.get("step"), "the resume step")
         except SettingsError as exc:
             raise ValueError(str(exc)) from None
@@ -132,7 +135,7 @@ def capture(trainer: Trainer, offset: int = 0, total: int | None = None) -> Resu
     st = trainer.settings
     total = offset + st.steps if total is None else total
     settings = TrainSettings(st.mode, st.lr, total, st.batch_size, st.save_every, st.seed,
-                             st.optimizer)
+                             st.optimizer, st.loss)
     opt_state = trainer.optimizer_state
     if opt_state is not None:
         # Only slot 0 of the output bias's row is the optimizer's (its other slots are never read

@@ -272,8 +272,9 @@ def run_settings(state: StudioState, run_number: int = 0) -> TrainSettings:
     s = state.settings
     seed = (s.init_seed + int(run_number)) % 2**32
     optimizer = None if s.optimizer.is_plain_sgd else s.optimizer
+    loss = None if s.loss.is_mse else s.loss
     return TrainSettings(s.mode, s.current_lr, s.steps, s.batch_size, s.save_every,
-                         seed, optimizer).resolved(state.data.n)
+                         seed, optimizer, loss).resolved(state.data.n)
 
 
 def record_run(before: StudioState, run: Run, reached: Network, steps_done: int) -> Change:

@@ -8,6 +8,9 @@ copying it. Minibatches are ``batch_size`` indices drawn with replacement per st
 
 ``optimizer=`` (a :class:`.optimizers.Optimizer`) trains with momentum, Adam, AdamW or RMSprop
 instead (core._optim_kernels); None, or plain ``Optimizer("sgd")``, is the notebook's SGD kernel.
+Both kernels train the network's own activation (``net.activation``, core.activations) with the
+settings' ``loss`` (a :class:`.losses.Loss`; None is the notebook's MSE). The snapshots' full-train
+and test errors are mean squared errors whatever the loss; their minibatch loss is the training loss.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import numpy as np
 from .arrays import read_only
 from .budget import BudgetError, check_buffer, check_history, snapshot_count
 from .dataset import Dataset
+from .losses import Loss
 from .network import Network
 from .optimizers import Optimizer
 from .settings import DEFAULT_LR, SGD_MODES, SettingsError, check, check_mode
@@ -55,12 +59,16 @@ class TrainSettings:
     seed: int = 0
     #: None: the notebook's plain SGD. Otherwise the optimizer, its ``lr`` that of these settings.
     optimizer: Optimizer | None = None
+    #: None: the notebook's MSE. Otherwise the training loss (core.losses).
+    loss: Loss | None = None
 
     def resolved(self, n: int) -> "TrainSettings":
         """Validated settings with defaults filled in for a data set of ``n`` points."""
         opt = self.optimizer
         if opt is not None and not isinstance(opt, Optimizer):
             raise TrainingError(f"optimizer must be a relu_studio Optimizer or None, got {opt!r}")
+        if self.loss is not None and not isinstance(self.loss, Loss):
+            raise TrainingError(f"loss must be a relu_studio Loss or None, got {self.loss!r}")
         try:
             mode = check_mode(self.mode, SGD_MODES)
             lr = self.lr
@@ -81,7 +89,7 @@ class TrainSettings:
                 )
         if opt is not None:
             opt = opt.with_lr(lr)
-        return TrainSettings(mode, lr, steps, batch, save_every, seed, opt)
+        return TrainSettings(mode, lr, steps, batch, save_every, seed, opt, self.loss)
 
 
 def snapshot_steps(steps: int, save_every: int) -> np.ndarray:
@@ -98,7 +106,7 @@ class Run:
     initial: Network
     settings: TrainSettings
     steps: np.ndarray
-    train_error: np.ndarray  # the minibatch MSE of that step, as the notebook records it
+    train_error: np.ndarray  # the minibatch loss of that step (MSE unless settings.loss), as the notebook records it
     full_train_error: np.ndarray  # MSE on all training points after that step
     test_error: np.ndarray  # MSE on the test set after that step
     w1: np.ndarray
@@ -130,8 +138,8 @@ class Run:
         return self.diverged_at is not None
 
     def snapshot(self, i: int) -> Network:
-        """The network of snapshot number ``i`` (0-based)."""
-        return Network(self.w1[i], self.b1[i], self.w2[i], float(self.b2[i]))
+        """The network of snapshot number ``i`` (0-based), with the initial network's activation."""
+        return Network(self.w1[i], self.b1[i], self.w2[i], float(self.b2[i]), self.initial.activation)
 
     def index_at(self, step: int) -> int:
         """Index of the last snapshot at or before ``step`` (-1: before the first snapshot)."""
@@ -169,7 +177,7 @@ class Trainer:
     def __init__(self, net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
                  steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
                  seed: int = 0, indices=None, loss_bound: float | None = None,
-                 optimizer: Optimizer | None = None, resume=None):
+                 optimizer: Optimizer | None = None, loss: Loss | None = None, resume=None):
         from . import (
             _kernels,  # compiled on first use; imported lazily to keep start-up fast
         )
@@ -178,7 +186,7 @@ class Trainer:
         if not isinstance(net, Network):
             raise TrainingError("train() needs a relu_studio Network")
         self.settings = TrainSettings(mode, lr, steps, batch_size, save_every, seed,
-                                      optimizer).resolved(data.n)
+                                      optimizer, loss).resolved(data.n)
         st = self.settings
         self.initial = net
         self.data = data
@@ -198,7 +206,7 @@ class Trainer:
                 raise TrainingError(f"indices must lie in [0, {data.n})")
             self._indices = np.ascontiguousarray(idx[: st.steps], dtype=np.int64)
             self.settings = st = TrainSettings(st.mode, st.lr, st.steps, idx.shape[1], st.save_every,
-                                               st.seed, st.optimizer)
+                                               st.seed, st.optimizer, st.loss)
             self._rng = None
         else:
             self._indices = None
@@ -208,6 +216,8 @@ class Trainer:
         self._b1 = np.array(net.b1, dtype=np.float32)
         self._w2 = np.array(net.w2, dtype=np.float32)
         self._b2 = np.array([net.b2], dtype=np.float32)
+        self._act = _kernels.activation_code(net.activation)
+        self._loss = _kernels.loss_code(st.loss)
         try:
             check_history(snapshot_count(st.steps, st.save_every), net.width)
             check_buffer(st.batch_size, net.width)
@@ -245,7 +255,7 @@ class Trainer:
     @property
     def network(self) -> Network:
         """The current parameters as an immutable network (a copy)."""
-        return Network(self._w1, self._b1, self._w2, float(self._b2[0]))
+        return Network(self._w1, self._b1, self._w2, float(self._b2[0]), self.initial.activation)
 
     def set_options(self, *, lr: float | None = None, mode: str | None = None) -> None:
         """Change the learning rate and/or mode for the following steps (between chunks).
@@ -261,7 +271,7 @@ class Trainer:
         if opt is not None and lr is None and new_mode != st.mode:
             opt = opt.with_lr(None)  # the new mode's (or the optimizer's) default learning rate
         self.settings = TrainSettings(new_mode, lr, st.steps, st.batch_size, st.save_every,
-                                      st.seed, opt).resolved(self.data.n)
+                                      st.seed, opt, st.loss).resolved(self.data.n)
 
     @property
     def optimizer_state(self):
@@ -308,7 +318,7 @@ class Trainer:
                     self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2,
                     self._b2, st.lr, st.mode == "all", self.step, self._snap_steps, self._count,
                     h["steps"], h["train"], h["full"], h["test"], h["w1"], h["b1"], h["w2"],
-                    h["b2"], self._loss_bound,
+                    h["b2"], self._loss_bound, *self._act, *self._loss,
                 )
             else:
                 done, self._count, status = self._optim_chunk(idx, st)
@@ -337,7 +347,8 @@ class Trainer:
             self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2, self._b2,
             ok.KINDS[st.optimizer.name], hp, betas, self._opt_state[0], self._opt_state[1],
             st.mode == "all", self.step, self._snap_steps, self._count, h["steps"], h["train"],
-            h["full"], h["test"], h["w1"], h["b1"], h["w2"], h["b2"], self._loss_bound,
+            h["full"], h["test"], h["w1"], h["b1"], h["w2"], h["b2"], self._loss_bound, *self._act,
+            *self._loss,
         )
 
     def run(self) -> "Run":
@@ -363,13 +374,15 @@ class Trainer:
 
 def train(net: Network, data: Dataset, mode: str = "all", lr: float | None = None,
           steps: int = 150_000, batch_size: int | None = None, save_every: int = 1000,
-          seed: int = 0, indices=None, optimizer: Optimizer | None = None) -> Run:
+          seed: int = 0, indices=None, optimizer: Optimizer | None = None,
+          loss: Loss | None = None) -> Run:
     """Train a copy of ``net`` on ``data`` and return its history (see :class:`Trainer`).
 
     ``optimizer`` (an :class:`Optimizer`): None trains by the notebook's plain SGD; ``lr``, if
-    given, replaces the optimizer's learning rate."""
+    given, replaces the optimizer's learning rate. ``loss`` (a :class:`Loss`): None is the
+    notebook's MSE. The activation is the network's own (``net.activation``)."""
     return Trainer(net, data, mode, lr, steps, batch_size, save_every, seed, indices,
-                   optimizer=optimizer).run()
+                   optimizer=optimizer, loss=loss).run()
 
 
 def train_chunks(net: Network, data: Dataset, chunk: int = 2000, **kwargs):

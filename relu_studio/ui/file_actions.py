@@ -453,15 +453,14 @@ class FileActions(QObject):
         path = path or self._save_name("Export network", "network.pt", PT_FILTER)
         if not path:
             return
-        from ..core.io.torch_files import export_state_dict
+        from ..core.io.torch_files import export_message, export_state_dict
 
         try:
             export_state_dict(net, path)
         except OSError as exc:
             self._error(f"Could not export {Path(path).name}: {reason(exc)}")
             return
-        self.c.say(f"Exported the network to {Path(path).name} (load it with "
-                   "net.load_state_dict(torch.load(path, weights_only=True))).")
+        self.c.say(export_message(net, Path(path).name))
 
     def _write_text(self, path, text):
         try:

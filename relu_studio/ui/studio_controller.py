@@ -387,8 +387,8 @@ class StudioController(QObject):
         except TrainingError:
             return None
         st = point.settings
-        same = (now.mode, now.lr, now.optimizer, now.batch_size, now.save_every) == \
-            (st.mode, st.lr, st.optimizer, st.batch_size, st.save_every)
+        same = (now.mode, now.lr, now.optimizer, now.loss, now.batch_size, now.save_every) == \
+            (st.mode, st.lr, st.optimizer, st.loss, st.batch_size, st.save_every)
         return point if same else None
 
     # ------------------------------------------------------------------ hand edits
@@ -510,7 +510,7 @@ class StudioController(QObject):
         self._planned_last_step = self._state.history.last_step + steps
         self.last_snapshot = None
         self.bridge.start(RunRequest(self._state.network, self._state.data, settings,
-                                     pause_after, self._token, self.settings.loss, resume))
+                                     pause_after, self._token, resume))
         self._timer.start()
         return None
 

@@ -71,6 +71,8 @@ CONFIGS = {
                              dict(lr=1e-3, centered=True, momentum=0.5, weight_decay=1e-3)),
 }
 WIDTHS = (1, 10, 40)
+#: The kernels' activation and loss arguments for the notebook's ReLU and MSE.
+RELU_MSE = (*_kernels.activation_code(rs.Activation()), *_kernels.loss_code(None))
 MODES = ("output", "all")
 
 
@@ -259,7 +261,7 @@ def test_every_step_matches_torchs_step(config, mode, width):
                 np.zeros((1, width), np.float32), np.zeros(1, np.float32)]
         _optim_kernels.optim_chunk(X32, Y32, xt, yt, ref.idx[s:s + 1], w1, b1, w2, b2, kind, hp,
                                    betas, state, counts, mode == "all", s, np.array([s + 1]), 0,
-                                   *hist, 1e9)
+                                   *hist, 1e9, *RELU_MSE)
         err = rel_error((w1, b1, w2, b2), ref.params(s + 1))
         assert err <= TOL_STEP, (f"{config}/{mode}/H={width}: step {s + 1} from torch's parameters "
                                  f"and state differs by {err / EPS32:.1f} EPS32")
@@ -372,9 +374,9 @@ def test_the_optimizer_kernel_computes_the_sgd_kernels_gradient(mode):
             hp, betas = _optim_kernels.hyper_parameters(rs.Optimizer("sgd"), 0.02)
             state, counts = _optim_kernels.new_state(h)
             _optim_kernels.optim_chunk(*common, _optim_kernels.SGD, hp, betas, state, counts,
-                                       mode == "all", 0, snaps, 0, *hist, 1e9)
+                                       mode == "all", 0, snaps, 0, *hist, 1e9, *RELU_MSE)
         else:
-            _kernels.sgd_chunk(*common, 0.02, mode == "all", 0, snaps, 0, *hist, 1e9)
+            _kernels.sgd_chunk(*common, 0.02, mode == "all", 0, snaps, 0, *hist, 1e9, *RELU_MSE)
         outs.append(hist)
     for a, b in zip(*outs):
         assert np.array_equal(a, b)

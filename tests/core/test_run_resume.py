@@ -52,6 +52,24 @@ def test_resumed_run_equals_the_uninterrupted_run(opt, k):
     _same_tail(full, rest.run(), k)
 
 
+def test_a_resumed_run_keeps_its_activation_and_loss():
+    """A GELU network trained with Huber loss and Adam, stopped and resumed from the resume
+    point's JSON, continues exactly: the loss travels with the point, the activation with the
+    network."""
+    data = rs.make_dataset("piecewise_linear", 200, 0.1, 1)
+    net = rs.init_network(8, 0).replace(activation=rs.Activation("gelu"))
+    kw = dict(mode="all", steps=STEPS, save_every=EVERY, seed=2, optimizer=Optimizer("adam"),
+              loss=rs.Loss("huber", delta=0.05))
+    full = Trainer(net, data, **kw).run()
+    first = Trainer(net, data, **kw)
+    first.advance(613)
+    point = _json_round_trip(capture(first), net.width)
+    assert point.settings.loss == rs.Loss("huber", delta=0.05)
+    rest = point.trainer(first.network, data)
+    assert rest.network.activation == rs.Activation("gelu")
+    _same_tail(full, rest.run(), 613)
+
+
 def test_a_resumed_run_paused_again_still_continues_exactly():
     data, net = _setup()
     kw = dict(mode="all", steps=STEPS, save_every=EVERY, seed=5, optimizer=Optimizer("adam", lr=3e-3))

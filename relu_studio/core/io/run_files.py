@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..activations import Activation
 from ..arrays import read_only
+from ..losses import Loss
 from ..network import Network
 from ..optimizers import Optimizer
 from ..settings import MODES, SettingsError
@@ -56,6 +58,8 @@ def _settings_json(st: TrainSettings) -> str:
     out = {k: getattr(st, k) for k in _SETTINGS_FIELDS}
     if st.optimizer is not None:  # only then: files of plain SGD runs stay as they were
         out["optimizer"] = st.optimizer.to_dict()
+    if st.loss is not None:  # likewise: no entry is the notebook's MSE
+        out["loss"] = st.loss.to_dict()
     return json.dumps(out, allow_nan=True)
 
 
@@ -64,14 +68,15 @@ def _run_arrays(run: Run) -> dict:
         raise TypeError(f"expected a relu_studio Run, got {type(run).__name__}")
     arrays = {name: np.asarray(getattr(run, name)) for name in _HISTORY}
     net = run.initial
+    meta = {"format": FORMAT, "version": FORMAT_VERSION, "message": run.message,
+            "completed_steps": int(run.completed_steps), "extra": dict(run.extra)}
+    if not net.activation.is_relu:  # no entry: the notebook's ReLU (as older files)
+        meta["activation"] = net.activation.to_dict()
     arrays.update(
         initial_w1=np.asarray(net.w1), initial_b1=np.asarray(net.b1), initial_w2=np.asarray(net.w2),
         initial_b2=np.array([net.b2], dtype=np.float32),
         settings=np.array([_settings_json(run.settings)]),
-        meta=np.array([json.dumps({
-            "format": FORMAT, "version": FORMAT_VERSION, "message": run.message,
-            "completed_steps": int(run.completed_steps), "extra": dict(run.extra),
-        }, allow_nan=True)]),
+        meta=np.array([json.dumps(meta, allow_nan=True)]),
         diverged_at=np.array(-1 if run.diverged_at is None else int(run.diverged_at), dtype=np.int64),
         modes=np.asarray(run.modes, dtype=MODE_DTYPE), lrs=np.asarray(run.lrs, dtype=np.float64),
     )
@@ -169,9 +174,10 @@ def run_from_npz_bytes(raw: bytes, name: str = "run") -> Run:
     if isinstance(completed, bool) or not isinstance(completed, int) or completed < 0 \
             or not isinstance(extra, dict) or not isinstance(message, str):
         raise bad("the run's metadata are malformed")
+    activation = _from_dict(Activation, meta.get("activation", "relu"), "activation", bad)
     try:
         initial = Network(init["initial_w1"], init["initial_b1"], init["initial_w2"],
-                          float(init["initial_b2"][0]))
+                          float(init["initial_b2"][0]), activation)
     except ValueError as exc:  # pragma: no cover - shapes were checked above
         raise bad(f"the initial network is invalid ({exc})") from None
     per_snapshot = {}
@@ -195,15 +201,21 @@ def _one_string(a: np.ndarray) -> str:
     return str(a.reshape(-1)[0])
 
 
+def _from_dict(cls, obj, what: str, bad):
+    """``cls.from_dict(obj)`` (None if ``obj`` is None), a clear error naming ``what`` else."""
+    if obj is None:
+        return None
+    try:
+        return cls.from_dict(obj)
+    except (SettingsError, TypeError) as exc:
+        raise bad(f"the {what} is invalid: {exc}") from None
+
+
 def _settings(s, bad) -> TrainSettings:
-    if not isinstance(s, dict) or set(s) - {"optimizer"} != set(_SETTINGS_FIELDS):
+    if not isinstance(s, dict) or set(s) - {"optimizer", "loss"} != set(_SETTINGS_FIELDS):
         raise bad("the training settings are incomplete")
-    optimizer = None
-    if s.get("optimizer") is not None:
-        try:
-            optimizer = Optimizer.from_dict(s["optimizer"])
-        except (SettingsError, TypeError) as exc:
-            raise bad(f"the optimizer is invalid: {exc}") from None
+    optimizer = _from_dict(Optimizer, s.get("optimizer"), "optimizer", bad)
+    loss = _from_dict(Loss, s.get("loss"), "loss", bad)
     mode, lr = s["mode"], s["lr"]
     ints = [s["steps"], s["save_every"], s["seed"]] + ([] if s["batch_size"] is None else [s["batch_size"]])
     ok = (mode in MODES and isinstance(lr, (int, float)) and not isinstance(lr, bool)
@@ -211,7 +223,7 @@ def _settings(s, bad) -> TrainSettings:
     if not ok:
         raise bad(f"the training settings are invalid: {s}")
     return TrainSettings(mode, float(lr), s["steps"], s["batch_size"], s["save_every"], s["seed"],
-                         optimizer)
+                         optimizer, loss)
 
 
 # --------------------------------------------------------------------------- csv

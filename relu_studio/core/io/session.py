@@ -20,7 +20,9 @@ member                        contents
 ``view.json``                 view toggles (JSON object, free-form for the GUI)
 ``data.json``                 ``{"target": spec or null, "noise": σ, "seed": int or null,
                               "source": "generated" | "edited" | "csv" | ..., "extra": {...}}``
-``history.json``              ``{"tags": [one string per snapshot]}``
+``history.json``              ``{"tags": [one string per snapshot], "activation": {...}}``:
+                              the activation of the initial network and of every snapshot
+                              (:meth:`Activation.to_dict`; optional: without it, ReLU)
 ``arrays.npz``                NumPy arrays (``allow_pickle=False``): ``data_x``, ``data_y``,
                               ``data_x_test``, ``data_y_test`` (float64, 1-D);
                               ``initial_w1``, ``initial_b1``, ``initial_w2`` (float32, (H,)),
@@ -76,6 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..activations import Activation
 from ..arrays import read_only
 from ..budget import (MAX_JSON_BYTES, MAX_UNPACKED_BYTES, BudgetError, check_history,
                       check_regular_file, human)
@@ -274,7 +277,7 @@ def _members(session: Session) -> dict[str, bytes]:
                                      "settings"),
         "view.json": _json_bytes(session.view, "view settings"),
         "data.json": _json_bytes(_data_meta(data), "data description"),
-        "history.json": _json_bytes({"tags": list(h.tags)}, "history tags"),
+        "history.json": _json_bytes(_history_doc(h), "history tags"),
         "compare.json": _json_bytes(compare, "compare settings"),
         "arrays.npz": buf.getvalue(),
     }
@@ -432,7 +435,12 @@ def _session_from_members(read, names: set, name: str) -> Session:
         raise bad(f"settings.json: {exc}") from None
     view = json_member("view.json", dict, "a JSON object of view settings")
     meta = json_member("data.json", dict, "a JSON object describing the data")
-    tags = json_member("history.json", dict, "a JSON object").get("tags")
+    history_doc = json_member("history.json", dict, "a JSON object")
+    tags = history_doc.get("tags")
+    try:
+        activation = Activation.from_dict(history_doc.get("activation", "relu"))
+    except (SettingsError, TypeError) as exc:
+        raise bad(f"history.json: the activation is invalid: {exc}") from None
     compare_doc = json_member("compare.json", dict, "a JSON object")
 
     # -- arrays
@@ -443,9 +451,10 @@ def _session_from_members(read, names: set, name: str) -> Session:
         raise bad(f"arrays.npz lacks {', '.join(missing)}")
 
     data = _dataset(arrays, meta, bad)
-    initial = _initial(arrays, bad)
+    initial = _initial(arrays, bad).replace(activation=activation)
     history = _history(arrays, tags, initial.width, bad)
-    history = replace(history, data=_history_data(arrays, len(history), data, bad))
+    history = replace(history, data=_history_data(arrays, len(history), data, bad),
+                      activation=activation)
 
     # -- compare grid
     grid, compare_view = None, {}
@@ -647,6 +656,15 @@ def _initial(arrays, bad) -> Network:
         if not np.all(np.isfinite(a)):
             raise bad(f"'{k}' contains NaN or infinite values")
     return Network(w1, b1, w2, float(b2[0]))
+
+
+def _history_doc(h: History) -> dict:
+    """history.json: the tags, and the activation unless it is the notebook's ReLU (a ReLU
+    session's file stays as older versions wrote it)."""
+    doc = {"tags": list(h.tags)}
+    if not h.activation.is_relu:
+        doc["activation"] = h.activation.to_dict()
+    return doc
 
 
 def _history(arrays, tags, h, bad) -> History:

@@ -17,6 +17,14 @@ not a torch file, are truncated, hold objects other than tensors, or do not matc
 (keys, shapes, dtypes, width, non-finite values) raise :class:`TorchFileError` (a ``ValueError``)
 saying what is wrong; nothing else is changed, so the caller's session stays as it was.
 
+The activation: the state dict has no place for it (the notebook's model is fixed by code), so a
+network with another activation than ReLU is exported with one more archive member,
+``<archive>/.relu_studio_activation`` (JSON, :meth:`Activation.to_dict`), which torch ignores
+(``torch.load(path, weights_only=True)`` still loads the state dict) and :func:`load_network_pt`
+reads back; a file without it (the notebook's, or ReLU) is ReLU. :func:`torch_model_line` is the
+``nn.Sequential`` line that loads the file; |x| has no torch.nn module (:func:`export_message`
+says so).
+
 torch itself is never imported here, except by :func:`state_dict_tensors` (a scripting
 convenience that returns torch tensors).
 """
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -32,18 +41,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..activations import Activation
 from ..arrays import read_only
 from ..dataset import Dataset
 from ..history import History, network_errors
 from ..network import STATE_DICT_SHAPES, Network, import_torch
 from ..budget import MAX_HISTORY_BYTES, BudgetError, check_history, check_regular_file
-from ..settings import MAX_WIDTH
+from ..settings import MAX_WIDTH, SettingsError
 from .atomic import atomic_write
 from .pt_format import read_pt, write_tensors
 from .pt_tensors import PtFormatError, PtRefused, Tensor
 
 __all__ = ["TorchFileError", "export_state_dict", "load_network_pt", "load_notebook_history",
-           "state_dict_tensors", "MAX_PT_BYTES", "NOTEBOOK_TAG"]
+           "state_dict_tensors", "MAX_PT_BYTES", "NOTEBOOK_TAG", "torch_model_line",
+           "export_message"]
 
 #: Larger files are refused without being read (a width-100 000 history of 151 snapshots is ~180 MB).
 MAX_PT_BYTES = 2 * 1024**3
@@ -72,16 +83,48 @@ def state_dict_tensors(net: Network):
     )
 
 
+def torch_model_line(net: Network) -> str:
+    """The torch model the exported state dict loads into, as Python text:
+    ``nn.Sequential(nn.Linear(1, H), nn.ReLU(), nn.Linear(H, 1))`` with the network's activation
+    module (|x|, which torch.nn has none for: ``Abs()``, a module whose forward is ``torch.abs(x)``)."""
+    spec = net.activation.torch_module()
+    if spec is None:
+        act = "Abs()"
+    else:
+        cls, kwargs = spec
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        act = f"nn.{cls}({args})"
+    return f"nn.Sequential(nn.Linear(1, {net.width}), {act}, nn.Linear({net.width}, 1))"
+
+
+def export_message(net: Network, name: str) -> str:
+    """What the app says after exporting ``net`` to the file ``name``: how to load it."""
+    text = (f"Exported the network to {name}: net = {torch_model_line(net)}; "
+            "net.load_state_dict(torch.load(path, weights_only=True)).")
+    if net.activation.torch_module() is None:
+        text += (" torch.nn has no |x| module: define class Abs(nn.Module) whose forward "
+                 "returns torch.abs(x).")
+    return text
+
+
+#: The member that records a non-ReLU network's activation (JSON; torch ignores it).
+ACTIVATION_MEMBER = ".relu_studio_activation"
+
+
 def export_state_dict(net: Network, path) -> Path:
     """Save ``net`` as the notebook model's ``state_dict`` in ``torch.save``'s format (atomically).
 
-    The file loads with ``torch.load(path, weights_only=True)`` into
-    ``nn.Sequential(nn.Linear(1, H), nn.ReLU(), nn.Linear(H, 1))`` via
-    ``load_state_dict(..., strict=True)``, and :func:`load_network_pt` reads it back bit for bit.
+    The file loads with ``torch.load(path, weights_only=True)`` into the model of
+    :func:`torch_model_line` (for ReLU the notebook's ``nn.Sequential(nn.Linear(1, H), nn.ReLU(),
+    nn.Linear(H, 1))``) via ``load_state_dict(..., strict=True)``, and :func:`load_network_pt`
+    reads it back bit for bit, with its activation.
     """
     if not isinstance(net, Network):
         raise TypeError(f"expected a relu_studio Network, got {type(net).__name__}")
-    raw = _with_checksum(write_tensors(net.to_state_dict()))
+    raw = write_tensors(net.to_state_dict())
+    if not net.activation.is_relu:
+        raw = _with_member(raw, ACTIVATION_MEMBER, json.dumps(net.activation.to_dict()))
+    raw = _with_checksum(raw)
     return atomic_write(path, lambda f: f.write(raw))
 
 
@@ -101,14 +144,41 @@ def _members_digest(zf: zipfile.ZipFile, skip: str | None = None) -> str:
     return h.hexdigest()
 
 
-def _with_checksum(raw: bytes) -> bytes:
+def _with_member(raw: bytes, member: str, text: str) -> bytes:
+    """The archive ``raw`` with one more member ``<top folder>/member`` holding ``text``."""
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         top = zf.namelist()[0].split("/")[0]
-        digest = _members_digest(zf)
     out = io.BytesIO(raw)
     with zipfile.ZipFile(out, "a") as zf:
-        zf.writestr(f"{top}/{CHECKSUM_MEMBER}", digest)
+        zf.writestr(f"{top}/{member}", text)
     return out.getvalue()
+
+
+def _with_checksum(raw: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        digest = _members_digest(zf)
+    return _with_member(raw, CHECKSUM_MEMBER, digest)
+
+
+def _recorded_activation(path) -> Activation:
+    """The activation an exported file records (:data:`ACTIVATION_MEMBER`), ReLU if none;
+    ValueError for an unreadable or unknown one."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith("/" + ACTIVATION_MEMBER)]
+            if not names:
+                return Activation()
+            if zf.getinfo(names[0]).file_size > 4096:
+                raise ValueError("the recorded activation is too large")
+            doc = json.loads(zf.read(names[0]).decode("utf-8"))
+    except zipfile.BadZipFile:
+        return Activation()  # the legacy (pickle) format: the notebook's ReLU
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"the recorded activation is unreadable ({exc})") from None
+    try:
+        return Activation.from_dict(doc)
+    except (SettingsError, TypeError) as exc:
+        raise ValueError(f"the recorded activation is invalid: {exc}") from None
 
 
 def _verify_checksum(path) -> bool | None:
@@ -249,9 +319,11 @@ def load_network_pt(path, expected_width: int | None = None) -> Network:
         raise TorchFileError(f"{name}: this is a training history (a dict of steps), not one "
                              "network's state dict; import it as a history")
     try:
-        return _network(obj, "", expected_width)
+        net = _network(obj, "", expected_width)
+        activation = _recorded_activation(path)
     except ValueError as exc:
         raise TorchFileError(f"{name}: {exc}") from None
+    return net if activation.is_relu else net.replace(activation=activation)
 
 
 def _error_value(v, key: str, where: str) -> float:

@@ -6,6 +6,9 @@ torch's order (``w1``, ``b1``, ``w2``, ``b2``: ``3H + 1`` numbers) and ``a_j = [
 
     df/dw1_j = w2_j a_j x     df/db1_j = w2_j a_j     df/dw2_j = relu(w1_j x + b1_j)     df/db2 = 1
 
+Another activation than ReLU replaces ``a_j`` by its derivative at ``w1_j x + b1_j`` and ``relu``
+by the activation (``net.activation``).
+
 The last ``H + 1`` columns are the hidden features ``[relu(x w1 + b1), 1]``: the output-layer
 block, the only one output-only training (and the ridge solve) uses. Training all layers adds
 the first ``2H`` columns: more directions in which the prediction can move.
@@ -36,12 +39,16 @@ def jacobian(net: Network, x) -> np.ndarray:
     w1, b1, w2 = (a.astype(np.float64) for a in (net.w1, net.b1, net.w2))
     h_ = w1.size
     z = x[:, None] * w1[None, :] + b1[None, :]
-    active = z > 0
     j = np.empty((x.size, 3 * h_ + 1))
-    gate = np.where(active, w2[None, :], 0.0)
+    if net.activation.is_relu:
+        active = z > 0
+        gate = np.where(active, w2[None, :], 0.0)
+        j[:, 2 * h_:3 * h_] = np.where(active, z, 0.0)
+    else:
+        gate = w2[None, :] * net.activation.derivative64(z)
+        j[:, 2 * h_:3 * h_] = net.activation.value64(z)
     j[:, :h_] = gate * x[:, None]
     j[:, h_:2 * h_] = gate
-    j[:, 2 * h_:3 * h_] = np.where(active, z, 0.0)
     j[:, -1] = 1.0
     return j
 

@@ -17,7 +17,9 @@ then moves by, to first order, ``de = -(db w - b dw) / w^2``. :func:`elbow_veloc
 it *linearised*: one step's first-order change times ``per`` (1000 by default), i.e. the speed in
 x per 1000 steps if the gradient stayed what it is now; the exact change of one step is there too.
 
-Everything is computed in float64 from the network's float32 parameters.
+Everything is computed in float64 from the network's float32 parameters. Another activation
+than ReLU (``net.activation``) replaces ``relu`` by the activation and ``[active]`` by its
+derivative (torch's convention at a kink, core.activations); the loss stays the MSE.
 """
 from __future__ import annotations
 
@@ -55,6 +57,15 @@ def _params(net: Network):
     return net.w1.astype(f), net.b1.astype(f), net.w2.astype(f), float(net.b2)
 
 
+def _value_and_derivative(net: Network, z):
+    """``(act(z), act'(z))`` in float64: for ReLU ``where(z > 0, z, 0)`` and the gate ``z > 0``."""
+    act = net.activation
+    if act.is_relu:
+        active = z > 0
+        return np.where(active, z, 0.0), active
+    return act.value64(z), act.derivative64(z)
+
+
 @dataclass(frozen=True, eq=False)
 class Gradients:
     """``dL/d(parameter)`` of the full-batch training MSE, per parameter (float64), with the
@@ -78,11 +89,10 @@ def gradients(net: Network, data) -> Gradients:
     x, y = training_xy(data)
     w1, b1, w2, b2 = _params(net)
     z = x[:, None] * w1[None, :] + b1[None, :]
-    active = z > 0
-    h = np.where(active, z, 0.0)
+    h, active = _value_and_derivative(net, z)
     r = h @ w2 + b2 - y
     g = (2.0 / x.size) * r  # dL/df_i
-    ga = g @ active  # sum_i g_i [active_ij]
+    ga = g @ active  # sum_i g_i [active_ij] (for ReLU; else g_i act'(z_ij))
     gx = (g * x) @ active
     return Gradients(w1=w2 * gx, b1=w2 * ga, w2=g @ h, b2=float(g.sum()),
                      loss=float(np.mean(r * r)), residual=r)
@@ -154,12 +164,11 @@ def elbow_velocity(net: Network, data, lr: float | None = None, mode: str = "all
 def handle_velocity(net: Network, v: ElbowVelocity, xs, scaled: bool = False) -> np.ndarray:
     """The change per ``v.per`` steps (linearised) of each unit's slope handle drawn at ``xs``
     (one x per unit): its pre-activation ``w x + b`` there, or (``scaled``) its contribution
-    ``w2 relu(w x + b)``, whose height is what the handle sets."""
+    ``w2 act(w x + b)``, whose height is what the handle sets."""
     w, b, w2, _b2 = _params(net)
     xs = np.asarray(xs, dtype=np.float64)
     dz = v.dw1 * xs + v.db1
     if not scaled:
         return dz * v.per
-    z = w * xs + b
-    active = z > 0
-    return (v.dw2 * np.where(active, z, 0.0) + w2 * np.where(active, dz, 0.0)) * v.per
+    h, d = _value_and_derivative(net, w * xs + b)
+    return (v.dw2 * h + w2 * np.where(d != 0, d * dz, 0.0)) * v.per

@@ -12,7 +12,8 @@ The grid is evaluated exactly and vectorised. Two parameters of different units 
 is one matrix product. Two parameters of one unit change its ``(w, b, w2)``; with the inputs
 sorted, the unit is active on a prefix or a suffix of them (``x > -b/w`` for ``w > 0``), so each
 grid point's loss is a closed form in prefix sums of ``1, x, x^2, r, r x`` (``r``: the residual
-without the unit). A 200 x 200 grid at width 40 takes about a millisecond either way.
+without the unit). A 200 x 200 grid at width 40 takes about a millisecond either way. Only a
+ReLU network has that structure: :func:`loss_slice` refuses another activation (ValueError).
 """
 from __future__ import annotations
 
@@ -238,6 +239,10 @@ def loss_slice(net: Network, data, p1, p2, range1=None, range2=None, points: int
     ``p1`` and ``p2`` (see the module docstring for their names), all others fixed. ``range1``,
     ``range2``: ``(lo, hi)`` of each axis (default: :func:`slice_ranges`, holding ``around`` and
     the lowest point of a coarse grid four times as wide)."""
+    if not net.activation.is_relu:
+        raise ValueError(f"the loss slice is computed for ReLU networks only (its closed form uses "
+                         f"where each ReLU unit is active); this network's activation is "
+                         f"{net.activation.describe()}")
     x, y = training_xy(data)
     p1, p2 = parameter(p1, net.width), parameter(p2, net.width)
     if p1 == p2:

@@ -40,17 +40,20 @@ class RidgeDistance:
     steps: np.ndarray | None = None
 
 
-def _features(w1, b1, x) -> np.ndarray:
+def _features(w1, b1, x, activation=None) -> np.ndarray:
     # float32 hidden activations, as the product's ridge (and the network) compute them
     x32 = x.astype(np.float32)[:, None]
-    return features_of_hidden(np.maximum(x32 * w1[None, :] + b1[None, :], np.float32(0.0)))
+    z = x32 * w1[None, :] + b1[None, :]
+    if activation is None or activation.is_relu:
+        return features_of_hidden(np.maximum(z, np.float32(0.0)))
+    return features_of_hidden(activation(z))
 
 
-def _one(w1, b1, w2, b2, x, y, lam, cache=None):
+def _one(w1, b1, w2, b2, x, y, lam, cache=None, activation=None):
     key = (w1.tobytes(), b1.tobytes())
     hit = None if cache is None else cache.get(key)
     if hit is None:
-        f = _features(np.asarray(w1, np.float32), np.asarray(b1, np.float32), x)
+        f = _features(np.asarray(w1, np.float32), np.asarray(b1, np.float32), x, activation)
         hit = (f, ridge_coefficients(f, y, lam))
         if cache is not None:
             cache[key] = hit
@@ -63,7 +66,7 @@ def _one(w1, b1, w2, b2, x, y, lam, cache=None):
 def ridge_distance(net: Network, data, lam: float = DEFAULT_LAMBDA) -> RidgeDistance:
     """The distance of ``net``'s output layer from the ridge optimum on its hidden features."""
     x, y = training_xy(data)
-    d, p, opt = _one(net.w1, net.b1, net.w2, net.b2, x, y, lam)
+    d, p, opt = _one(net.w1, net.b1, net.w2, net.b2, x, y, lam, activation=net.activation)
     return RidgeDistance(d, p, opt)
 
 
@@ -80,7 +83,8 @@ def ridge_distances(history, data, lam: float = DEFAULT_LAMBDA, indices=None) ->
     opt = np.zeros(0)
     cache: dict = {}
     for k, i in enumerate(idx):
-        dist[k], par[k], opt = _one(s.w1[i], s.b1[i], s.w2[i], s.b2[i], x, y, lam, cache)
+        dist[k], par[k], opt = _one(s.w1[i], s.b1[i], s.w2[i], s.b2[i], x, y, lam, cache,
+                                    s.activation)
         if len(cache) > 1:  # all layers: each snapshot has features of its own; keep the last
             cache = {key: cache[key] for key in list(cache)[-1:]}
     return RidgeDistance(dist, par, opt, steps=np.asarray(s.steps)[idx])

@@ -17,6 +17,14 @@ class Snapshots:
     b1: np.ndarray
     w2: np.ndarray
     b2: np.ndarray
+    #: The networks' activation (core.activations; ReLU unless the history says otherwise).
+    activation: object = None
+
+    def __post_init__(self):
+        if self.activation is None:
+            from ..activations import RELU
+
+            object.__setattr__(self, "activation", RELU)
 
     def __len__(self) -> int:
         return int(self.steps.size)
@@ -33,9 +41,14 @@ def snapshot_parameters(history) -> Snapshots:
             return snapshot_parameters(base)
         b, r = snapshot_parameters(base), snapshot_parameters(live)
         return Snapshots(np.concatenate([b.steps, r.steps + int(base.last_step)]),
-                         *(np.concatenate([getattr(b, k), getattr(r, k)]) for k in ("w1", "b1", "w2", "b2")))
+                         *(np.concatenate([getattr(b, k), getattr(r, k)]) for k in ("w1", "b1", "w2", "b2")),
+                         b.activation)
+    # a History carries its activation, a Run its initial network's
+    activation = getattr(history, "activation", None)
+    if activation is None and getattr(history, "initial", None) is not None:
+        activation = history.initial.activation
     try:
         return Snapshots(np.asarray(history.steps), np.asarray(history.w1), np.asarray(history.b1),
-                         np.asarray(history.w2), np.asarray(history.b2).ravel())
+                         np.asarray(history.w2), np.asarray(history.b2).ravel(), activation)
     except AttributeError:
         raise TypeError("expected a training Run, a History or a HistoryView") from None

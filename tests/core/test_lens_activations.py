@@ -1,0 +1,99 @@
+"""The theory lens with another activation than ReLU: gradients and the gradient features equal
+torch's autograd (float64) through that activation's module; the ridge distance uses its
+features; the loss slice, a ReLU closed form, refuses it with a message naming it. And the
+command line's --activation/--loss flags."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import relu_studio as rs
+from relu_studio import cli
+from relu_studio.core.io.torch_files import export_state_dict
+from relu_studio.core.lens.ridge_distance import ridge_distance, ridge_distances
+from relu_studio.core.ridge import ridge_coefficients
+from test_activations_training import ACTS, torch_activation
+
+DATA = rs.make_dataset("piecewise_linear", 200, 0.1, 1)
+SMOOTH_AND_KINKED = ["leaky_relu", "elu", "gelu", "silu", "softplus", "tanh", "sigmoid", "abs"]
+
+
+def sequential64(net):
+    seq = nn.Sequential(nn.Linear(1, net.width), torch_activation(net.activation),
+                        nn.Linear(net.width, 1)).double()
+    with torch.no_grad():
+        seq[0].weight.copy_(torch.from_numpy(net.w1.astype(np.float64).reshape(-1, 1)))
+        seq[0].bias.copy_(torch.from_numpy(net.b1.astype(np.float64)))
+        seq[2].weight.copy_(torch.from_numpy(net.w2.astype(np.float64).reshape(1, -1)))
+        seq[2].bias.fill_(float(net.b2))
+    return seq
+
+
+@pytest.mark.parametrize("name", SMOOTH_AND_KINKED)
+def test_gradients_and_jacobian_follow_the_activation_as_torch_autograd(name):
+    net = rs.init_network(12, 3).replace(activation=ACTS[name])
+    seq = sequential64(net)
+    x = torch.from_numpy(DATA.x.reshape(-1, 1).copy())
+    y = torch.from_numpy(DATA.y.reshape(-1, 1).copy())
+    nn.MSELoss()(seq(x), y).backward()
+    ref = np.concatenate([p.grad.numpy().ravel() for p in seq.parameters()])
+    g = rs.gradients(net, DATA)
+    # float64 sums of 200 terms: ~200 eps of the largest term, far below 1e-10 of the gradient
+    assert np.max(np.abs(g.flat() - ref)) <= 1e-10 * np.max(np.abs(ref))
+
+    params = {k: v.detach() for k, v in seq.named_parameters()}
+    jac = torch.func.jacrev(lambda p: torch.func.functional_call(seq, p, (x,)).ravel())(params)
+    want = np.concatenate([jac[k].reshape(x.shape[0], -1).numpy()
+                           for k in ("0.weight", "0.bias", "2.weight", "2.bias")], axis=1)
+    np.testing.assert_allclose(rs.jacobian(net, DATA.x), want, rtol=1e-12, atol=1e-14)
+
+
+def test_the_ridge_distance_uses_the_activations_features():
+    net = rs.init_network(8, 1).replace(activation=ACTS["tanh"])
+    d = ridge_distance(net, DATA)
+    f = np.column_stack([net.hidden(DATA.x).astype(np.float64), np.ones(DATA.n)])
+    np.testing.assert_allclose(d.optimum, ridge_coefficients(f, DATA.y, rs.DEFAULT_LAMBDA), rtol=1e-9)
+    # a Run's snapshots carry its activation: the last distance is that of its final network
+    run = rs.train(net, DATA, mode="output", steps=300, save_every=100)
+    many = ridge_distances(run, DATA)
+    assert many.distance[-1] == pytest.approx(ridge_distance(run.final, DATA).distance, rel=1e-12)
+    relu_view = ridge_distance(run.final.replace(activation=rs.Activation()), DATA)
+    assert relu_view.distance != pytest.approx(many.distance[-1])
+
+
+def test_the_loss_slice_refuses_another_activation_by_name():
+    net = rs.init_network(5, 0).replace(activation=rs.Activation("softplus", beta=2.0))
+    with pytest.raises(ValueError, match="ReLU networks only.*Softplus β 2"):
+        rs.loss_slice(net, DATA, ("w2", 0), ("b2",))
+
+
+# --------------------------------------------------------------------------- CLI
+FAST = ["--steps", "20", "--save-every", "10", "--widths", "3", "--quiet"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--activation", "gelu"], "the activation GELU: the experiment grid trains ReLU networks with the MSE only"),
+    (["--loss", "huber", "--delta", "0.5"], "the loss Huber δ 0.5: the experiment grid trains"),
+    (["--activation", "elu", "--slope", "0.1"], "--slope: ELU has no setting 'slope'"),
+    (["--activation", "softplus", "--softplus-beta", "0"], "--softplus-beta: softplus's beta must be > 0"),
+    (["--activation", "elu", "--elu-alpha", "-1"], "--elu-alpha: ELU's alpha must be >= 0"),
+    (["--loss", "mae", "--delta", "2"], "--delta: MAE .L1. has no setting 'delta'"),
+    (["--loss", "huber", "--delta", "nan"], "--delta: Huber's delta must be a finite number > 0"),
+])
+def test_the_cli_checks_activation_and_loss_flags_and_says_what_the_grid_cannot_do(argv, message, capsys):
+    assert cli.main([*FAST, *argv]) == 2
+    err = capsys.readouterr().err
+    assert __import__("re").search(message, err), err
+
+
+def test_the_cli_refuses_an_init_from_network_with_another_activation(tmp_path, capsys):
+    path = export_state_dict(rs.init_network(3, 0).replace(activation=ACTS["tanh"]), tmp_path / "t.pt")
+    assert cli.main([*FAST, "--init-from", str(path)]) == 2
+    assert "the activation tanh (recorded in t.pt): the experiment grid" in capsys.readouterr().err
+
+
+def test_the_cli_default_relu_mse_flags_run_as_before(capsys):
+    assert cli.main([*FAST, "--activation", "relu", "--loss", "mse", "--modes", "all"]) == 0
+    assert "all" in capsys.readouterr().out
