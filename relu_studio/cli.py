@@ -260,22 +260,6 @@ def _activation_and_loss(args) -> tuple[Activation, Loss]:
     return activation, loss
 
 
-def _grid_can_train(activation: Activation, loss: Loss, init_from=None) -> None:
-    """UsageError unless the experiment grid can honour the activation and the loss: it trains
-    ReLU with MSE only for now (the batched kernel); the scripting API trains any of them."""
-    what = []
-    if not activation.is_relu:
-        what.append(f"the activation {activation.describe()}"
-                    + (f" (recorded in {init_from})" if init_from else ""))
-    if not loss.is_mse:
-        what.append(f"the loss {loss.describe()}")
-    if what:
-        raise UsageError(f"{' and '.join(what)}: the experiment grid trains ReLU networks with "
-                         "the MSE only for now; train other activations and losses from Python: "
-                         "rs.train(net.replace(activation=rs.Activation(...)), data, "
-                         "loss=rs.Loss(...))")
-
-
 #: The optimizer flags and the Optimizer fields they set.
 OPTIMIZER_FLAGS = {"momentum": "--momentum", "dampening": "--dampening", "nesterov": "--nesterov",
                    "betas": "--betas", "eps": "--eps", "alpha": "--alpha", "centered": "--centered",
@@ -354,6 +338,7 @@ def _validate(args) -> CliSettings:
             message = f"--{exc.field}: {message}"
         raise UsageError(message) from None
     activation, loss = _activation_and_loss(args)
+    grid = replace(grid, activation=activation, loss=loss)
     return CliSettings(replace(StudioSettings(), **data), grid, jobs, optimizer, axis is not None,
                        activation, loss)
 
@@ -665,8 +650,11 @@ def _run(args, prog: str, argv: list) -> int:
     grid, init_net = s.grid, None
     if args.init_from is not None:
         init_net, grid = _load_init_from(args, grid)
-    _grid_can_train(s.activation if init_net is None else init_net.activation, s.loss,
-                    None if init_net is None or args.activation != "relu" else args.init_from.name)
+    if init_net is not None:
+        if args.activation == "relu":  # not asked for: the network file's activation
+            grid = replace(grid, activation=init_net.activation)
+        elif init_net.activation != grid.activation:
+            init_net = init_net.replace(activation=grid.activation)
 
     sgd_modes = grid.sgd_modes
     batch = grid.batch_size
@@ -694,6 +682,8 @@ def _run(args, prog: str, argv: list) -> int:
             f"{grid.lr_output:g}, --lr-all {grid.lr_all:g})")
     if s.compares_optimizers and sgd_modes:
         say(f"{prog}: optimizers {_describe_optimizers(grid)}")
+    if not (grid.activation.is_relu and grid.loss.is_mse):
+        say(f"{prog}: activation {grid.activation.describe()}, loss {grid.loss.describe()}")
     axis = f" x {len(grid.optimizers)} optimizers" if s.compares_optimizers and sgd_modes else ""
     say(f"{prog}: {_describe_data(args, data)}; widths {' '.join(map(str, grid.widths))} x modes "
         f"{' '.join(grid.modes)}{axis} x {seeds} seed{'s' if seeds != 1 else ''} = {n_runs} runs"
@@ -716,6 +706,7 @@ def _run(args, prog: str, argv: list) -> int:
                 batch_size=batch, lam=grid.lam, jobs=jobs, progress=bar, cancel=cancel,
                 initial=init_net, optimizer=s.optimizer,
                 optimizers=grid.optimizers if s.compares_optimizers else None,
+                activation=grid.activation, loss=grid.loss,
             )
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
@@ -827,6 +818,7 @@ def _write_outputs(out: Path, result, rows, grid: GridSettings, args, data, batc
         "init_from": None if args.init_from is None else str(Path(args.init_from).resolve()),
         "optimizer": None if (opt := _optimizer(args)) is None else opt.to_dict(),
         "optimizers": [o.to_dict() for o in result.optimizers],
+        "activation": grid.activation.to_dict(), "loss": grid.loss.to_dict(),
     }
     atomic_write_text(out / "settings.json", json.dumps(settings, indent=2) + "\n")
 

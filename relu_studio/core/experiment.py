@@ -25,8 +25,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from .activations import Activation
 from .arrays import mse, read_only
 from .dataset import Dataset
+from .losses import Loss
 from .network import Network, init_network
 from .optimizers import Optimizer
 from .ridge import fit_ridge
@@ -71,11 +73,13 @@ def ridge_run(net: Network, data: Dataset, lam: float = DEFAULT_LAMBDA, seed: in
     )
 
 
-def needs_single_run(request) -> bool:
-    """True if a run cannot train in the batched plain-SGD kernel and trains one run per thread
-    instead. ``request`` is a :class:`.training.TrainSettings` (anything with ``optimizer``)."""
-    opt = getattr(request, "optimizer", None)
-    return opt is not None and not opt.is_plain_sgd
+def needs_single_run(request, activation=None) -> bool:
+    """True if a run cannot train in the batched kernel (plain SGD, ReLU, MSE) and trains one run
+    per thread instead. ``request`` is a :class:`.training.TrainSettings` (anything with
+    ``optimizer`` and ``loss``), ``activation`` the network's (None: ReLU)."""
+    opt, loss = getattr(request, "optimizer", None), getattr(request, "loss", None)
+    return ((opt is not None and not opt.is_plain_sgd) or (loss is not None and not loss.is_mse)
+            or (activation is not None and not activation.is_relu))
 
 
 def grid_key(width: int, mode: str, optimizer: Optimizer | None, seed: int) -> tuple:
@@ -179,7 +183,9 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
                    initial: Network | None = None,
                    settings: GridSettings | None = None,
                    optimizer: Optimizer | None = None,
-                   optimizers: Iterable[Optimizer] | None = None) -> ExperimentResult:
+                   optimizers: Iterable[Optimizer] | None = None,
+                   activation: Activation | None = None,
+                   loss: Loss | None = None) -> ExperimentResult:
     """Run the grid. ``seeds`` is a count (seeds 0..k-1) or an explicit list; ``settings`` (a
     :class:`GridSettings`) replaces widths, modes, seeds (a count), steps, save_every, the
     learning rates, batch_size, lam and optimizers.
@@ -195,6 +201,11 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
     (one of momentum, Adam, AdamW, RMSprop) instead trains every SGD-mode run with it at the
     mode's learning rate (lr_output / lr_all), the command line's ``--optimizer``; None or plain
     ``Optimizer("sgd")`` is the notebook's SGD.
+
+    ``activation`` and ``loss`` (or ``settings.activation``/``settings.loss``; default ReLU and
+    MSE) apply to every run; an ``initial`` network keeps its own activation unless
+    ``activation`` is given. Runs that are not plain SGD with ReLU and MSE train one per thread
+    (:func:`needs_single_run`), each equal to ``train`` with the same choices bit for bit.
     """
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TrainingError(f"optimizer must be a relu_studio Optimizer or None, got {optimizer!r}")
@@ -223,6 +234,14 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
                 raise TrainingError(str(exc)) from None
     if optimizer is not None:
         settings = replace(settings, optimizers=(optimizer,))
+    try:
+        if activation is not None or initial is not None:
+            settings = settings.changed(
+                activation=activation if activation is not None else initial.activation)
+        if loss is not None:
+            settings = settings.changed(loss=loss)
+    except SettingsError as exc:
+        raise TrainingError(str(exc)) from None
     if initial is not None and settings.widths != (initial.width,):
         settings = replace(settings, widths=(initial.width,))
     seeds = seed_list if seed_list is not None else settings.seed_list
@@ -237,12 +256,16 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
 
     def train_settings(mode, opt, seed=0):
         return TrainSettings(mode, lr_of(mode, opt), steps, batch_size, save_every, seed,
-                             None if opt.is_plain_sgd else opt)
+                             None if opt.is_plain_sgd else opt,
+                             None if settings.loss.is_mse else settings.loss)
 
     result = ExperimentResult(data, widths, modes, seeds, settings=settings, optimizers=opts)
     for w in widths:
         for s in seeds:
-            result.initial[(w, s)] = initial if initial is not None else init_network(w, s)
+            net = initial if initial is not None else init_network(w, s)
+            if net.activation != settings.activation:
+                net = net.replace(activation=settings.activation)
+            result.initial[(w, s)] = net
     for m in settings.sgd_modes:  # validate settings up front, so a bad value fails before any work
         for o in opts:
             train_settings(m, o).resolved(data.n)
@@ -279,7 +302,7 @@ def run_experiment(data: Dataset, widths: Iterable[int] = (10, 20, 40),
         batched = len(ordered)
     batched_seeds = set(ordered[:batched])
     in_batch = [k for k in sgd if k[3] in batched_seeds
-                and not needs_single_run(train_settings(k[1], k[2]))]
+                and not needs_single_run(train_settings(k[1], k[2]), settings.activation)]
     if in_batch:
         requests = [RunRequest(k, result.initial[(k[0], k[3])], k[1], lr_of(k[1], k[2]), k[3])
                     for k in in_batch]
@@ -311,7 +334,7 @@ def _train_one_per_thread(result, keys, data, train_settings, jobs, report, canc
         st = train_settings(m, o, s)
         trainer = Trainer(result.initial[(w, s)], data, mode=m, lr=st.lr, steps=st.steps,
                           batch_size=st.batch_size, save_every=st.save_every, seed=s,
-                          optimizer=st.optimizer)
+                          optimizer=st.optimizer, loss=st.loss)
         while not trainer.done:
             if cancel is not None and cancel.is_set():
                 return key, None

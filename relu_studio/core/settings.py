@@ -442,6 +442,9 @@ class GridSettings:
     batch_size: int | None = None
     lam: float = DEFAULT_LAMBDA
     optimizers: tuple = field(default_factory=_plain_sgd)
+    #: Every run's activation and training loss (the notebook's: ReLU, MSE).
+    activation: "Activation" = _default("activation")
+    loss: "Loss" = _default("loss")
 
     @staticmethod
     def check_widths(widths) -> tuple[int, ...]:
@@ -526,7 +529,9 @@ class GridSettings:
             save_every=check("save_every", self.save_every),
             lr_output=check("lr_output", self.lr_output), lr_all=check("lr_all", self.lr_all),
             batch_size=check("batch_size", self.batch_size), lam=check("lam", self.lam),
-            optimizers=self.check_optimizers(self.optimizers))
+            optimizers=self.check_optimizers(self.optimizers),
+            activation=check_choice("activation", self.activation),
+            loss=check_choice("loss", self.loss))
         if g.sgd_modes:
             try:  # every run of the widest network (the batch is known once the data are)
                 check_run(g.steps, g.save_every, max(g.widths), g.batch_size or 1)
@@ -535,15 +540,17 @@ class GridSettings:
         return g
 
     def to_json(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "optimizers"}
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("optimizers", "activation", "loss")}
         d["widths"], d["modes"] = list(self.widths), list(self.modes)
         d["optimizers"] = [o.to_dict() for o in self.optimizers]
+        d["activation"], d["loss"] = self.activation.to_dict(), self.loss.to_dict()
         return d
 
     @classmethod
     def from_json(cls, obj) -> "GridSettings":
         """From :meth:`to_json`'s form (missing keys: the defaults, so a grid saved before the
-        optimizer axis is plain SGD; other keys are ignored)."""
+        optimizer axis is plain SGD with ReLU and MSE; other keys are ignored)."""
         from .optimizers import Optimizer
 
         if not isinstance(obj, dict):
@@ -563,4 +570,7 @@ class GridSettings:
                 except (SettingsError, TypeError) as exc:
                     raise SettingsError("optimizers", f"optimizer {i} of the grid: {exc}") from None
             values["optimizers"] = tuple(opts)
+        for k in ("activation", "loss"):
+            if k in values:
+                values[k] = check_choice(k, values[k])
         return cls(**values).validated()

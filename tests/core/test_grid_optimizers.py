@@ -113,6 +113,33 @@ def test_needs_single_run_is_every_optimizer_but_plain_sgd():
         assert needs_single_run(TrainSettings("output", optimizer=rs.Optimizer(name)))
 
 
+def test_needs_single_run_is_also_every_activation_but_relu_and_every_loss_but_mse():
+    assert needs_single_run(TrainSettings("all", loss=rs.Loss("mae")))
+    assert not needs_single_run(TrainSettings("all", loss=rs.Loss("mse")), rs.Activation("relu"))
+    for name in rs.ACTIVATIONS[1:]:
+        assert needs_single_run(TrainSettings("all"), rs.Activation(name))
+
+
+@pytest.mark.parametrize("activation, loss", [(rs.Activation("leaky_relu", slope=0.1), None),
+                                              (rs.Activation("relu"), rs.Loss("mae")),
+                                              (rs.Activation("tanh"), rs.Loss("huber", delta=0.3))])
+def test_a_grid_of_another_activation_or_loss_is_rs_train_with_them(data, activation, loss):
+    """LANES seeds of plain SGD would train in the batched ReLU/MSE kernel: with another
+    activation or loss they train one per thread, each cell rs.train with those choices; the
+    grid's settings and every initial network carry them; ridge fits that activation's features."""
+    res = rs.run_experiment(data, widths=(3,), seeds=LANES, steps=120, save_every=40, jobs=2,
+                            activation=activation, loss=loss)
+    assert res.settings.activation == activation and res.settings.loss == (loss or rs.Loss())
+    for s in (0, LANES - 1):
+        net = rs.init_network(3, s).replace(activation=activation)
+        assert res.initial[(3, s)].equals(net)
+        for m in ("output", "all"):
+            want = rs.train(net, data, mode=m, steps=120, save_every=40, seed=s, loss=loss)
+            assert identical(res.runs[grid_key(3, m, SGD, s)], want), (m, s)
+        ridge = res.runs[grid_key(3, "ridge", None, s)]
+        assert ridge.final.equals(rs.fit_ridge(net, data))
+
+
 def test_a_grid_rebuilt_from_runs_keeps_its_optimizers(data):
     opts = (rs.Optimizer("adam"), SGD)
     res = rs.run_experiment(data, widths=(3,), modes=("all", "ridge"), seeds=1, steps=30,
@@ -166,3 +193,16 @@ def test_bad_optimizers_in_json_are_refused_clearly(value, match):
     with pytest.raises(SettingsError, match=match) as info:
         GridSettings.from_json({**GridSettings().to_json(), "optimizers": value})
     assert info.value.field == "optimizers"
+
+
+def test_grid_settings_carry_activation_and_loss_through_json():
+    g = GridSettings(activation=rs.Activation("elu", alpha=0.5), loss=rs.Loss("huber", delta=2.0))
+    back = GridSettings.from_json(g.to_json())
+    assert back.activation == g.activation and back.loss == g.loss
+    old = {k: v for k, v in g.to_json().items() if k not in ("activation", "loss")}
+    assert GridSettings.from_json(old).activation == rs.Activation()  # a grid saved before them
+    assert GridSettings.from_json(old).loss == rs.Loss()
+    with pytest.raises(SettingsError, match="the activation must be one of"):
+        GridSettings.from_json({**g.to_json(), "activation": {"name": "swish"}})
+    with pytest.raises(SettingsError, match="Huber's delta must be a finite number > 0"):
+        GridSettings.from_json({**g.to_json(), "loss": {"name": "huber", "delta": -1}})

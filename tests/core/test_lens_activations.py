@@ -74,24 +74,59 @@ FAST = ["--steps", "20", "--save-every", "10", "--widths", "3", "--quiet"]
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--activation", "gelu"], "the activation GELU: the experiment grid trains ReLU networks with the MSE only"),
-    (["--loss", "huber", "--delta", "0.5"], "the loss Huber δ 0.5: the experiment grid trains"),
     (["--activation", "elu", "--slope", "0.1"], "--slope: ELU has no setting 'slope'"),
     (["--activation", "softplus", "--softplus-beta", "0"], "--softplus-beta: softplus's beta must be > 0"),
     (["--activation", "elu", "--elu-alpha", "-1"], "--elu-alpha: ELU's alpha must be >= 0"),
     (["--loss", "mae", "--delta", "2"], "--delta: MAE .L1. has no setting 'delta'"),
     (["--loss", "huber", "--delta", "nan"], "--delta: Huber's delta must be a finite number > 0"),
 ])
-def test_the_cli_checks_activation_and_loss_flags_and_says_what_the_grid_cannot_do(argv, message, capsys):
+def test_the_cli_checks_activation_and_loss_flags(argv, message, capsys):
     assert cli.main([*FAST, *argv]) == 2
     err = capsys.readouterr().err
     assert __import__("re").search(message, err), err
 
 
-def test_the_cli_refuses_an_init_from_network_with_another_activation(tmp_path, capsys):
+def _same(a, b):
+    for name in ("steps", "w1", "b1", "w2", "b2", "train_error", "full_train_error", "test_error"):
+        assert np.asarray(getattr(a, name)).tobytes() == np.asarray(getattr(b, name)).tobytes(), name
+
+
+def test_the_cli_grid_trains_the_activation_and_loss_asked_for(tmp_path, capsys):
+    """``--activation gelu --loss huber``: every SGD run of the grid (batched seeds or not) is
+    rs.train of that GELU network with that loss, bit for bit; the ridge cell fits the GELU
+    features; settings.json records both."""
+    from relu_studio.core.experiment import ridge_run
+    from relu_studio.core.io import run_files as hio
+
+    out = tmp_path / "out"
+    code = cli.main(["--steps", "60", "--save-every", "20", "--widths", "3", "--seeds", "2",
+                     "--quiet", "--activation", "gelu", "--loss", "huber", "--delta", "0.5",
+                     "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    gelu, huber = rs.Activation("gelu"), rs.Loss("huber", delta=0.5)
+    for s in (0, 1):
+        net = rs.init_network(3, s).replace(activation=gelu)
+        for mode, lr in (("output", 0.2), ("all", 0.02)):
+            got = hio.load_run_npz(out / f"w3_{mode}_seed{s}.npz")
+            assert got.initial.activation == gelu and got.settings.loss == huber
+            _same(rs.train(net, DATA, mode, lr, 60, save_every=20, seed=s, loss=huber), got)
+        _same(ridge_run(net, DATA, 1e-5, s), hio.load_run_npz(out / f"w3_ridge_seed{s}.npz"))
+    import json
+    settings = json.loads((out / "settings.json").read_text())
+    grid = settings.get("grid", settings)
+    assert grid["activation"] == {"name": "gelu"} and grid["loss"] == {"name": "huber", "delta": 0.5}
+
+
+def test_the_cli_grid_starts_from_an_init_from_network_with_its_activation(tmp_path, capsys):
     path = export_state_dict(rs.init_network(3, 0).replace(activation=ACTS["tanh"]), tmp_path / "t.pt")
-    assert cli.main([*FAST, "--init-from", str(path)]) == 2
-    assert "the activation tanh (recorded in t.pt): the experiment grid" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert cli.main([*FAST, "--modes", "all", "--init-from", str(path), "--out", str(out)]) == 0
+    from relu_studio.core.io import run_files as hio
+    got = hio.load_run_npz(out / "w3_all_seed0.npz")
+    assert got.initial.activation == ACTS["tanh"]
+    want = rs.train(rs.init_network(3, 0).replace(activation=ACTS["tanh"]), DATA, "all", 0.02, 20,
+                    save_every=10, seed=0)
+    _same(want, got)
 
 
 def test_the_cli_default_relu_mse_flags_run_as_before(capsys):
