@@ -245,12 +245,14 @@ class TrainingChoices(QGroupBox):
         self.layout().setRowVisible(field, on)
 
     def _run_state_changed(self, state: str) -> None:
-        """The optimizer and loss belong to a run: fixed while one is in progress."""
+        """The optimizer, activation and loss belong to a run: fixed while one is in progress
+        (running or paused), free again when it has stopped or finished."""
         busy = state in ("running", "paused")
         why = "\n(fixed while a run is in progress)" if busy else ""
-        for w in (self.optimizer, self.loss):
+        for w in (self.optimizer, self.activation, self.loss):
             w.setEnabled(not busy)
             base = w.toolTip().split("\n(fixed")[0]
             w.setToolTip(base + why)
         self.more.setEnabled(not busy)
+        self.act_param.setEnabled(not busy)
         self.delta.setEnabled(not busy)

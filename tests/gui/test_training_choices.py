@@ -46,6 +46,22 @@ def test_choosing_adam_in_the_panel_trains_with_adam(window, qtbot):
     assert "[" not in window.status_loss.text()  # the notebook's: nothing added
 
 
+def test_optimizer_activation_and_loss_are_fixed_while_a_run_is_in_progress(window, qtbot):
+    c, ch = window.c, window.panel.choices
+    choose(ch.activation, "leaky_relu")
+    configure(c, steps=3000, save_every=1000)
+    fixed = (ch.optimizer, ch.activation, ch.act_param, ch.loss)
+    assert all(w.isEnabled() for w in fixed)
+    assert c.start(pause_after=500) is None
+    wait_state(qtbot, c, "paused")
+    assert not any(w.isEnabled() for w in fixed)
+    assert "fixed while a run is in progress" in ch.activation.toolTip()
+    c.stop()
+    wait_state(qtbot, c, "idle")
+    assert all(w.isEnabled() for w in fixed)
+    assert "fixed while" not in ch.activation.toolTip()
+
+
 def test_hyper_parameter_fields_validate_with_clear_messages(window):
     c, ch = window.c, window.panel.choices
     choose(ch.optimizer, "adam")
