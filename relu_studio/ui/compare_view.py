@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.activations import ACTIVATION_LABELS, ACTIVATIONS, Activation
+from ..core.losses import LOSS_LABELS, LOSSES, Loss
 from ..core.optimizer_specs import format_optimizer, format_optimizers, parse_optimizers
 from ..core.optimizers import Optimizer
 from ..core.settings import (
@@ -268,6 +270,20 @@ class CompareView(QWidget):
         for f in (self.lr_output, self.lr_all):
             f.editor.setMaximumWidth(60)
         self.optimizers = OptimizersField(s.optimizers)
+        # Every run's activation and loss (torch's default parameters here; a grid opened from a
+        # session or the CLI keeps its own, shown by name).
+        self.activation_box = QComboBox()
+        for k in ACTIVATIONS:
+            self.activation_box.addItem(ACTIVATION_LABELS[k], k)
+        self.activation_box.setCurrentIndex(ACTIVATIONS.index(s.activation.name))
+        self.activation_box.setToolTip("The hidden layer's activation of every run (torch.nn's, its "
+                                   "default parameter); ReLU is the notebook's")
+        self.loss_box = QComboBox()
+        for k in LOSSES:
+            self.loss_box.addItem(LOSS_LABELS[k], k)
+        self.loss_box.setCurrentIndex(LOSSES.index(s.loss.name))
+        self.loss_box.setToolTip("The training loss of every run (the curves and the table stay "
+                             "MSE); MSE is the notebook's")
         self.add_optimizer = QToolButton()
         self.add_optimizer.setText("+")
         self.add_optimizer.setToolTip("Add an optimizer with torch's defaults (edit its settings "
@@ -307,6 +323,9 @@ class CompareView(QWidget):
         self.lr_output.valueChanged.connect(lambda v: self._set("lr_output", v))
         self.lr_all.valueChanged.connect(lambda v: self._set("lr_all", v))
         self.optimizers.valueChanged.connect(lambda v: self._set("optimizers", v))
+        self.activation_box.currentIndexChanged.connect(
+            lambda i: self._set_choice("activation", Activation(ACTIVATIONS[i])))
+        self.loss_box.currentIndexChanged.connect(lambda i: self._set_choice("loss", Loss(LOSSES[i])))
 
         # The controls flow onto a second line when the view is narrow (a laptop screen with the
         # lesson dock open), instead of widening the window or scrolling the plots away.
@@ -333,6 +352,7 @@ class CompareView(QWidget):
         group("Snapshot every", self.save_every)
         group("lr output", self.lr_output, "lr all", self.lr_all)
         group("Optimizers", self.optimizers, self.add_optimizer)
+        group("Activation", self.activation_box, "Loss", self.loss_box)
         group(self.run_button, self.cancel_button)
 
         # ---- small multiples, their legend and the shared timeline
@@ -464,6 +484,12 @@ class CompareView(QWidget):
         if err:
             self._say(err, "error")
 
+    def _set_choice(self, name, value):
+        """A combo's activation or loss; one of the same name (e.g. Leaky ReLU 0.1 from a
+        session) is kept with its parameter."""
+        if getattr(self.c.settings, name).name != value.name:
+            self._set(name, value)
+
     def _cancel(self):
         self.cancel_button.setEnabled(False)
         self.c.cancel()
@@ -527,6 +553,11 @@ class CompareView(QWidget):
                 f.set_value(getattr(s, name))
         if "optimizers" in names and self.optimizers.value() != s.optimizers:
             self.optimizers.set_value(s.optimizers)
+        for name, box, keys in (("activation", self.activation_box, ACTIVATIONS),
+                                ("loss", self.loss_box, LOSSES)):
+            if name in names:
+                with QSignalBlocker(box):
+                    box.setCurrentIndex(keys.index(getattr(s, name).name))
         if self.c.result is None and not self.c.running and names & {
                 "widths", "modes", "steps", "optimizers", "lr_output", "lr_all"}:
             self._preview()

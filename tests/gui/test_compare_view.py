@@ -91,6 +91,26 @@ def test_grid_reproduces_the_core_runs_bit_for_bit(view, qtbot, data):
     assert not view.c.worker_running  # no thread idles between grids
 
 
+def test_the_activation_and_loss_chosen_train_every_cell(view, qtbot, data):
+    """Choosing tanh and Huber in Compare's controls: every SGD cell is rs.train of the tanh
+    network with the Huber loss, bit for bit, and the drawn prediction is the tanh network's;
+    the grid's settings (saved with a session) keep both."""
+    view.activation_box.setCurrentIndex(view.activation_box.findData("tanh"))
+    view.loss_box.setCurrentIndex(view.loss_box.findData("huber"))
+    assert view.c.settings.activation == rs.Activation("tanh")
+    assert view.c.settings.loss == rs.Loss("huber")
+    res = run_grid(qtbot, view, widths="3", modes=("output", "all"), seeds=1, steps=600, save_every=200)
+    net = rs.init_network(3, 0).replace(activation=rs.Activation("tanh"))
+    for m in ("output", "all"):
+        want = rs.train(net, data, m, rs.DEFAULT_LR[m], 600, save_every=200, seed=0,
+                        loss=rs.Loss("huber"))
+        assert identical(res.runs[rs.grid_key(3, m, rs.Optimizer(), 0)], want), m
+    # Settings from elsewhere (a session) show in the combos without being overwritten.
+    view.c.set_field("activation", rs.Activation("leaky_relu", slope=0.2))
+    assert view.activation_box.currentData() == "leaky_relu"
+    assert view.c.settings.activation.slope == 0.2
+
+
 def test_loss_bands_are_numpy_percentiles_and_ridge_is_a_line(view, qtbot):
     res = run_grid(qtbot, view, widths="5", seeds=4)
     view.c.select_cell(5, "all")
