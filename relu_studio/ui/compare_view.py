@@ -282,8 +282,8 @@ class CompareView(QWidget):
         for k in LOSSES:
             self.loss_box.addItem(LOSS_LABELS[k], k)
         self.loss_box.setCurrentIndex(LOSSES.index(s.loss.name))
-        self.loss_box.setToolTip("The training loss of every run (the curves and the table stay "
-                             "MSE); MSE is the notebook's")
+        self.loss_box.setToolTip("The training loss of every run (the full-train and test errors "
+                                 "stay MSE); MSE is the notebook's")
         self.add_optimizer = QToolButton()
         self.add_optimizer.setText("+")
         self.add_optimizer.setToolTip("Add an optimizer with torch's defaults (edit its settings "
