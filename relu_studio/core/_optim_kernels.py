@@ -75,14 +75,15 @@ def new_state(width: int):
 
 
 @numba.njit(inline="always", **FLAGS)
-def _lerp_into(a, b, w):
-    """``a[j] = lerp(a[j], b[j], w)`` for every j (torch's two branches around w = 0.5)."""
+def _lerp_into(a, b, w, n):
+    """``a[j] = lerp(a[j], b[j], w)`` for j < n (torch's two branches around w = 0.5); ``a`` may
+    be longer than the layer (the output bias's state row is H long, its gradient 1)."""
     if w < np.float32(0.5):
-        for j in range(a.shape[0]):
+        for j in range(n):
             a[j] = a[j] + w * (b[j] - a[j])
     else:
         omw = np.float32(1.0) - w
-        for j in range(a.shape[0]):
+        for j in range(n):
             a[j] = b[j] - (b[j] - a[j]) * omw
 
 
@@ -120,7 +121,7 @@ def _apply(p, g, s0, s1, s2, kind, hp, first, step_size, bc2_sqrt):
             for j in range(n):
                 p[j] = p[j] - lr * s0[j]
     elif kind == ADAM or kind == ADAMW:
-        _lerp_into(s0, g, hp[B1W])
+        _lerp_into(s0, g, hp[B1W], n)
         b2, omb2, eps = hp[B2], hp[OMB2], hp[EPS]
         for j in range(n):
             s1[j] = s1[j] * b2 + (omb2 * g[j]) * g[j]
@@ -131,7 +132,7 @@ def _apply(p, g, s0, s1, s2, kind, hp, first, step_size, bc2_sqrt):
         for j in range(n):
             s0[j] = s0[j] * alpha + (oma * g[j]) * g[j]
         if hp[CENTERED] != np.float32(0.0):
-            _lerp_into(s2, g, oma)
+            _lerp_into(s2, g, oma, n)
             for j in range(n):  # g / avg, kept in g (g itself is no longer needed after)
                 g[j] = g[j] / (np.sqrt(s0[j] - s2[j] * s2[j]) + eps)
         else:
