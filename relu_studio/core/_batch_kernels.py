@@ -141,7 +141,7 @@ def _snapshot(lane, ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2, snap_step, sn
 @numba.njit(**LANE_FLAGS)
 def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, snap_steps,
               snap_ptr, snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,
-              snap_b2, loss_bound, diverged_at, acc, g, loss, gw1, gb1, gw2, gb2):
+              snap_b2, loss_bound, diverged_at, acc, g, loss, gw1, gb1, gw2, gb2, r0, r1, r2, r3):
     """Run ``xb.shape[0]`` SGD steps of a block of :data:`LANES` runs after global step ``step0``.
 
     ``xb``/``yb`` (steps, batch, LANES): each lane's minibatch points; ``w1``, ``b1``, ``w2``
@@ -152,8 +152,9 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     the loss), sets ``diverged_at[lane]`` to the step and stops: its parameters and learning rate
     become 0, so it computes harmless zeros from then on. Lanes with ``diverged_at >= 0`` on entry
     have stopped before. ``acc``, ``g`` (batch, LANES), ``loss``, ``gb2`` (LANES,) and ``gw1``,
-    ``gb1``, ``gw2`` (H, LANES) are float32 scratch. Every array must be a separate allocation
-    (see :class:`_LanesCompiler`). Returns the number of lanes still running.
+    ``gb1``, ``gw2`` (H, LANES) and ``r0`` ... ``r3`` (LANES,) are float32 scratch. Every array
+    must be a separate allocation (see :class:`_LanesCompiler`). Returns the number of lanes
+    still running.
     """
     n_steps, batch, _lanes = xb.shape
     h_count = w1.shape[0]
@@ -164,20 +165,43 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     for lane in range(real):
         if diverged_at[lane] < 0:
             running += 1
+    quads, units4 = batch // 4, h_count // 4 * 4
     for s in range(n_steps):
         step = step0 + s + 1
-        # Predictions, loss and the loss's gradient, input by input; each lane sums its units
-        # in order (the accumulators stay in vector registers across j).
-        for lane in range(LANES):
-            loss[lane] = 0.0
-        for i in range(batch):
+        # Predictions, input by input; each lane sums its units in order. Four inputs at a time
+        # share each unit's loads, and their four sums (in vector registers: separate arrays,
+        # so the compiler knows they do not overlap) do not wait on each other's additions.
+        for q in range(quads):
+            i = 4 * q
             for lane in range(LANES):
-                acc[i, lane] = 0.0
+                r0[lane] = 0.0
+                r1[lane] = 0.0
+                r2[lane] = 0.0
+                r3[lane] = 0.0
             for j in range(h_count):
                 for lane in range(LANES):
-                    h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
-                    acc[i, lane] += w2[j, lane] * h
-        # (a loop of its own: reading a row of acc right after its last store stalls)
+                    w, c, v = w1[j, lane], b1[j, lane], w2[j, lane]
+                    r0[lane] += v * relu(xb[s, i, lane] * w + c)
+                    r1[lane] += v * relu(xb[s, i + 1, lane] * w + c)
+                    r2[lane] += v * relu(xb[s, i + 2, lane] * w + c)
+                    r3[lane] += v * relu(xb[s, i + 3, lane] * w + c)
+            for lane in range(LANES):
+                acc[i, lane] = r0[lane]
+                acc[i + 1, lane] = r1[lane]
+                acc[i + 2, lane] = r2[lane]
+                acc[i + 3, lane] = r3[lane]
+        for i in range(4 * quads, batch):
+            for lane in range(LANES):
+                r0[lane] = 0.0
+            for j in range(h_count):
+                for lane in range(LANES):
+                    r0[lane] += w2[j, lane] * relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+            for lane in range(LANES):
+                acc[i, lane] = r0[lane]
+        # The loss and its gradient (a loop of its own: reading a row of acc right after its
+        # last store stalls).
+        for lane in range(LANES):
+            loss[lane] = 0.0
         for i in range(batch):
             for lane in range(LANES):
                 d = (acc[i, lane] + b2[lane]) - yb[s, i, lane]
@@ -201,7 +225,8 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                 lr[lane] = 0.0
                 g[:, lane] = 0.0
         # Gradients, unit by unit; each lane sums its minibatch in order (the hidden values are
-        # recomputed, bit for bit the forward pass's).
+        # recomputed, bit for bit the forward pass's: keeping them costs more, measured, since
+        # batch x H x LANES values do not stay in the L1 cache).
         for lane in range(LANES):
             gb2[lane] = 0.0
         for i in range(batch):
@@ -213,32 +238,52 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                     gw2[j, lane] = 0.0
                     gw1[j, lane] = 0.0
                     gb1[j, lane] = 0.0
+                # The single-run kernel adds t x and t only where the gate is open; here t is
+                # zeroed where it is shut and both are added: the same bits, since a sum that
+                # starts at +0.0 is never -0.0, and adding +-0.0 (0 x, x finite) leaves it as it is.
                 for i in range(batch):
                     for lane in range(LANES):
                         gi = g[i, lane]
                         xi = xb[s, i, lane]
                         h = relu(xi * w1[j, lane] + b1[j, lane])
                         gw2[j, lane] += gi * h
-                        # A select, not a branch (same bits): add t x and t where the gate is open.
                         t = gi * w2[j, lane]
-                        v1 = gw1[j, lane] + t * xi
-                        v2 = gb1[j, lane] + t
-                        gw1[j, lane] = v1 if h > 0 else gw1[j, lane]
-                        gb1[j, lane] = v2 if h > 0 else gb1[j, lane]
+                        t = t if h > 0 else np.float32(0.0)
+                        gw1[j, lane] += t * xi
+                        gb1[j, lane] += t
                 for lane in range(LANES):
                     w1[j, lane] -= lr[lane] * gw1[j, lane]
                     b1[j, lane] -= lr[lane] * gb1[j, lane]
                     w2[j, lane] -= lr[lane] * gw2[j, lane]
         else:
-            for j in range(h_count):
+            # Four units at a time (four sums in registers that do not wait on each other).
+            for j in range(0, units4, 4):
                 for lane in range(LANES):
-                    gw2[j, lane] = 0.0
+                    r0[lane] = 0.0
+                    r1[lane] = 0.0
+                    r2[lane] = 0.0
+                    r3[lane] = 0.0
                 for i in range(batch):
                     for lane in range(LANES):
-                        h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
-                        gw2[j, lane] += g[i, lane] * h
+                        gi = g[i, lane]
+                        xi = xb[s, i, lane]
+                        r0[lane] += gi * relu(xi * w1[j, lane] + b1[j, lane])
+                        r1[lane] += gi * relu(xi * w1[j + 1, lane] + b1[j + 1, lane])
+                        r2[lane] += gi * relu(xi * w1[j + 2, lane] + b1[j + 2, lane])
+                        r3[lane] += gi * relu(xi * w1[j + 3, lane] + b1[j + 3, lane])
                 for lane in range(LANES):
-                    w2[j, lane] -= lr[lane] * gw2[j, lane]
+                    w2[j, lane] -= lr[lane] * r0[lane]
+                    w2[j + 1, lane] -= lr[lane] * r1[lane]
+                    w2[j + 2, lane] -= lr[lane] * r2[lane]
+                    w2[j + 3, lane] -= lr[lane] * r3[lane]
+            for j in range(units4, h_count):
+                for lane in range(LANES):
+                    r0[lane] = 0.0
+                for i in range(batch):
+                    for lane in range(LANES):
+                        r0[lane] += g[i, lane] * relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+                for lane in range(LANES):
+                    w2[j, lane] -= lr[lane] * r0[lane]
         for lane in range(LANES):
             b2[lane] = b2[lane] - lr[lane] * gb2[lane]
         for lane in range(real):

@@ -119,7 +119,8 @@ class _Block:
         self.scratch = (np.empty((batch, LANES), np.float32), np.empty((batch, LANES), np.float32),
                         np.empty(LANES, np.float32), np.empty((h, LANES), np.float32),
                         np.empty((h, LANES), np.float32), np.empty((h, LANES), np.float32),
-                        np.empty(LANES, np.float32))
+                        np.empty(LANES, np.float32),
+                        *(np.empty(LANES, np.float32) for _ in range(4)))
         self.step = 0
 
     def advance(self, xb, yb) -> None:
