@@ -70,9 +70,10 @@ def _twist(key):
 
 
 @numba.njit(**FLAGS)
-def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
-    """Draw ``xb.shape[0]`` steps of minibatches for the first ``real`` lanes and gather their
-    points; the other lanes (padding) get lane 0's.
+def draw_minibatches(key, pos, n, x, y, xb, yb, lo, hi, real, buf):
+    """Draw ``xb.shape[0]`` steps of minibatches for lanes ``lo`` to ``hi - 1`` and gather their
+    points; if ``lo`` is 0, the lanes from ``real`` on (padding) then get lane 0's. Threads that
+    share a block's draws each draw their own lanes.
 
     ``key`` (lanes, 624) uint32 and ``pos`` (lanes,) int64 are the lanes' MT19937 states (as
     ``RandomState.get_state()`` gives them), advanced in place; ``xb``/``yb`` (steps, batch, lanes)
@@ -85,7 +86,7 @@ def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
     mask = rng
     for sh in (1, 2, 4, 8, 16):
         mask |= mask >> np.uint32(sh)
-    for lane in range(real):
+    for lane in range(lo, hi):
         kl = key[lane]
         p = pos[lane]
         got = 0
@@ -114,11 +115,12 @@ def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
                 k += 1
                 xb[s, i, lane] = x[v]
                 yb[s, i, lane] = y[v]
-    for s in range(steps):
-        for i in range(batch):
-            for lane in range(real, lanes):
-                xb[s, i, lane] = xb[s, i, 0]
-                yb[s, i, lane] = yb[s, i, 0]
+    if lo == 0:
+        for s in range(steps):
+            for i in range(batch):
+                for lane in range(real, lanes):
+                    xb[s, i, lane] = xb[s, i, 0]
+                    yb[s, i, lane] = yb[s, i, 0]
 
 
 @numba.njit(**FLAGS)
