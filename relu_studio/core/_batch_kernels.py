@@ -143,7 +143,7 @@ def _snapshot(lane, ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2, snap_step, sn
 @numba.njit(**LANE_FLAGS)
 def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, snap_steps,
               snap_ptr, snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,
-              snap_b2, loss_bound, diverged_at, acc, g, loss, gw1, gb1, gw2, gb2, r0, r1, r2, r3):
+              snap_b2, loss_bound, diverged_at, loss, gw1, gb1, gw2, gb2, q0, q1, q2, q3, r0, r1, r2, r3):
     """Run ``xb.shape[0]`` SGD steps of a block of :data:`LANES` runs after global step ``step0``.
 
     ``xb``/``yb`` (steps, batch, LANES): each lane's minibatch points; ``w1``, ``b1``, ``w2``
@@ -153,10 +153,18 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     not finite or exceeds ``loss_bound`` records that step's snapshot (the parameters that made
     the loss), sets ``diverged_at[lane]`` to the step and stops: its parameters and learning rate
     become 0, so it computes harmless zeros from then on. Lanes with ``diverged_at >= 0`` on entry
-    have stopped before. ``acc``, ``g`` (batch, LANES), ``loss``, ``gb2`` (LANES,) and ``gw1``,
-    ``gb1``, ``gw2`` (H, LANES) and ``r0`` ... ``r3`` (LANES,) are float32 scratch. Every array
-    must be a separate allocation (see :class:`_LanesCompiler`). Returns the number of lanes
-    still running.
+    have stopped before. ``loss``, ``gb2``, ``r0`` ... ``r3`` (LANES,), ``gw1``, ``gb1``, ``gw2``
+    and ``q0`` ... ``q3`` (H, LANES) are float32 scratch. Every array must be a separate
+    allocation (see :class:`_LanesCompiler`). Returns the number of lanes still running.
+
+    A step takes the minibatch four inputs at a time: their predictions (each sums the units in
+    order; four sums in registers, separate arrays so the compiler knows they do not overlap),
+    their losses and output gradients ``g``, and then their terms of every gradient, added in
+    input order. A gradient term needs only its own input's ``g``, so every sum has the
+    single-run kernel's order, and the hidden values of four inputs (``q0`` ... ``q3``) stay in
+    the L1 cache between the two passes (kept for the whole minibatch they would not: slower,
+    measured). The parameters change once the whole minibatch is summed. (The four inputs'
+    arrays are separate 2-D arrays: with one 3-D array the compiler kept the four sums in memory.)
     """
     n_steps, batch, _lanes = xb.shape
     h_count = w1.shape[0]
@@ -167,12 +175,18 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     for lane in range(real):
         if diverged_at[lane] < 0:
             running += 1
-    quads, units4 = batch // 4, h_count // 4 * 4
+    quads = batch // 4
+    zero = np.float32(0.0)
     for s in range(n_steps):
         step = step0 + s + 1
-        # Predictions, input by input; each lane sums its units in order. Four inputs at a time
-        # share each unit's loads, and their four sums (in vector registers: separate arrays,
-        # so the compiler knows they do not overlap) do not wait on each other's additions.
+        for lane in range(LANES):
+            loss[lane] = 0.0
+            gb2[lane] = 0.0
+        for j in range(h_count):
+            for lane in range(LANES):
+                gw2[j, lane] = 0.0
+                gw1[j, lane] = 0.0
+                gb1[j, lane] = 0.0
         for q in range(quads):
             i = 4 * q
             for lane in range(LANES):
@@ -183,32 +197,100 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
             for j in range(h_count):
                 for lane in range(LANES):
                     w, c, v = w1[j, lane], b1[j, lane], w2[j, lane]
-                    r0[lane] += v * relu(xb[s, i, lane] * w + c)
-                    r1[lane] += v * relu(xb[s, i + 1, lane] * w + c)
-                    r2[lane] += v * relu(xb[s, i + 2, lane] * w + c)
-                    r3[lane] += v * relu(xb[s, i + 3, lane] * w + c)
+                    h0 = relu(xb[s, i, lane] * w + c)
+                    h1 = relu(xb[s, i + 1, lane] * w + c)
+                    h2 = relu(xb[s, i + 2, lane] * w + c)
+                    h3 = relu(xb[s, i + 3, lane] * w + c)
+                    q0[j, lane] = h0
+                    q1[j, lane] = h1
+                    q2[j, lane] = h2
+                    q3[j, lane] = h3
+                    r0[lane] += v * h0
+                    r1[lane] += v * h1
+                    r2[lane] += v * h2
+                    r3[lane] += v * h3
+            # The loss's terms and the output gradients g (in r0 ... r3), input by input.
             for lane in range(LANES):
-                acc[i, lane] = r0[lane]
-                acc[i + 1, lane] = r1[lane]
-                acc[i + 2, lane] = r2[lane]
-                acc[i + 3, lane] = r3[lane]
-        for i in range(4 * quads, batch):
+                b = b2[lane]
+                d = (r0[lane] + b) - yb[s, i, lane]
+                loss[lane] += d * d
+                r0[lane] = two_over_b * d
+                d = (r1[lane] + b) - yb[s, i + 1, lane]
+                loss[lane] += d * d
+                r1[lane] = two_over_b * d
+                d = (r2[lane] + b) - yb[s, i + 2, lane]
+                loss[lane] += d * d
+                r2[lane] = two_over_b * d
+                d = (r3[lane] + b) - yb[s, i + 3, lane]
+                loss[lane] += d * d
+                r3[lane] = two_over_b * d
+                gb2[lane] += r0[lane]
+                gb2[lane] += r1[lane]
+                gb2[lane] += r2[lane]
+                gb2[lane] += r3[lane]
+            # The single-run kernel adds t x and t only where the gate is open; here t is zeroed
+            # where it is shut and both are added: the same bits, since a sum that starts at
+            # +0.0 is never -0.0, and adding +-0.0 (0 x, x finite) leaves it as it is.
+            if train_hidden:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        v = w2[j, lane]
+                        a2, a1, ab = gw2[j, lane], gw1[j, lane], gb1[j, lane]
+                        h, g = q0[j, lane], r0[lane]
+                        a2 += g * h
+                        t = g * v if h > 0 else zero
+                        a1 += t * xb[s, i, lane]
+                        ab += t
+                        h, g = q1[j, lane], r1[lane]
+                        a2 += g * h
+                        t = g * v if h > 0 else zero
+                        a1 += t * xb[s, i + 1, lane]
+                        ab += t
+                        h, g = q2[j, lane], r2[lane]
+                        a2 += g * h
+                        t = g * v if h > 0 else zero
+                        a1 += t * xb[s, i + 2, lane]
+                        ab += t
+                        h, g = q3[j, lane], r3[lane]
+                        a2 += g * h
+                        t = g * v if h > 0 else zero
+                        a1 += t * xb[s, i + 3, lane]
+                        ab += t
+                        gw2[j, lane], gw1[j, lane], gb1[j, lane] = a2, a1, ab
+            else:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        a2 = gw2[j, lane]
+                        a2 += r0[lane] * q0[j, lane]
+                        a2 += r1[lane] * q1[j, lane]
+                        a2 += r2[lane] * q2[j, lane]
+                        a2 += r3[lane] * q3[j, lane]
+                        gw2[j, lane] = a2
+        for i in range(4 * quads, batch):  # the last batch % 4 inputs, one by one
             for lane in range(LANES):
                 r0[lane] = 0.0
             for j in range(h_count):
                 for lane in range(LANES):
-                    r0[lane] += w2[j, lane] * relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+                    h0 = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+                    q0[j, lane] = h0
+                    r0[lane] += w2[j, lane] * h0
             for lane in range(LANES):
-                acc[i, lane] = r0[lane]
-        # The loss and its gradient (a loop of its own: reading a row of acc right after its
-        # last store stalls).
-        for lane in range(LANES):
-            loss[lane] = 0.0
-        for i in range(batch):
-            for lane in range(LANES):
-                d = (acc[i, lane] + b2[lane]) - yb[s, i, lane]
+                d = (r0[lane] + b2[lane]) - yb[s, i, lane]
                 loss[lane] += d * d
-                g[i, lane] = two_over_b * d
+                r0[lane] = two_over_b * d
+                gb2[lane] += r0[lane]
+            if train_hidden:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        h, g = q0[j, lane], r0[lane]
+                        gw2[j, lane] += g * h
+                        t = g * w2[j, lane] if h > 0 else zero
+                        gw1[j, lane] += t * xb[s, i, lane]
+                        gb1[j, lane] += t
+            else:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        gw2[j, lane] += r0[lane] * q0[j, lane]
         for lane in range(LANES):
             loss[lane] = loss[lane] / np.float32(batch)
             if diverged_at[lane] < 0 and not (loss[lane] <= loss_bound):  # also true for NaN
@@ -225,67 +307,18 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                 w2[:, lane] = 0.0
                 b2[lane] = 0.0
                 lr[lane] = 0.0
-                g[:, lane] = 0.0
-        # Gradients, unit by unit; each lane sums its minibatch in order (the hidden values are
-        # recomputed, bit for bit the forward pass's: keeping them costs more, measured, since
-        # batch x H x LANES values do not stay in the L1 cache).
-        for lane in range(LANES):
-            gb2[lane] = 0.0
-        for i in range(batch):
+                # (its gradients, of the parameters that diverged, are dropped: the update below
+                # then leaves +0.0, as the single-run kernel's stop leaves the run's history)
+                gw1[:, lane] = 0.0
+                gb1[:, lane] = 0.0
+                gw2[:, lane] = 0.0
+                gb2[lane] = 0.0
+        for j in range(h_count):
             for lane in range(LANES):
-                gb2[lane] += g[i, lane]
-        if train_hidden:
-            for j in range(h_count):
-                for lane in range(LANES):
-                    gw2[j, lane] = 0.0
-                    gw1[j, lane] = 0.0
-                    gb1[j, lane] = 0.0
-                # The single-run kernel adds t x and t only where the gate is open; here t is
-                # zeroed where it is shut and both are added: the same bits, since a sum that
-                # starts at +0.0 is never -0.0, and adding +-0.0 (0 x, x finite) leaves it as it is.
-                for i in range(batch):
-                    for lane in range(LANES):
-                        gi = g[i, lane]
-                        xi = xb[s, i, lane]
-                        h = relu(xi * w1[j, lane] + b1[j, lane])
-                        gw2[j, lane] += gi * h
-                        t = gi * w2[j, lane]
-                        t = t if h > 0 else np.float32(0.0)
-                        gw1[j, lane] += t * xi
-                        gb1[j, lane] += t
-                for lane in range(LANES):
+                if train_hidden:
                     w1[j, lane] -= lr[lane] * gw1[j, lane]
                     b1[j, lane] -= lr[lane] * gb1[j, lane]
-                    w2[j, lane] -= lr[lane] * gw2[j, lane]
-        else:
-            # Four units at a time (four sums in registers that do not wait on each other).
-            for j in range(0, units4, 4):
-                for lane in range(LANES):
-                    r0[lane] = 0.0
-                    r1[lane] = 0.0
-                    r2[lane] = 0.0
-                    r3[lane] = 0.0
-                for i in range(batch):
-                    for lane in range(LANES):
-                        gi = g[i, lane]
-                        xi = xb[s, i, lane]
-                        r0[lane] += gi * relu(xi * w1[j, lane] + b1[j, lane])
-                        r1[lane] += gi * relu(xi * w1[j + 1, lane] + b1[j + 1, lane])
-                        r2[lane] += gi * relu(xi * w1[j + 2, lane] + b1[j + 2, lane])
-                        r3[lane] += gi * relu(xi * w1[j + 3, lane] + b1[j + 3, lane])
-                for lane in range(LANES):
-                    w2[j, lane] -= lr[lane] * r0[lane]
-                    w2[j + 1, lane] -= lr[lane] * r1[lane]
-                    w2[j + 2, lane] -= lr[lane] * r2[lane]
-                    w2[j + 3, lane] -= lr[lane] * r3[lane]
-            for j in range(units4, h_count):
-                for lane in range(LANES):
-                    r0[lane] = 0.0
-                for i in range(batch):
-                    for lane in range(LANES):
-                        r0[lane] += g[i, lane] * relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
-                for lane in range(LANES):
-                    w2[j, lane] -= lr[lane] * r0[lane]
+                w2[j, lane] -= lr[lane] * gw2[j, lane]
         for lane in range(LANES):
             b2[lane] = b2[lane] - lr[lane] * gb2[lane]
         for lane in range(real):

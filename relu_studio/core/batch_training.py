@@ -142,10 +142,10 @@ class _Block:
                          w1=np.zeros((r, m, h), np.float32), b1=np.zeros((r, m, h), np.float32),
                          w2=np.zeros((r, m, h), np.float32), b2=np.zeros((r, m), np.float32))
         # The kernel's scratch (each its own allocation: the kernel relies on it).
-        self.scratch = (np.empty((batch, LANES), np.float32), np.empty((batch, LANES), np.float32),
-                        np.empty(LANES, np.float32), np.empty((h, LANES), np.float32),
+        self.scratch = (np.empty(LANES, np.float32), np.empty((h, LANES), np.float32),
                         np.empty((h, LANES), np.float32), np.empty((h, LANES), np.float32),
                         np.empty(LANES, np.float32),
+                        *(np.empty((h, LANES), np.float32) for _ in range(4)),
                         *(np.empty(LANES, np.float32) for _ in range(4)))
         self.step = 0
 
