@@ -42,6 +42,8 @@ __all__ = ["RunRequest", "train_many", "train_batch", "LANES", "CHUNK_WORK"]
 #: training): a chunk has CHUNK_WORK // (sum of its blocks' widths) steps, at most MAX_CHUNK_STEPS.
 CHUNK_WORK = 64_000
 MAX_CHUNK_STEPS = 1000
+#: Buffers of a draw that threads share: a thread may run this many chunks ahead, less one.
+SHARED_DEPTH = 3
 #: The cost of drawing one lane's minibatches for one step, in the units of _block_cost (measured:
 #: the 10-seed notebook grid's draws take about an eighth of the time of its six blocks, whose
 #: cost is 238).
@@ -63,12 +65,14 @@ class _Stream:
     """The minibatch draws of a block's lanes: each lane continues ``RandomState(seed)``.
 
     The threads that train blocks of these seeds (``parts`` of them) share one draw: each draws
-    its own share of the lanes into a common buffer, all wait at a barrier, then each trains its
-    blocks on it. Two buffers alternate, so one barrier per chunk is enough: a thread draws chunk
-    ``c + 1`` only after the barrier of chunk ``c``, which every thread reaches only after
-    training chunk ``c - 1``, the buffer's previous contents."""
+    its own share of the lanes of chunk ``c`` into a common buffer, waits until the others have
+    drawn theirs, trains its blocks on it and says so (:meth:`trained`). The buffers are a ring
+    of SHARED_DEPTH, so a thread may run up to SHARED_DEPTH - 1 chunks ahead of the slowest (a
+    thread the system pauses for a moment does not stop the others at once); it draws into a
+    buffer only when every thread has trained on its previous contents."""
 
-    def __init__(self, seeds: Sequence[int], x32, y32, batch: int, parts: int = 1):
+    def __init__(self, seeds: Sequence[int], x32, y32, batch: int, chunk: int = MAX_CHUNK_STEPS,
+                 parts: int = 1):
         from . import _batch_kernels
 
         self._k = _batch_kernels
@@ -82,35 +86,54 @@ class _Stream:
         self.parts = parts
         cuts = np.linspace(0, self.real, parts + 1).round().astype(int)
         self.lanes = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
-        self.barrier = threading.Barrier(parts) if parts > 1 else None
-        self._bufs: list = [None, None]
-        self._scratch = [np.empty(0, np.uint32)] * parts  # each thread's own
+        self.depth = SHARED_DEPTH if parts > 1 else 1
+        # Allocated here, not on first use: threads must not race to create them.
+        self._bufs = [(np.empty((chunk, batch, LANES), np.float32),
+                       np.empty((chunk, batch, LANES), np.float32)) for _ in range(self.depth)]
+        self._scratch = [np.empty(chunk * batch + 1, np.uint32) for _ in range(parts)]
+        self._cond = threading.Condition()
+        self._drawn = [0] * parts  # chunks each thread has drawn its lanes of
+        self._trained = [0] * parts  # chunks each thread has trained on
+        self._broken = False
+
+    def _wait(self, ready) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._broken or ready())
+            if self._broken:
+                raise threading.BrokenBarrierError
 
     def draw(self, steps: int, part: int = 0, chunk: int = 0):
-        """Draw this thread's lanes (``part``) of the next ``steps`` steps' minibatches and, if
-        the draw is shared, wait for the other threads' lanes; returns ``(xb, yb)`` of shape
-        (steps, batch, LANES), valid until the call for ``chunk + 2``. Raises
-        ``threading.BrokenBarrierError`` if another thread sharing it stopped (cancel, error)."""
-        which = chunk % 2 if self.parts > 1 else 0
-        bufs = self._bufs[which]
-        if bufs is None or bufs[0].shape[0] < steps:
-            xb = np.empty((steps, self.batch, LANES), np.float32)
-            bufs = self._bufs[which] = (xb, np.empty_like(xb))
-        xb, yb = bufs[0][:steps], bufs[1][:steps]
+        """Draw this thread's lanes (``part``) of chunk number ``chunk``: the next ``steps`` steps'
+        minibatches; if the draw is shared, wait for the other threads' lanes. Returns ``(xb,
+        yb)`` of shape (steps, batch, LANES), valid until :meth:`trained` for this chunk. Raises
+        ``threading.BrokenBarrierError`` if a thread sharing it stopped (cancel, error)."""
+        shared = self.parts > 1
+        if shared:  # the buffer's previous chunk, chunk - depth, is done with
+            self._wait(lambda: min(self._trained) > chunk - self.depth)
+        xb, yb = self._bufs[chunk % self.depth]
+        xb, yb = xb[:steps], yb[:steps]
         lo, hi = self.lanes[part]
-        scratch = self._scratch[part]
-        if scratch.shape[0] < steps * self.batch + 1:
-            scratch = self._scratch[part] = np.empty(steps * self.batch + 1, np.uint32)
         self._k.draw_minibatches(self.key, self.pos, self.x.shape[0], self.x, self.y, xb, yb,
-                                 lo, hi, self.real, scratch)
-        if self.barrier is not None:
-            self.barrier.wait()
+                                 lo, hi, self.real, self._scratch[part])
+        if shared:
+            with self._cond:
+                self._drawn[part] = chunk + 1
+                self._cond.notify_all()
+            self._wait(lambda: min(self._drawn) > chunk)
         return xb, yb
+
+    def trained(self, part: int, chunk: int) -> None:
+        """Thread ``part`` is done with chunk number ``chunk``'s buffer."""
+        if self.parts > 1:
+            with self._cond:
+                self._trained[part] = chunk + 1
+                self._cond.notify_all()
 
     def abort(self) -> None:
         """Release the threads waiting for this draw (they raise BrokenBarrierError)."""
-        if self.barrier is not None:
-            self.barrier.abort()
+        with self._cond:
+            self._broken = True
+            self._cond.notify_all()
 
 
 class _Block:
@@ -269,21 +292,38 @@ def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_
     lock = threading.Lock()
 
     # Every thread takes the streams in one order, so threads that share a stream's draws
-    # meet at its barrier without waiting on each other elsewhere (no deadlock).
+    # wait for each other only there (no deadlock).
     order = sorted({seeds for owned in plan for seeds in owned})
     parts = {seeds: [t for t, owned in enumerate(plan) if seeds in owned] for seeds in order}
-    streams = {seeds: _Stream(seeds, x32, y32, batch_size, len(parts[seeds])) for seeds in order}
     chunks = {}
     for seeds in order:  # one chunk length for the threads that share a stream
         width_sum = sum(r.net.width for owned in plan for b in owned.get(seeds, ()) for r in b[:1])
         chunks[seeds] = max(1, min(MAX_CHUNK_STEPS, CHUNK_WORK * len(parts[seeds]) // max(width_sum, 1),
                                    MAX_INDEX_ELEMENTS // (batch_size * LANES)))
+    # A stream is made when its first thread starts on it and dropped when its last one is
+    # done (its buffers are big).
+    streams: dict = {}
+    users = {seeds: len(parts[seeds]) for seeds in order}
+    made = threading.Lock()
+
+    def stream_of(seeds):
+        with made:
+            if seeds not in streams:
+                streams[seeds] = _Stream(seeds, x32, y32, batch_size, chunks[seeds],
+                                         len(parts[seeds]))
+            return streams[seeds]
+
+    def done_with(seeds):
+        with made:
+            users[seeds] -= 1
+            if users[seeds] == 0:
+                streams.pop(seeds, None)
 
     def work(t):
         for seeds in order:
             if t not in parts[seeds]:
                 continue
-            stream, part = streams[seeds], parts[seeds].index(t)
+            stream, part = stream_of(seeds), parts[seeds].index(t)
             try:
                 if cancel is not None and cancel.is_set():
                     stream.abort()
@@ -300,6 +340,7 @@ def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_
                     xb, yb = stream.draw(k, part, c)
                     for b in blocks:
                         b.advance(xb, yb)
+                    stream.trained(part, c)
                     done += k
                     c += 1
                     if progress is not None:
@@ -309,6 +350,7 @@ def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_
             except BaseException:
                 stream.abort()
                 raise
+            done_with(seeds)
             for b in blocks:
                 for key, run in b.runs():
                     with lock:
