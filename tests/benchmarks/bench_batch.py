@@ -7,12 +7,15 @@ modes output/all (+ ridge) x N seeds, 150 000 steps, a snapshot every 1 000 step
 the same bits (tests/core/test_batch_training.py):
 
 * batched - the runs of one (width, mode) advance as the SIMD lanes of one kernel
-  (core.batch_training), the minibatches drawn once per seed block for all six cells;
+  (core.batch_training), the minibatches drawn once per seed block for all six cells (and, when
+  two threads train blocks of the same seeds, each draws half of the lanes);
 * per run - the path every grid took before: one Trainer per run on a pool of threads
   (experiment.BATCH_MIN_SEEDS and LANES raised so that run_experiment takes it for every run).
 
 Each is timed on all cores (jobs = cores) and on one (jobs = 1), interleaved over several rounds
-in one process (the machine is shared: min and median are printed). Also printed:
+in one process (the machine is shared: min and median are printed, and the process's CPU time over
+the wall time of the fastest round, the cores it actually got: near 1 on "all cores" means other
+programs held the other cores, and the wall time says little). Also printed:
 
 * the ratio of each to the notebook's torch loop (bench_engine.time_notebook: steps/s at width 20,
   mode all, extrapolated to the grid's run-steps);
@@ -74,14 +77,14 @@ def time_grid(data, seeds, steps, jobs, batched: bool) -> float:
     if not batched:  # no block is ever full or big enough: every run alone
         experiment.BATCH_MIN_SEEDS, experiment.LANES = 10**9, 10**9
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = rs.run_experiment(data, widths=WIDTHS, modes=MODES, seeds=seeds, steps=steps,
                                 save_every=1000, jobs=jobs)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         experiment.BATCH_MIN_SEEDS, experiment.LANES = old
     assert res.complete and not res.cancelled
-    return wall
+    return wall, cpu
 
 
 def shares(data, seeds: int, steps: int) -> dict:
@@ -148,9 +151,13 @@ def main(argv=None):
 
     cases = [(s, j, b) for s in args.seeds for j in (cores, 1) for b in (True, False)]
     times = {c: [] for c in cases}
+    cpu = {}  # the CPU time of each case's fastest round
     for r in range(args.rounds):
         for c in cases:
-            times[c].append(time_grid(data, c[0], args.steps, c[1], c[2]))
+            wall, used = time_grid(data, c[0], args.steps, c[1], c[2])
+            if not times[c] or wall < min(times[c]):
+                cpu[c] = used
+            times[c].append(wall)
         print(f"round {r + 1}/{args.rounds} done", flush=True)
 
     print()
@@ -167,7 +174,9 @@ def main(argv=None):
             line = (f"{seeds:>2} seeds ({runs} runs, {gflop:.0f} GFLOP), {where}: batched {bmin:.2f} / "
                     f"{bmed:.2f} s, per run {omin:.2f} / {omed:.2f} s -> {omin / bmin:.1f}x faster (min), "
                     f"{omed / bmed:.1f}x (median); {gflop / bmin:.1f} GFLOP/s = "
-                    f"{100 * gflop / bmin / (peak * jobs / cores):.1f} % of {jobs}-core peak")
+                    f"{100 * gflop / bmin / (peak * jobs / cores):.1f} % of {jobs}-core peak; "
+                    f"cores used (CPU / wall) {cpu[(seeds, jobs, True)] / bmin:.2f} batched, "
+                    f"{cpu[(seeds, jobs, False)] / omin:.2f} per run")
             if nb_rate:
                 nb = runs * args.steps / nb_rate
                 line += f"; vs the notebook's loop ({nb / 60:.0f} min): {nb / bmin:,.0f}x"
