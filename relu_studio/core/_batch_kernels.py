@@ -70,15 +70,31 @@ def _twist(key):
 
 
 @numba.njit(**FLAGS)
-def draw_minibatches(key, pos, n, x, y, xb, yb, lo, hi, real, buf):
+def _temper(key, out):
+    """MT19937's tempering of one lane's 624 state words (a loop the compiler vectorises)."""
+    for p in range(_N):
+        w = key[p]
+        w ^= w >> np.uint32(11)
+        w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
+        w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
+        w ^= w >> np.uint32(18)
+        out[p] = w
+
+
+@numba.njit(**FLAGS)
+def draw_minibatches(key, pos, n, x, y, xb, yb, lo, hi, real, buf, tempered, backward):
     """Draw ``xb.shape[0]`` steps of minibatches for lanes ``lo`` to ``hi - 1`` and gather their
-    points; if ``lo`` is 0, the lanes from ``real`` on (padding) then get lane 0's. Threads that
+    points; if ``lo`` is 0, the lanes from ``real`` on (padding) get lane 0's. Threads that
     share a block's draws each draw their own lanes.
 
     ``key`` (lanes, 624) uint32 and ``pos`` (lanes,) int64 are the lanes' MT19937 states (as
     ``RandomState.get_state()`` gives them), advanced in place; ``xb``/``yb`` (steps, batch, lanes)
-    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``; ``buf`` (steps * batch + 1,)
-    uint32 is scratch. A rejected word is written and then overwritten (no branch to mispredict).
+    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``; ``buf`` (hi - lo, steps * batch
+    + 1) and ``tempered`` (624,) uint32 are scratch. A rejected word is written and then
+    overwritten (no branch to mispredict). The indices of all the lanes are drawn first, then
+    gathered in one pass (each cache line of ``xb`` written once), from the last step back if
+    ``backward`` (so that two threads filling their lanes of one buffer do not write the same
+    lines at the same time).
     """
     steps, batch, lanes = xb.shape
     need = steps * batch
@@ -88,36 +104,34 @@ def draw_minibatches(key, pos, n, x, y, xb, yb, lo, hi, real, buf):
         mask |= mask >> np.uint32(sh)
     for lane in range(lo, hi):
         kl = key[lane]
+        out = buf[lane - lo]
         p = pos[lane]
         got = 0
         if rng == 0:
-            buf[:need] = 0
+            out[:need] = 0
             got = need
+        elif p < _N:
+            _temper(kl, tempered)
         while got < need:
             if p >= _N:
                 _twist(kl)
+                _temper(kl, tempered)
                 p = 0
             while p < _N and got < need:
-                w = kl[p]
+                v = np.uint32(tempered[p] & mask)
                 p += 1
-                w ^= w >> np.uint32(11)
-                w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
-                w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
-                w ^= w >> np.uint32(18)
-                v = np.uint32(w & mask)
-                buf[got] = v
+                out[got] = v
                 got += v <= rng
         pos[lane] = p
-        k = 0
-        for s in range(steps):
-            for i in range(batch):
-                v = buf[k]
-                k += 1
+    for t in range(steps):
+        s = steps - 1 - t if backward else t
+        for i in range(batch):
+            k = s * batch + i
+            for lane in range(lo, hi):
+                v = buf[lane - lo, k]
                 xb[s, i, lane] = x[v]
                 yb[s, i, lane] = y[v]
-    if lo == 0:
-        for s in range(steps):
-            for i in range(batch):
+            if lo == 0:
                 for lane in range(real, lanes):
                     xb[s, i, lane] = xb[s, i, 0]
                     yb[s, i, lane] = yb[s, i, 0]

@@ -90,7 +90,8 @@ class _Stream:
         # Allocated here, not on first use: threads must not race to create them.
         self._bufs = [(np.empty((chunk, batch, LANES), np.float32),
                        np.empty((chunk, batch, LANES), np.float32)) for _ in range(self.depth)]
-        self._scratch = [np.empty(chunk * batch + 1, np.uint32) for _ in range(parts)]
+        self._scratch = [(np.empty((hi - lo, chunk * batch + 1), np.uint32), np.empty(624, np.uint32))
+                         for lo, hi in self.lanes]  # each thread's own
         self._cond = threading.Condition()
         self._drawn = [0] * parts  # chunks each thread has drawn its lanes of
         self._trained = [0] * parts  # chunks each thread has trained on
@@ -114,7 +115,7 @@ class _Stream:
         xb, yb = xb[:steps], yb[:steps]
         lo, hi = self.lanes[part]
         self._k.draw_minibatches(self.key, self.pos, self.x.shape[0], self.x, self.y, xb, yb,
-                                 lo, hi, self.real, self._scratch[part])
+                                 lo, hi, self.real, *self._scratch[part], part % 2 == 1)
         if shared:
             with self._cond:
                 self._drawn[part] = chunk + 1

@@ -169,9 +169,10 @@ def test_minibatch_draws_are_randomstates(n, cuts):
         _name, key[lane], pos[lane], *_ = np.random.RandomState(lane + 11).get_state()
     xb = np.full((steps, batch, LANES), -1, np.float32)
     yb = np.empty_like(xb)
-    for lo, hi in reversed(list(zip(cuts[:-1], cuts[1:]))):  # lane 0 (which pads) last
+    for part, (lo, hi) in reversed(list(enumerate(zip(cuts[:-1], cuts[1:])))):  # lane 0 last
         K.draw_minibatches(key, pos, n, x, -x, xb, yb, lo, hi, real,
-                           np.empty(steps * batch + 1, np.uint32))
+                           np.empty((hi - lo, steps * batch + 1), np.uint32),
+                           np.empty(624, np.uint32), part % 2 == 1)
     for lane in range(real):
         want = np.random.RandomState(lane + 11).randint(0, n, (steps, batch))
         assert np.array_equal(xb[:, :, lane].astype(np.int64), want), f"lane {lane}"
