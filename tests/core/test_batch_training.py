@@ -100,6 +100,19 @@ def test_threads_that_share_a_draw_train_each_run_as_alone(monkeypatch):
         assert_identical(runs[r.key], alone, str(r.key))
 
 
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5])
+def test_minibatches_smaller_than_the_kernels_four_inputs_at_a_time(batch):
+    """The kernel takes inputs four at a time and the rest one by one: a minibatch of 1-3 points
+    has only the rest, 4 none, 5 both."""
+    reqs = [RunRequest((w, m, s), rs.init_network(w, s), m, rs.DEFAULT_LR[m], s)
+            for w in (1, 10) for m in ("output", "all") for s in (0, 4, 9)]
+    runs = train_many(reqs, DATA, steps=200, batch_size=batch, save_every=40, jobs=1)
+    for r in reqs:
+        alone = rs.train(r.net, DATA, r.mode, r.lr, steps=200, batch_size=batch, save_every=40,
+                         seed=r.seed)
+        assert_identical(runs[r.key], alone, str(r.key))
+
+
 def test_cancelling_threads_that_share_a_draw_stops_them_all():
     """A thread that stops at a cancel releases the one waiting for its half of the draws."""
     cancel = threading.Event()
