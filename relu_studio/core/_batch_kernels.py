@@ -154,10 +154,22 @@ def _snapshot(lane, ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2, snap_step, sn
     snap_b2[lane, ptr] = b2[lane]
 
 
+@numba.njit(inline="always", **FLAGS)
+def _add_terms(gw2, gw1, gb1, h, g, w2, x):
+    """One input's terms of a unit's three gradients: ``g h``, and ``t x``, ``t`` with ``t = g
+    w2`` where the gate is open (``h > 0``). The single-run kernel adds ``t x`` and ``t`` only
+    there; here ``t`` is zeroed where the gate is shut and both are added: the same bits, since a
+    sum that starts at +0.0 is never -0.0, and adding +-0.0 (``0 x``, x finite) leaves it as
+    it is."""
+    t = g * w2 if h > 0 else np.float32(0.0)
+    return gw2 + g * h, gw1 + t * x, gb1 + t
+
+
 @numba.njit(**LANE_FLAGS)
 def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, snap_steps,
               snap_ptr, snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,
-              snap_b2, loss_bound, diverged_at, loss, gw1, gb1, gw2, gb2, q0, q1, q2, q3, r0, r1, r2, r3):
+              snap_b2, loss_bound, diverged_at, loss, gw1, gb1, gw2, gb2, q0, q1, q2, q3,
+              r0, r1, r2, r3):
     """Run ``xb.shape[0]`` SGD steps of a block of :data:`LANES` runs after global step ``step0``.
 
     ``xb``/``yb`` (steps, batch, LANES): each lane's minibatch points; ``w1``, ``b1``, ``w2``
@@ -190,7 +202,6 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
         if diverged_at[lane] < 0:
             running += 1
     quads = batch // 4
-    zero = np.float32(0.0)
     for s in range(n_steps):
         step = step0 + s + 1
         for lane in range(LANES):
@@ -242,34 +253,19 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                 gb2[lane] += r1[lane]
                 gb2[lane] += r2[lane]
                 gb2[lane] += r3[lane]
-            # The single-run kernel adds t x and t only where the gate is open; here t is zeroed
-            # where it is shut and both are added: the same bits, since a sum that starts at
-            # +0.0 is never -0.0, and adding +-0.0 (0 x, x finite) leaves it as it is.
             if train_hidden:
                 for j in range(h_count):
                     for lane in range(LANES):
                         v = w2[j, lane]
                         a2, a1, ab = gw2[j, lane], gw1[j, lane], gb1[j, lane]
-                        h, g = q0[j, lane], r0[lane]
-                        a2 += g * h
-                        t = g * v if h > 0 else zero
-                        a1 += t * xb[s, i, lane]
-                        ab += t
-                        h, g = q1[j, lane], r1[lane]
-                        a2 += g * h
-                        t = g * v if h > 0 else zero
-                        a1 += t * xb[s, i + 1, lane]
-                        ab += t
-                        h, g = q2[j, lane], r2[lane]
-                        a2 += g * h
-                        t = g * v if h > 0 else zero
-                        a1 += t * xb[s, i + 2, lane]
-                        ab += t
-                        h, g = q3[j, lane], r3[lane]
-                        a2 += g * h
-                        t = g * v if h > 0 else zero
-                        a1 += t * xb[s, i + 3, lane]
-                        ab += t
+                        a2, a1, ab = _add_terms(a2, a1, ab, q0[j, lane], r0[lane], v,
+                                                xb[s, i, lane])
+                        a2, a1, ab = _add_terms(a2, a1, ab, q1[j, lane], r1[lane], v,
+                                                xb[s, i + 1, lane])
+                        a2, a1, ab = _add_terms(a2, a1, ab, q2[j, lane], r2[lane], v,
+                                                xb[s, i + 2, lane])
+                        a2, a1, ab = _add_terms(a2, a1, ab, q3[j, lane], r3[lane], v,
+                                                xb[s, i + 3, lane])
                         gw2[j, lane], gw1[j, lane], gb1[j, lane] = a2, a1, ab
             else:
                 for j in range(h_count):
@@ -296,11 +292,9 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
             if train_hidden:
                 for j in range(h_count):
                     for lane in range(LANES):
-                        h, g = q0[j, lane], r0[lane]
-                        gw2[j, lane] += g * h
-                        t = g * w2[j, lane] if h > 0 else zero
-                        gw1[j, lane] += t * xb[s, i, lane]
-                        gb1[j, lane] += t
+                        gw2[j, lane], gw1[j, lane], gb1[j, lane] = _add_terms(
+                            gw2[j, lane], gw1[j, lane], gb1[j, lane], q0[j, lane], r0[lane],
+                            w2[j, lane], xb[s, i, lane])
             else:
                 for j in range(h_count):
                     for lane in range(LANES):

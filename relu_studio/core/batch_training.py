@@ -90,8 +90,8 @@ class _Stream:
         # Allocated here, not on first use: threads must not race to create them.
         self._bufs = [(np.empty((chunk, batch, LANES), np.float32),
                        np.empty((chunk, batch, LANES), np.float32)) for _ in range(self.depth)]
-        self._scratch = [(np.empty((hi - lo, chunk * batch + 1), np.uint32), np.empty(624, np.uint32))
-                         for lo, hi in self.lanes]  # each thread's own
+        self._scratch = [(np.empty((hi - lo, chunk * batch + 1), np.uint32),
+                          np.empty(624, np.uint32)) for lo, hi in self.lanes]  # each thread's
         self._cond = threading.Condition()
         self._drawn = [0] * parts  # chunks each thread has drawn its lanes of
         self._trained = [0] * parts  # chunks each thread has trained on
@@ -108,6 +108,8 @@ class _Stream:
         minibatches; if the draw is shared, wait for the other threads' lanes. Returns ``(xb,
         yb)`` of shape (steps, batch, LANES), valid until :meth:`trained` for this chunk. Raises
         ``threading.BrokenBarrierError`` if a thread sharing it stopped (cancel, error)."""
+        if steps > self._bufs[0][0].shape[0]:
+            raise ValueError(f"a chunk of {steps} steps is longer than the stream's buffers")
         shared = self.parts > 1
         if shared:  # the buffer's previous chunk, chunk - depth, is done with
             self._wait(lambda: min(self._trained) > chunk - self.depth)
@@ -299,7 +301,8 @@ def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_
     chunks = {}
     for seeds in order:  # one chunk length for the threads that share a stream
         width_sum = sum(r.net.width for owned in plan for b in owned.get(seeds, ()) for r in b[:1])
-        chunks[seeds] = max(1, min(MAX_CHUNK_STEPS, CHUNK_WORK * len(parts[seeds]) // max(width_sum, 1),
+        chunks[seeds] = max(1, min(MAX_CHUNK_STEPS,
+                                   CHUNK_WORK * len(parts[seeds]) // max(width_sum, 1),
                                    MAX_INDEX_ELEMENTS // (batch_size * LANES)))
     # A stream is made when its first thread starts on it and dropped when its last one is
     # done (its buffers are big).
