@@ -27,12 +27,17 @@ programs held the other cores, and the wall time says little). Also printed:
   AVX-512, 8 with AVX2) x 2 (an FMA is 2 flops). The kernels use no FMA (the documented rounding
   of x w1 + b1 and a fixed summation order), so half the peak is the practical ceiling;
 * the share of one thread's CPU time that minibatch draws and snapshots take in the batched path
-  (draws timed apart from the kernels; snapshots by the difference to a run that keeps none).
+  (draws timed apart from the kernels; snapshots by the difference to a run that keeps none);
+* each thread's CPU time in its draws and kernels in one more batched run on all cores: their
+  balance, and (their maximum) about the wall time when the cores are free for it - the figure to
+  read when "cores used" says the machine was busy.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import threading
 import platform
 import statistics
 import time
@@ -116,6 +121,31 @@ def shares(data, seeds: int, steps: int) -> dict:
     return out
 
 
+def per_thread_cpu(data, seeds: int, steps: int, jobs: int) -> tuple[list[float], float]:
+    """One batched grid on ``jobs`` threads: each thread's CPU time in draws and kernels (the
+    time it waits for the other's half of a shared draw is not CPU time), and the wall time."""
+    from relu_studio.core import batch_training as bt
+
+    cpu: dict = collections.defaultdict(float)
+    advance, draw = bt._Block.advance, bt._Stream.draw
+
+    def timed(f):
+        def run(*a, **k):
+            t = time.thread_time()
+            try:
+                return f(*a, **k)
+            finally:
+                cpu[threading.get_ident()] += time.thread_time() - t
+        return run
+
+    bt._Block.advance, bt._Stream.draw = timed(advance), timed(draw)
+    try:
+        wall = time_grid(data, seeds, steps, jobs, True)[0]
+    finally:
+        bt._Block.advance, bt._Stream.draw = advance, draw
+    return sorted(cpu.values(), reverse=True), wall
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -194,6 +224,15 @@ def main(argv=None):
           f"{kern:.2f} s ({kern0:.2f} s when they keep no snapshot: snapshots, 151 per run with the "
           f"train/full/test MSE, {snap:+.2f} s = {100 * snap / total:+.1f} %, i.e. within the noise "
           f"when near 0)")
+
+
+    print()
+    print(f"each thread's CPU time in draws and kernels, one batched run on {cores} threads "
+          f"(about the wall time when the cores are free):")
+    for seeds in args.seeds:
+        per, wall = per_thread_cpu(data, seeds, args.steps, cores)
+        print(f"  {seeds:>2} seeds: " + (", ".join(f"{t:.2f} s" for t in per) or "no batched block")
+              + f" (wall {wall:.2f} s in this run)")
 
 
 if __name__ == "__main__":
