@@ -15,8 +15,11 @@ block of :data:`LANES` runs fills them.
 
 How the work is cut: the requests of one (width, mode) are sorted by seed and cut into blocks of
 LANES; blocks of different widths and modes that have the same seeds share one minibatch stream
-(drawn once per chunk, :func:`._batch_kernels.draw_minibatches`). Each thread trains the blocks of
-some streams, chosen so that the threads' work (units x steps, plus the draws) is even.
+(drawn once per chunk, :func:`._batch_kernels.draw_minibatches`). The blocks are shared among the
+threads so that the slowest thread's work (units x steps, plus its share of the draws) is least;
+threads that train blocks of the same stream share its draws, each drawing some of the lanes
+into a ring of buffers (:class:`_Stream`), so the notebook's grid of 10 seeds - one stream of
+six blocks - splits across two threads without drawing its minibatches twice.
 """
 from __future__ import annotations
 
