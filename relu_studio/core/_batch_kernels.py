@@ -70,14 +70,31 @@ def _twist(key):
 
 
 @numba.njit(**FLAGS)
-def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
-    """Draw ``xb.shape[0]`` steps of minibatches for the first ``real`` lanes and gather their
-    points; the other lanes (padding) get lane 0's.
+def _temper(key, out):
+    """MT19937's tempering of one lane's 624 state words (a loop the compiler vectorises)."""
+    for p in range(_N):
+        w = key[p]
+        w ^= w >> np.uint32(11)
+        w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
+        w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
+        w ^= w >> np.uint32(18)
+        out[p] = w
+
+
+@numba.njit(**FLAGS)
+def draw_minibatches(key, pos, n, x, y, xb, yb, lo, hi, real, buf, tempered, backward):
+    """Draw ``xb.shape[0]`` steps of minibatches for lanes ``lo`` to ``hi - 1`` and gather their
+    points; if ``lo`` is 0, the lanes from ``real`` on (padding) get lane 0's. Threads that
+    share a block's draws each draw their own lanes.
 
     ``key`` (lanes, 624) uint32 and ``pos`` (lanes,) int64 are the lanes' MT19937 states (as
     ``RandomState.get_state()`` gives them), advanced in place; ``xb``/``yb`` (steps, batch, lanes)
-    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``; ``buf`` (steps * batch + 1,)
-    uint32 is scratch. A rejected word is written and then overwritten (no branch to mispredict).
+    float32 receive ``x[k]``/``y[k]`` for the drawn indices ``k``; ``buf`` (hi - lo, steps * batch
+    + 1) and ``tempered`` (624,) uint32 are scratch. A rejected word is written and then
+    overwritten (no branch to mispredict). The indices of all the lanes are drawn first, then
+    gathered in one pass (each cache line of ``xb`` written once), from the last step back if
+    ``backward`` (so that two threads filling their lanes of one buffer do not write the same
+    lines at the same time).
     """
     steps, batch, lanes = xb.shape
     need = steps * batch
@@ -85,40 +102,39 @@ def draw_minibatches(key, pos, n, x, y, xb, yb, real, buf):
     mask = rng
     for sh in (1, 2, 4, 8, 16):
         mask |= mask >> np.uint32(sh)
-    for lane in range(real):
+    for lane in range(lo, hi):
         kl = key[lane]
+        out = buf[lane - lo]
         p = pos[lane]
         got = 0
         if rng == 0:
-            buf[:need] = 0
+            out[:need] = 0
             got = need
+        elif p < _N:
+            _temper(kl, tempered)
         while got < need:
             if p >= _N:
                 _twist(kl)
+                _temper(kl, tempered)
                 p = 0
             while p < _N and got < need:
-                w = kl[p]
+                v = np.uint32(tempered[p] & mask)
                 p += 1
-                w ^= w >> np.uint32(11)
-                w ^= (w << np.uint32(7)) & np.uint32(0x9D2C5680)
-                w ^= (w << np.uint32(15)) & np.uint32(0xEFC60000)
-                w ^= w >> np.uint32(18)
-                v = np.uint32(w & mask)
-                buf[got] = v
+                out[got] = v
                 got += v <= rng
         pos[lane] = p
-        k = 0
-        for s in range(steps):
-            for i in range(batch):
-                v = buf[k]
-                k += 1
+    for t in range(steps):
+        s = steps - 1 - t if backward else t
+        for i in range(batch):
+            k = s * batch + i
+            for lane in range(lo, hi):
+                v = buf[lane - lo, k]
                 xb[s, i, lane] = x[v]
                 yb[s, i, lane] = y[v]
-    for s in range(steps):
-        for i in range(batch):
-            for lane in range(real, lanes):
-                xb[s, i, lane] = xb[s, i, 0]
-                yb[s, i, lane] = yb[s, i, 0]
+            if lo == 0:
+                for lane in range(real, lanes):
+                    xb[s, i, lane] = xb[s, i, 0]
+                    yb[s, i, lane] = yb[s, i, 0]
 
 
 @numba.njit(**FLAGS)
@@ -138,10 +154,22 @@ def _snapshot(lane, ptr, step, loss, x, y, xt, yt, w1, b1, w2, b2, snap_step, sn
     snap_b2[lane, ptr] = b2[lane]
 
 
+@numba.njit(inline="always", **FLAGS)
+def _add_terms(gw2, gw1, gb1, h, g, w2, x):
+    """One input's terms of a unit's three gradients: ``g h``, and ``t x``, ``t`` with ``t = g
+    w2`` where the gate is open (``h > 0``). The single-run kernel adds ``t x`` and ``t`` only
+    there; here ``t`` is zeroed where the gate is shut and both are added: the same bits, since a
+    sum that starts at +0.0 is never -0.0, and adding +-0.0 (``0 x``, x finite) leaves it as
+    it is."""
+    t = g * w2 if h > 0 else np.float32(0.0)
+    return gw2 + g * h, gw1 + t * x, gb1 + t
+
+
 @numba.njit(**LANE_FLAGS)
 def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, snap_steps,
               snap_ptr, snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2,
-              snap_b2, loss_bound, diverged_at, acc, g, loss, gw1, gb1, gw2, gb2):
+              snap_b2, loss_bound, diverged_at, loss, gw1, gb1, gw2, gb2, q0, q1, q2, q3,
+              r0, r1, r2, r3):
     """Run ``xb.shape[0]`` SGD steps of a block of :data:`LANES` runs after global step ``step0``.
 
     ``xb``/``yb`` (steps, batch, LANES): each lane's minibatch points; ``w1``, ``b1``, ``w2``
@@ -151,9 +179,18 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     not finite or exceeds ``loss_bound`` records that step's snapshot (the parameters that made
     the loss), sets ``diverged_at[lane]`` to the step and stops: its parameters and learning rate
     become 0, so it computes harmless zeros from then on. Lanes with ``diverged_at >= 0`` on entry
-    have stopped before. ``acc``, ``g`` (batch, LANES), ``loss``, ``gb2`` (LANES,) and ``gw1``,
-    ``gb1``, ``gw2`` (H, LANES) are float32 scratch. Every array must be a separate allocation
-    (see :class:`_LanesCompiler`). Returns the number of lanes still running.
+    have stopped before. ``loss``, ``gb2``, ``r0`` ... ``r3`` (LANES,), ``gw1``, ``gb1``, ``gw2``
+    and ``q0`` ... ``q3`` (H, LANES) are float32 scratch. Every array must be a separate
+    allocation (see :class:`_LanesCompiler`). Returns the number of lanes still running.
+
+    A step takes the minibatch four inputs at a time: their predictions (each sums the units in
+    order; four sums in registers, separate arrays so the compiler knows they do not overlap),
+    their losses and output gradients ``g``, and then their terms of every gradient, added in
+    input order. A gradient term needs only its own input's ``g``, so every sum has the
+    single-run kernel's order, and the hidden values of four inputs (``q0`` ... ``q3``) stay in
+    the L1 cache between the two passes (kept for the whole minibatch they would not: slower,
+    measured). The parameters change once the whole minibatch is summed. (The four inputs'
+    arrays are separate 2-D arrays: with one 3-D array the compiler kept the four sums in memory.)
     """
     n_steps, batch, _lanes = xb.shape
     h_count = w1.shape[0]
@@ -164,25 +201,104 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
     for lane in range(real):
         if diverged_at[lane] < 0:
             running += 1
+    quads = batch // 4
     for s in range(n_steps):
         step = step0 + s + 1
-        # Predictions, loss and the loss's gradient, input by input; each lane sums its units
-        # in order (the accumulators stay in vector registers across j).
         for lane in range(LANES):
             loss[lane] = 0.0
-        for i in range(batch):
+            gb2[lane] = 0.0
+        for j in range(h_count):
             for lane in range(LANES):
-                acc[i, lane] = 0.0
+                gw2[j, lane] = 0.0
+                gw1[j, lane] = 0.0
+                gb1[j, lane] = 0.0
+        for q in range(quads):
+            i = 4 * q
+            for lane in range(LANES):
+                r0[lane] = 0.0
+                r1[lane] = 0.0
+                r2[lane] = 0.0
+                r3[lane] = 0.0
             for j in range(h_count):
                 for lane in range(LANES):
-                    h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
-                    acc[i, lane] += w2[j, lane] * h
-        # (a loop of its own: reading a row of acc right after its last store stalls)
-        for i in range(batch):
+                    w, c, v = w1[j, lane], b1[j, lane], w2[j, lane]
+                    h0 = relu(xb[s, i, lane] * w + c)
+                    h1 = relu(xb[s, i + 1, lane] * w + c)
+                    h2 = relu(xb[s, i + 2, lane] * w + c)
+                    h3 = relu(xb[s, i + 3, lane] * w + c)
+                    q0[j, lane] = h0
+                    q1[j, lane] = h1
+                    q2[j, lane] = h2
+                    q3[j, lane] = h3
+                    r0[lane] += v * h0
+                    r1[lane] += v * h1
+                    r2[lane] += v * h2
+                    r3[lane] += v * h3
+            # The loss's terms and the output gradients g (in r0 ... r3), input by input.
             for lane in range(LANES):
-                d = (acc[i, lane] + b2[lane]) - yb[s, i, lane]
+                b = b2[lane]
+                d = (r0[lane] + b) - yb[s, i, lane]
                 loss[lane] += d * d
-                g[i, lane] = two_over_b * d
+                r0[lane] = two_over_b * d
+                d = (r1[lane] + b) - yb[s, i + 1, lane]
+                loss[lane] += d * d
+                r1[lane] = two_over_b * d
+                d = (r2[lane] + b) - yb[s, i + 2, lane]
+                loss[lane] += d * d
+                r2[lane] = two_over_b * d
+                d = (r3[lane] + b) - yb[s, i + 3, lane]
+                loss[lane] += d * d
+                r3[lane] = two_over_b * d
+                gb2[lane] += r0[lane]
+                gb2[lane] += r1[lane]
+                gb2[lane] += r2[lane]
+                gb2[lane] += r3[lane]
+            if train_hidden:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        v = w2[j, lane]
+                        a2, a1, ab = gw2[j, lane], gw1[j, lane], gb1[j, lane]
+                        a2, a1, ab = _add_terms(a2, a1, ab, q0[j, lane], r0[lane], v,
+                                                xb[s, i, lane])
+                        a2, a1, ab = _add_terms(a2, a1, ab, q1[j, lane], r1[lane], v,
+                                                xb[s, i + 1, lane])
+                        a2, a1, ab = _add_terms(a2, a1, ab, q2[j, lane], r2[lane], v,
+                                                xb[s, i + 2, lane])
+                        a2, a1, ab = _add_terms(a2, a1, ab, q3[j, lane], r3[lane], v,
+                                                xb[s, i + 3, lane])
+                        gw2[j, lane], gw1[j, lane], gb1[j, lane] = a2, a1, ab
+            else:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        a2 = gw2[j, lane]
+                        a2 += r0[lane] * q0[j, lane]
+                        a2 += r1[lane] * q1[j, lane]
+                        a2 += r2[lane] * q2[j, lane]
+                        a2 += r3[lane] * q3[j, lane]
+                        gw2[j, lane] = a2
+        for i in range(4 * quads, batch):  # the last batch % 4 inputs, one by one
+            for lane in range(LANES):
+                r0[lane] = 0.0
+            for j in range(h_count):
+                for lane in range(LANES):
+                    h0 = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
+                    q0[j, lane] = h0
+                    r0[lane] += w2[j, lane] * h0
+            for lane in range(LANES):
+                d = (r0[lane] + b2[lane]) - yb[s, i, lane]
+                loss[lane] += d * d
+                r0[lane] = two_over_b * d
+                gb2[lane] += r0[lane]
+            if train_hidden:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        gw2[j, lane], gw1[j, lane], gb1[j, lane] = _add_terms(
+                            gw2[j, lane], gw1[j, lane], gb1[j, lane], q0[j, lane], r0[lane],
+                            w2[j, lane], xb[s, i, lane])
+            else:
+                for j in range(h_count):
+                    for lane in range(LANES):
+                        gw2[j, lane] += r0[lane] * q0[j, lane]
         for lane in range(LANES):
             loss[lane] = loss[lane] / np.float32(batch)
             if diverged_at[lane] < 0 and not (loss[lane] <= loss_bound):  # also true for NaN
@@ -199,46 +315,18 @@ def sgd_lanes(xb, yb, x, y, xt, yt, w1, b1, w2, b2, lr, train_hidden, step0, sna
                 w2[:, lane] = 0.0
                 b2[lane] = 0.0
                 lr[lane] = 0.0
-                g[:, lane] = 0.0
-        # Gradients, unit by unit; each lane sums its minibatch in order (the hidden values are
-        # recomputed, bit for bit the forward pass's).
-        for lane in range(LANES):
-            gb2[lane] = 0.0
-        for i in range(batch):
+                # (its gradients, of the parameters that diverged, are dropped: the update below
+                # then leaves +0.0, as the single-run kernel's stop leaves the run's history)
+                gw1[:, lane] = 0.0
+                gb1[:, lane] = 0.0
+                gw2[:, lane] = 0.0
+                gb2[lane] = 0.0
+        for j in range(h_count):
             for lane in range(LANES):
-                gb2[lane] += g[i, lane]
-        if train_hidden:
-            for j in range(h_count):
-                for lane in range(LANES):
-                    gw2[j, lane] = 0.0
-                    gw1[j, lane] = 0.0
-                    gb1[j, lane] = 0.0
-                for i in range(batch):
-                    for lane in range(LANES):
-                        gi = g[i, lane]
-                        xi = xb[s, i, lane]
-                        h = relu(xi * w1[j, lane] + b1[j, lane])
-                        gw2[j, lane] += gi * h
-                        # A select, not a branch (same bits): add t x and t where the gate is open.
-                        t = gi * w2[j, lane]
-                        v1 = gw1[j, lane] + t * xi
-                        v2 = gb1[j, lane] + t
-                        gw1[j, lane] = v1 if h > 0 else gw1[j, lane]
-                        gb1[j, lane] = v2 if h > 0 else gb1[j, lane]
-                for lane in range(LANES):
+                if train_hidden:
                     w1[j, lane] -= lr[lane] * gw1[j, lane]
                     b1[j, lane] -= lr[lane] * gb1[j, lane]
-                    w2[j, lane] -= lr[lane] * gw2[j, lane]
-        else:
-            for j in range(h_count):
-                for lane in range(LANES):
-                    gw2[j, lane] = 0.0
-                for i in range(batch):
-                    for lane in range(LANES):
-                        h = relu(xb[s, i, lane] * w1[j, lane] + b1[j, lane])
-                        gw2[j, lane] += g[i, lane] * h
-                for lane in range(LANES):
-                    w2[j, lane] -= lr[lane] * gw2[j, lane]
+                w2[j, lane] -= lr[lane] * gw2[j, lane]
         for lane in range(LANES):
             b2[lane] = b2[lane] - lr[lane] * gb2[lane]
         for lane in range(real):

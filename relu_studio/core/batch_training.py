@@ -15,8 +15,11 @@ block of :data:`LANES` runs fills them.
 
 How the work is cut: the requests of one (width, mode) are sorted by seed and cut into blocks of
 LANES; blocks of different widths and modes that have the same seeds share one minibatch stream
-(drawn once per chunk, :func:`._batch_kernels.draw_minibatches`). Each thread trains the blocks of
-some streams, chosen so that the threads' work (units x steps, plus the draws) is even.
+(drawn once per chunk, :func:`._batch_kernels.draw_minibatches`). The blocks are shared among the
+threads so that the slowest thread's work (units x steps, plus its share of the draws) is least;
+threads that train blocks of the same stream share its draws, each drawing some of the lanes
+into a ring of buffers (:class:`_Stream`), so the notebook's grid of 10 seeds - one stream of
+six blocks - splits across two threads without drawing its minibatches twice.
 """
 from __future__ import annotations
 
@@ -42,9 +45,12 @@ __all__ = ["RunRequest", "train_many", "train_batch", "LANES", "CHUNK_WORK"]
 #: training): a chunk has CHUNK_WORK // (sum of its blocks' widths) steps, at most MAX_CHUNK_STEPS.
 CHUNK_WORK = 64_000
 MAX_CHUNK_STEPS = 1000
-#: The cost of drawing a block's minibatches for one step, in the units of _block_cost (measured:
-#: the draws take about a tenth of the time of the notebook grid's six blocks, whose cost is 238).
-_DRAW_COST = 24
+#: Buffers of a draw that threads share: a thread may run this many chunks ahead, less one.
+SHARED_DEPTH = 3
+#: The cost of drawing one lane's minibatches for one step, in the units of _block_cost (measured:
+#: the 10-seed notebook grid's draws take about an eighth of the time of its six blocks, whose
+#: cost is 238).
+_DRAW_COST_PER_LANE = 3.0
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,17 @@ class RunRequest:
 
 
 class _Stream:
-    """The minibatch draws of a block's lanes: each lane continues ``RandomState(seed)``."""
+    """The minibatch draws of a block's lanes: each lane continues ``RandomState(seed)``.
 
-    def __init__(self, seeds: Sequence[int], x32, y32, batch: int):
+    The threads that train blocks of these seeds (``parts`` of them) share one draw: each draws
+    its own share of the lanes of chunk ``c`` into a common buffer, waits until the others have
+    drawn theirs, trains its blocks on it and says so (:meth:`trained`). The buffers are a ring
+    of SHARED_DEPTH, so a thread may run up to SHARED_DEPTH - 1 chunks ahead of the slowest (a
+    thread the system pauses for a moment does not stop the others at once); it draws into a
+    buffer only when every thread has trained on its previous contents."""
+
+    def __init__(self, seeds: Sequence[int], x32, y32, batch: int, chunk: int = MAX_CHUNK_STEPS,
+                 parts: int = 1):
         from . import _batch_kernels
 
         self._k = _batch_kernels
@@ -72,19 +86,60 @@ class _Stream:
             _name, key, pos, *_ = np.random.RandomState(seed).get_state()
             self.key[lane], self.pos[lane] = key, pos
         self.x, self.y, self.batch, self.real = x32, y32, batch, len(seeds)
-        self._xb = self._yb = self._buf = None
+        self.parts = parts
+        cuts = np.linspace(0, self.real, parts + 1).round().astype(int)
+        self.lanes = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
+        self.depth = SHARED_DEPTH if parts > 1 else 1
+        # Allocated here, not on first use: threads must not race to create them.
+        self._bufs = [(np.empty((chunk, batch, LANES), np.float32),
+                       np.empty((chunk, batch, LANES), np.float32)) for _ in range(self.depth)]
+        self._scratch = [(np.empty((hi - lo, chunk * batch + 1), np.uint32),
+                          np.empty(624, np.uint32)) for lo, hi in self.lanes]  # each thread's
+        self._cond = threading.Condition()
+        self._drawn = [0] * parts  # chunks each thread has drawn its lanes of
+        self._trained = [0] * parts  # chunks each thread has trained on
+        self._broken = False
 
-    def draw(self, steps: int):
-        """The next ``steps`` steps' minibatch points, ``(xb, yb)`` of shape (steps, batch,
-        LANES); valid until the next call (the buffers are reused)."""
-        if self._xb is None or self._xb.shape[0] < steps:
-            self._xb = np.empty((steps, self.batch, LANES), np.float32)
-            self._yb = np.empty_like(self._xb)
-            self._buf = np.empty(steps * self.batch + 1, np.uint32)
-        xb, yb = self._xb[:steps], self._yb[:steps]
+    def _wait(self, ready) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._broken or ready())
+            if self._broken:
+                raise threading.BrokenBarrierError
+
+    def draw(self, steps: int, part: int = 0, chunk: int = 0):
+        """Draw this thread's lanes (``part``) of chunk number ``chunk``: the next ``steps`` steps'
+        minibatches; if the draw is shared, wait for the other threads' lanes. Returns ``(xb,
+        yb)`` of shape (steps, batch, LANES), valid until :meth:`trained` for this chunk. Raises
+        ``threading.BrokenBarrierError`` if a thread sharing it stopped (cancel, error)."""
+        if steps > self._bufs[0][0].shape[0]:
+            raise ValueError(f"a chunk of {steps} steps is longer than the stream's buffers")
+        shared = self.parts > 1
+        if shared:  # the buffer's previous chunk, chunk - depth, is done with
+            self._wait(lambda: min(self._trained) > chunk - self.depth)
+        xb, yb = self._bufs[chunk % self.depth]
+        xb, yb = xb[:steps], yb[:steps]
+        lo, hi = self.lanes[part]
         self._k.draw_minibatches(self.key, self.pos, self.x.shape[0], self.x, self.y, xb, yb,
-                                 self.real, self._buf)
+                                 lo, hi, self.real, *self._scratch[part], part % 2 == 1)
+        if shared:
+            with self._cond:
+                self._drawn[part] = chunk + 1
+                self._cond.notify_all()
+            self._wait(lambda: min(self._drawn) > chunk)
         return xb, yb
+
+    def trained(self, part: int, chunk: int) -> None:
+        """Thread ``part`` is done with chunk number ``chunk``'s buffer."""
+        if self.parts > 1:
+            with self._cond:
+                self._trained[part] = chunk + 1
+                self._cond.notify_all()
+
+    def abort(self) -> None:
+        """Release the threads waiting for this draw (they raise BrokenBarrierError)."""
+        with self._cond:
+            self._broken = True
+            self._cond.notify_all()
 
 
 class _Block:
@@ -116,10 +171,11 @@ class _Block:
                          w1=np.zeros((r, m, h), np.float32), b1=np.zeros((r, m, h), np.float32),
                          w2=np.zeros((r, m, h), np.float32), b2=np.zeros((r, m), np.float32))
         # The kernel's scratch (each its own allocation: the kernel relies on it).
-        self.scratch = (np.empty((batch, LANES), np.float32), np.empty((batch, LANES), np.float32),
-                        np.empty(LANES, np.float32), np.empty((h, LANES), np.float32),
+        self.scratch = (np.empty(LANES, np.float32), np.empty((h, LANES), np.float32),
                         np.empty((h, LANES), np.float32), np.empty((h, LANES), np.float32),
-                        np.empty(LANES, np.float32))
+                        np.empty(LANES, np.float32),
+                        *(np.empty((h, LANES), np.float32) for _ in range(4)),
+                        *(np.empty(LANES, np.float32) for _ in range(4)))
         self.step = 0
 
     def advance(self, xb, yb) -> None:
@@ -175,20 +231,42 @@ def _block_cost(block: Sequence[RunRequest]) -> float:
     return block[0].net.width * (2.0 if block[0].mode == "all" else 1.4)
 
 
-def _assign(streams: dict, jobs: int) -> list[list[tuple[tuple, list]]]:
-    """Share the blocks among ``jobs`` threads, evenly by cost (largest first); a thread that
-    trains blocks of a stream draws that stream's minibatches once for all of them."""
+def _assign(streams: dict, jobs: int) -> list[dict[tuple, list]]:
+    """Share the blocks among ``jobs`` threads so that the slowest thread's load (its blocks'
+    cost plus its share of the draws of every stream it trains blocks of) is least: largest
+    blocks first, each to the thread that keeps the maximum load lowest. A stream's draws are
+    split evenly among the threads that train its blocks. Returns, per thread that got work,
+    ``{seeds: [blocks]}``."""
     items = sorted(((seeds, b) for seeds, blocks in streams.items() for b in blocks),
                    key=lambda sb: -_block_cost(sb[1]))
-    loads = [0.0] * jobs
     owned: list[dict] = [{} for _ in range(jobs)]
+    block_load = [0.0] * jobs
+
+    def loads(extra_t=None, extra_seeds=None, extra_cost=0.0):
+        parts: dict = {}
+        for t in range(jobs):
+            for seeds in owned[t]:
+                parts[seeds] = parts.get(seeds, 0) + 1
+        if extra_t is not None and extra_seeds not in owned[extra_t]:
+            parts[extra_seeds] = parts.get(extra_seeds, 0) + 1
+        out = []
+        for t in range(jobs):
+            mine = set(owned[t]) | ({extra_seeds} if t == extra_t else set())
+            out.append(block_load[t] + (extra_cost if t == extra_t else 0.0)
+                       + sum(_DRAW_COST_PER_LANE * len(seeds) / parts[seeds] for seeds in mine))
+        return out
+
     for seeds, block in items:
-        def cost(t):
-            return loads[t] + _block_cost(block) + (0 if seeds in owned[t] else _DRAW_COST)
-        t = min(range(jobs), key=cost)
-        loads[t] = cost(t)
+        cost = _block_cost(block)
+
+        def score(t):
+            after = loads(t, seeds, cost)
+            return max(after), after[t], t
+
+        t = min(range(jobs), key=score)
+        block_load[t] += cost
         owned[t].setdefault(seeds, []).append(block)
-    return [list(o.items()) for o in owned if o]
+    return [o for o in owned if o]
 
 
 def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_size: int,
@@ -219,27 +297,67 @@ def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_
     results: dict = {}
     lock = threading.Lock()
 
-    def work(items):
-        for seeds, reqs_blocks in items:
-            if cancel is not None and cancel.is_set():
-                return
-            stream = _Stream(seeds, x32, y32, batch_size)
-            blocks = [_Block(b, arrays, steps, batch_size, save_every, bound) for b in reqs_blocks]
-            width_sum = sum(b.width for b in blocks)
-            real = sum(len(b.requests) for b in blocks)
-            chunk = max(1, min(MAX_CHUNK_STEPS, CHUNK_WORK // max(width_sum, 1),
-                               MAX_INDEX_ELEMENTS // (batch_size * LANES)))
-            done = 0
-            while done < steps:
+    # Every thread takes the streams in one order, so threads that share a stream's draws
+    # wait for each other only there (no deadlock).
+    order = sorted({seeds for owned in plan for seeds in owned})
+    parts = {seeds: [t for t, owned in enumerate(plan) if seeds in owned] for seeds in order}
+    chunks = {}
+    for seeds in order:  # one chunk length for the threads that share a stream
+        width_sum = sum(r.net.width for owned in plan for b in owned.get(seeds, ()) for r in b[:1])
+        chunks[seeds] = max(1, min(MAX_CHUNK_STEPS,
+                                   CHUNK_WORK * len(parts[seeds]) // max(width_sum, 1),
+                                   MAX_INDEX_ELEMENTS // (batch_size * LANES)))
+    # A stream is made when its first thread starts on it and dropped when its last one is
+    # done (its buffers are big).
+    streams: dict = {}
+    users = {seeds: len(parts[seeds]) for seeds in order}
+    made = threading.Lock()
+
+    def stream_of(seeds):
+        with made:
+            if seeds not in streams:
+                streams[seeds] = _Stream(seeds, x32, y32, batch_size, chunks[seeds],
+                                         len(parts[seeds]))
+            return streams[seeds]
+
+    def done_with(seeds):
+        with made:
+            users[seeds] -= 1
+            if users[seeds] == 0:
+                streams.pop(seeds, None)
+
+    def work(t):
+        for seeds in order:
+            if t not in parts[seeds]:
+                continue
+            stream, part = stream_of(seeds), parts[seeds].index(t)
+            try:
                 if cancel is not None and cancel.is_set():
+                    stream.abort()
                     return
-                k = min(chunk, steps - done)
-                xb, yb = stream.draw(k)
-                for b in blocks:
-                    b.advance(xb, yb)
-                done += k
-                if progress is not None:
-                    progress(k * real)
+                blocks = [_Block(b, arrays, steps, batch_size, save_every, bound)
+                          for b in plan[t][seeds]]
+                real = sum(len(b.requests) for b in blocks)
+                done, c = 0, 0
+                while done < steps:
+                    if cancel is not None and cancel.is_set():
+                        stream.abort()
+                        return
+                    k = min(chunks[seeds], steps - done)
+                    xb, yb = stream.draw(k, part, c)
+                    for b in blocks:
+                        b.advance(xb, yb)
+                    stream.trained(part, c)
+                    done += k
+                    c += 1
+                    if progress is not None:
+                        progress(k * real)
+            except threading.BrokenBarrierError:
+                return  # a thread sharing these draws stopped: cancelled (or failed, and raises)
+            except BaseException:
+                stream.abort()
+                raise
+            done_with(seeds)
             for b in blocks:
                 for key, run in b.runs():
                     with lock:
@@ -248,10 +366,10 @@ def train_many(requests: Sequence[RunRequest], data: Dataset, steps: int, batch_
                         on_run(key, run)
 
     if len(plan) == 1:
-        work(plan[0])
+        work(0)
     else:
         with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="relu-batch") as pool:
-            for fut in [pool.submit(work, items) for items in plan]:
+            for fut in [pool.submit(work, t) for t in range(len(plan))]:
                 fut.result()
     return results
 

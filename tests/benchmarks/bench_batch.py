@@ -7,12 +7,15 @@ modes output/all (+ ridge) x N seeds, 150 000 steps, a snapshot every 1 000 step
 the same bits (tests/core/test_batch_training.py):
 
 * batched - the runs of one (width, mode) advance as the SIMD lanes of one kernel
-  (core.batch_training), the minibatches drawn once per seed block for all six cells;
+  (core.batch_training), the minibatches drawn once per seed block for all six cells (and, when
+  two threads train blocks of the same seeds, each draws half of the lanes);
 * per run - the path every grid took before: one Trainer per run on a pool of threads
   (experiment.BATCH_MIN_SEEDS and LANES raised so that run_experiment takes it for every run).
 
 Each is timed on all cores (jobs = cores) and on one (jobs = 1), interleaved over several rounds
-in one process (the machine is shared: min and median are printed). Also printed:
+in one process (the machine is shared: min and median are printed, and the process's CPU time over
+the wall time of the fastest round, the cores it actually got: near 1 on "all cores" means other
+programs held the other cores, and the wall time says little). Also printed:
 
 * the ratio of each to the notebook's torch loop (bench_engine.time_notebook: steps/s at width 20,
   mode all, extrapolated to the grid's run-steps);
@@ -24,12 +27,17 @@ in one process (the machine is shared: min and median are printed). Also printed
   AVX-512, 8 with AVX2) x 2 (an FMA is 2 flops). The kernels use no FMA (the documented rounding
   of x w1 + b1 and a fixed summation order), so half the peak is the practical ceiling;
 * the share of one thread's CPU time that minibatch draws and snapshots take in the batched path
-  (draws timed apart from the kernels; snapshots by the difference to a run that keeps none).
+  (draws timed apart from the kernels; snapshots by the difference to a run that keeps none);
+* each thread's CPU time in its draws and kernels in one more batched run on all cores: their
+  balance, and (their maximum) about the wall time when the cores are free for it - the figure to
+  read when "cores used" says the machine was busy.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import threading
 import platform
 import statistics
 import time
@@ -74,14 +82,14 @@ def time_grid(data, seeds, steps, jobs, batched: bool) -> float:
     if not batched:  # no block is ever full or big enough: every run alone
         experiment.BATCH_MIN_SEEDS, experiment.LANES = 10**9, 10**9
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = rs.run_experiment(data, widths=WIDTHS, modes=MODES, seeds=seeds, steps=steps,
                                 save_every=1000, jobs=jobs)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         experiment.BATCH_MIN_SEEDS, experiment.LANES = old
     assert res.complete and not res.cancelled
-    return wall
+    return wall, cpu
 
 
 def shares(data, seeds: int, steps: int) -> dict:
@@ -111,6 +119,31 @@ def shares(data, seeds: int, steps: int) -> dict:
                 done += k
         out[label] = (draw, kern)
     return out
+
+
+def per_thread_cpu(data, seeds: int, steps: int, jobs: int) -> tuple[list[float], float]:
+    """One batched grid on ``jobs`` threads: each thread's CPU time in draws and kernels (the
+    time it waits for the other's half of a shared draw is not CPU time), and the wall time."""
+    from relu_studio.core import batch_training as bt
+
+    cpu: dict = collections.defaultdict(float)
+    advance, draw = bt._Block.advance, bt._Stream.draw
+
+    def timed(f):
+        def run(*a, **k):
+            t = time.thread_time()
+            try:
+                return f(*a, **k)
+            finally:
+                cpu[threading.get_ident()] += time.thread_time() - t
+        return run
+
+    bt._Block.advance, bt._Stream.draw = timed(advance), timed(draw)
+    try:
+        wall = time_grid(data, seeds, steps, jobs, True)[0]
+    finally:
+        bt._Block.advance, bt._Stream.draw = advance, draw
+    return sorted(cpu.values(), reverse=True), wall
 
 
 def main(argv=None):
@@ -148,9 +181,13 @@ def main(argv=None):
 
     cases = [(s, j, b) for s in args.seeds for j in (cores, 1) for b in (True, False)]
     times = {c: [] for c in cases}
+    cpu = {}  # the CPU time of each case's fastest round
     for r in range(args.rounds):
         for c in cases:
-            times[c].append(time_grid(data, c[0], args.steps, c[1], c[2]))
+            wall, used = time_grid(data, c[0], args.steps, c[1], c[2])
+            if not times[c] or wall < min(times[c]):
+                cpu[c] = used
+            times[c].append(wall)
         print(f"round {r + 1}/{args.rounds} done", flush=True)
 
     print()
@@ -167,7 +204,9 @@ def main(argv=None):
             line = (f"{seeds:>2} seeds ({runs} runs, {gflop:.0f} GFLOP), {where}: batched {bmin:.2f} / "
                     f"{bmed:.2f} s, per run {omin:.2f} / {omed:.2f} s -> {omin / bmin:.1f}x faster (min), "
                     f"{omed / bmed:.1f}x (median); {gflop / bmin:.1f} GFLOP/s = "
-                    f"{100 * gflop / bmin / (peak * jobs / cores):.1f} % of {jobs}-core peak")
+                    f"{100 * gflop / bmin / (peak * jobs / cores):.1f} % of {jobs}-core peak; "
+                    f"cores used (CPU / wall) {cpu[(seeds, jobs, True)] / bmin:.2f} batched, "
+                    f"{cpu[(seeds, jobs, False)] / omin:.2f} per run")
             if nb_rate:
                 nb = runs * args.steps / nb_rate
                 line += f"; vs the notebook's loop ({nb / 60:.0f} min): {nb / bmin:,.0f}x"
@@ -185,6 +224,15 @@ def main(argv=None):
           f"{kern:.2f} s ({kern0:.2f} s when they keep no snapshot: snapshots, 151 per run with the "
           f"train/full/test MSE, {snap:+.2f} s = {100 * snap / total:+.1f} %, i.e. within the noise "
           f"when near 0)")
+
+
+    print()
+    print(f"each thread's CPU time in draws and kernels, one batched run on {cores} threads "
+          f"(about the wall time when the cores are free):")
+    for seeds in args.seeds:
+        per, wall = per_thread_cpu(data, seeds, args.steps, cores)
+        print(f"  {seeds:>2} seeds: " + (", ".join(f"{t:.2f} s" for t in per) or "no batched block")
+              + f" (wall {wall:.2f} s in this run)")
 
 
 if __name__ == "__main__":

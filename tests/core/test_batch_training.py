@@ -79,6 +79,59 @@ def test_a_mixed_set_of_runs_in_any_order_equals_each_run_alone():
         assert_identical(runs[r.key], alone, str(r.key))
 
 
+def test_threads_that_share_a_draw_train_each_run_as_alone(monkeypatch):
+    """The notebook grid's shape on two threads: the six blocks of 10 seeds (padded lanes) share
+    one stream, each thread draws half its lanes; short chunks make many meetings at the barrier
+    and reuse both buffers. Widths 1 and 10 exercise the kernels' leftover inputs and units
+    (batch 37), two runs of each mode diverge."""
+    from relu_studio.core import batch_training as bt
+
+    monkeypatch.setattr(bt, "MAX_CHUNK_STEPS", 7)
+    reqs = [RunRequest((w, m, s), rs.init_network(w, s), m,
+                       rs.DEFAULT_LR[m] * (60.0 if s in (3, 8) else 1.0), s)
+            for w in (1, 10, 40) for m in ("output", "all") for s in range(10)]
+    plan = bt._assign(bt._plan(reqs), 2)
+    assert len(plan) == 2 and set(plan[0]) == set(plan[1])  # both threads draw for one stream
+    runs = train_many(reqs, DATA, steps=300, batch_size=37, save_every=50, jobs=2)
+    assert sum(r.diverged for r in runs.values()) >= 4
+    for r in reqs:
+        alone = rs.train(r.net, DATA, r.mode, r.lr, steps=300, batch_size=37, save_every=50,
+                         seed=r.seed)
+        assert_identical(runs[r.key], alone, str(r.key))
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 5])
+def test_minibatches_smaller_than_the_kernels_four_inputs_at_a_time(batch):
+    """The kernel takes inputs four at a time and the rest one by one: a minibatch of 1-3 points
+    has only the rest, 4 none, 5 both."""
+    reqs = [RunRequest((w, m, s), rs.init_network(w, s), m, rs.DEFAULT_LR[m], s)
+            for w in (1, 10) for m in ("output", "all") for s in (0, 4, 9)]
+    runs = train_many(reqs, DATA, steps=200, batch_size=batch, save_every=40, jobs=1)
+    for r in reqs:
+        alone = rs.train(r.net, DATA, r.mode, r.lr, steps=200, batch_size=batch, save_every=40,
+                         seed=r.seed)
+        assert_identical(runs[r.key], alone, str(r.key))
+
+
+def test_cancelling_threads_that_share_a_draw_stops_them_all():
+    """A thread that stops at a cancel releases the one waiting for its half of the draws."""
+    cancel = threading.Event()
+
+    def progress(_k):
+        cancel.set()
+
+    reqs = [RunRequest((w, m, s), rs.init_network(w, s), m, rs.DEFAULT_LR[m], s)
+            for w in (10, 40) for m in ("output", "all") for s in range(10)]
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(train_many(
+        reqs, DATA, steps=100_000, batch_size=40, save_every=1000, jobs=2, progress=progress,
+        cancel=cancel)), daemon=True)
+    worker.start()
+    worker.join(300)  # a deadlock guard, not a speed limit: the call returns after one chunk
+    assert not worker.is_alive()
+    assert out == {}  # no block finished
+
+
 def test_progress_counts_every_real_run_step_once():
     total = []
     lock = threading.Lock()
@@ -116,7 +169,9 @@ def test_a_batch_whose_every_run_diverges_ends_early():
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 200, 1000, 2**20 + 3])
-def test_minibatch_draws_are_randomstates(n):
+@pytest.mark.parametrize("cuts", [(0, 5), (0, 2, 5), (0, 1, 4, 5)])
+def test_minibatch_draws_are_randomstates(n, cuts):
+    """Drawn whole or lane range by lane range (as threads that share a draw do), in any order."""
     from relu_studio.core import _batch_kernels as K
 
     x = np.arange(n, dtype=np.float32)
@@ -127,7 +182,10 @@ def test_minibatch_draws_are_randomstates(n):
         _name, key[lane], pos[lane], *_ = np.random.RandomState(lane + 11).get_state()
     xb = np.full((steps, batch, LANES), -1, np.float32)
     yb = np.empty_like(xb)
-    K.draw_minibatches(key, pos, n, x, -x, xb, yb, real, np.empty(steps * batch + 1, np.uint32))
+    for part, (lo, hi) in reversed(list(enumerate(zip(cuts[:-1], cuts[1:])))):  # lane 0 last
+        K.draw_minibatches(key, pos, n, x, -x, xb, yb, lo, hi, real,
+                           np.empty((hi - lo, steps * batch + 1), np.uint32),
+                           np.empty(624, np.uint32), part % 2 == 1)
     for lane in range(real):
         want = np.random.RandomState(lane + 11).randint(0, n, (steps, batch))
         assert np.array_equal(xb[:, :, lane].astype(np.int64), want), f"lane {lane}"
