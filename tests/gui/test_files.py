@@ -182,6 +182,14 @@ def test_autosave_recovers_a_killed_session(tmp_path):
     env = dict(os.environ, RELU_STUDIO_DATA_DIR=str(tmp_path), QT_QPA_PLATFORM="offscreen")
     proc = subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True)
     steps = []
+    trained_at = None  # when the child had trained for a while (a snapshot past step 0 exists)
+
+    def saved_since(t):
+        """An autosave written after ``t`` (a slow machine may still be writing an earlier one,
+        from before the first snapshot, when the 16th step is printed)."""
+        return any(p.stat().st_mtime > t
+                   for p in (Path(tmp_path) / "autosave").glob("autosave-*.relustudio"))
+
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -189,7 +197,9 @@ def test_autosave_recovers_a_killed_session(tmp_path):
             if not line:
                 break
             steps.append(int(line))
-            if len(steps) > 15 and any((Path(tmp_path) / "autosave").glob("autosave-*.relustudio")):
+            if len(steps) == 16:
+                trained_at = time.time()
+            if trained_at is not None and saved_since(trained_at):
                 break
     finally:
         proc.send_signal(signal.SIGKILL)
