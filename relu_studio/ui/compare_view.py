@@ -56,7 +56,7 @@ from . import style
 from .band_loss_plot import BandLossPlot
 from .compare_controller import CompareController
 from .elbow_kymograph import KymographRow
-from .fields import ERROR_STYLE, NumberField, _Validated, spin_box
+from .fields import ERROR_STYLE, NumberField, _Validated, choice_combo, spin_box
 from .results_table_view import ResultsTableView
 from .small_multiples import SmallMultiples
 from .timeline import Timeline
@@ -272,18 +272,14 @@ class CompareView(QWidget):
         self.optimizers = OptimizersField(s.optimizers)
         # Every run's activation and loss (torch's default parameters here; a grid opened from a
         # session or the CLI keeps its own, shown by name).
-        self.activation_box = QComboBox()
-        for k in ACTIVATIONS:
-            self.activation_box.addItem(ACTIVATION_LABELS[k], k)
-        self.activation_box.setCurrentIndex(ACTIVATIONS.index(s.activation.name))
-        self.activation_box.setToolTip("The hidden layer's activation of every run (torch.nn's, its "
-                                   "default parameter); ReLU is the notebook's")
-        self.loss_box = QComboBox()
-        for k in LOSSES:
-            self.loss_box.addItem(LOSS_LABELS[k], k)
-        self.loss_box.setCurrentIndex(LOSSES.index(s.loss.name))
-        self.loss_box.setToolTip("The training loss of every run (the full-train and test errors "
-                                 "stay MSE); MSE is the notebook's")
+        self.activation_box = choice_combo(
+            ACTIVATIONS, ACTIVATION_LABELS, s.activation.name,
+            "The hidden layer's activation of every run (torch.nn's, its default parameter); "
+            "ReLU is the notebook's")
+        self.loss_box = choice_combo(
+            LOSSES, LOSS_LABELS, s.loss.name,
+            "The training loss of every run (the full-train and test errors stay MSE); MSE is "
+            "the notebook's")
         self.add_optimizer = QToolButton()
         self.add_optimizer.setText("+")
         self.add_optimizer.setToolTip("Add an optimizer with torch's defaults (edit its settings "

@@ -193,6 +193,19 @@ class TargetField(_Validated):
         self._show_error(None)
 
 
+def choice_combo(keys, labels, current, tip: str, tips=None) -> QComboBox:
+    """A combo box of ``keys`` (its items' data) shown by ``labels[key]``, ``current`` chosen;
+    ``tips[key]`` (optional) is each item's tooltip."""
+    box = QComboBox()
+    for k in keys:
+        box.addItem(labels[k], k)
+        if tips:
+            box.setItemData(box.count() - 1, tips[k], Qt.ItemDataRole.ToolTipRole)
+    box.setCurrentIndex(keys.index(current))
+    box.setToolTip(tip)
+    return box
+
+
 def spin_box(lo: int, hi: int, value: int, tip: str = "", special: str | None = None,
              suffix: str = "") -> QSpinBox:
     """A whole-number field with thousands separators, applied on Enter or focus out."""

@@ -11,7 +11,7 @@ the next Re-initialise). The widget computes nothing.
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLabel, QWidget
 from superqt import QCollapsible
 
 from ..core.activations import ACTIVATION_LABELS, ACTIVATIONS, Activation
@@ -19,7 +19,7 @@ from ..core.inits import INIT_LABELS, INIT_TIPS, INITS, Init
 from ..core.losses import LOSS_LABELS, LOSSES, Loss
 from ..core.optimizers import OPTIMIZER_LABELS, OPTIMIZERS, Optimizer
 from ..core.settings import SettingsError
-from .fields import NumberField
+from .fields import NumberField, choice_combo
 
 __all__ = ["TrainingChoices", "OPTIMIZER_FIELDS"]
 
@@ -50,20 +50,6 @@ OPTIMIZER_TIPS = {
     "adamw": "torch.optim.AdamW: Adam with decoupled weight decay",
     "rmsprop": "torch.optim.RMSprop: steps scaled by a running RMS of the gradient",
 }
-ROLE_TIP = 3  # Qt.ToolTipRole
-
-
-def _combo(keys, labels, current, tip, tips=None) -> QComboBox:
-    box = QComboBox()
-    for k in keys:
-        box.addItem(labels[k], k)
-        if tips:
-            box.setItemData(box.count() - 1, tips[k], ROLE_TIP)
-    box.setCurrentIndex(keys.index(current))
-    box.setToolTip(tip)
-    return box
-
-
 class TrainingChoices(QGroupBox):
     """The "Method" group (see the module docstring); ``controller`` is the studio's."""
 
@@ -72,7 +58,7 @@ class TrainingChoices(QGroupBox):
         self.c = controller
         s = controller.settings
         form = QFormLayout(self)
-        self.optimizer = _combo(OPTIMIZERS, OPTIMIZER_LABELS, s.optimizer.name,
+        self.optimizer = choice_combo(OPTIMIZERS, OPTIMIZER_LABELS, s.optimizer.name,
                                 "The update rule (torch.optim's, bit for bit); a new one brings its "
                                 "default learning rate", OPTIMIZER_TIPS)
         form.addRow("&Optimizer", self.optimizer)
@@ -98,7 +84,7 @@ class TrainingChoices(QGroupBox):
         self.more.addWidget(inner)
         form.addRow(self.more)
 
-        self.activation = _combo(ACTIVATIONS, ACTIVATION_LABELS, s.activation.name,
+        self.activation = choice_combo(ACTIVATIONS, ACTIVATION_LABELS, s.activation.name,
                                  "The hidden units' activation (torch.nn's). Changing it keeps the "
                                  "parameters: the curves change, the elbows/centres -b/w stay "
                                  "(one undo step)")
@@ -107,7 +93,7 @@ class TrainingChoices(QGroupBox):
         self.act_param_label = QLabel("Slope")
         form.addRow(self.act_param_label, self.act_param)
 
-        self.init = _combo(INITS, INIT_LABELS, s.init.name,
+        self.init = choice_combo(INITS, INIT_LABELS, s.init.name,
                            "How Re-initialise (Ctrl+I) draws a new network", INIT_TIPS)
         form.addRow("&Init", self.init)
         self.scale = NumberField(s.init.scale, minimum=0.0,
@@ -115,7 +101,7 @@ class TrainingChoices(QGroupBox):
                                          "(1: torch's); applies at the next Re-initialise")
         form.addRow("Output scale", self.scale)
 
-        self.loss = _combo(LOSSES, LOSS_LABELS, s.loss.name,
+        self.loss = choice_combo(LOSSES, LOSS_LABELS, s.loss.name,
                            "The training loss (torch.nn's); the curves still show MSE")
         form.addRow("&Loss", self.loss)
         self.delta = NumberField(s.loss.delta, minimum=0.0, exclusive_min=True,

@@ -29,14 +29,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-import numba
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
 import relu_studio as rs
-from relu_studio.core import _kernels
 from relu_studio.core.activations import ACTIVATIONS
 from notebook_reference import EPS32
 

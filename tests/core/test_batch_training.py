@@ -13,7 +13,6 @@ torch loop in test_training_exact.py. Why each test can fail:
 * a kernel whose result depends on the CPU's vector width (a subprocess with
   ``NUMBA_CPU_NAME=generic``, i.e. SSE2 only, must give the same bytes as this CPU).
 """
-import hashlib
 import os
 import subprocess
 import sys

@@ -4,7 +4,6 @@ cancel keeps finished non-SGD runs, and GridSettings carries the axis through JS
 before the axis is plain SGD) with messages naming the bad optimizer."""
 import threading
 
-import numpy as np
 import pytest
 
 import relu_studio as rs

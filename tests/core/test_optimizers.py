@@ -248,7 +248,6 @@ def test_every_step_matches_torchs_step(config, mode, width):
     hp, betas = _optim_kernels.hyper_parameters(opt, opt.lr)
     kind = _optim_kernels.KINDS[opt.name]
     xt, yt = DATA.x_test.astype(np.float32), DATA.y_test.astype(np.float32)
-    snaps = np.array([1], np.int64)
     skipped, worst = [], 0.0
     for s in range(STEPS):
         w1, b1, w2, b2 = (np.array(a, np.float32).ravel() for a in ref.params(s))

@@ -80,8 +80,7 @@ import numpy as np
 
 from ..activations import Activation
 from ..arrays import read_only
-from ..budget import (MAX_JSON_BYTES, MAX_UNPACKED_BYTES, BudgetError, check_history,
-                      check_regular_file, human)
+from ..budget import (MAX_JSON_BYTES, MAX_UNPACKED_BYTES, BudgetError, check_regular_file, human)
 from ..dataset import DataError, Dataset, make_dataset
 from ..formula import FormulaError
 from ..history import History
