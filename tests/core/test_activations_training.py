@@ -6,11 +6,9 @@ The reference is plain torch in float64 (no relu_studio code): ``nn.Sequential(L
 (single-tensor path) with the same hyper-parameters, the engine's initial parameters and the same
 minibatch indices, all layers trained, 500 steps.
 
-Which cases: the full cross product 6 optimizers x 10 activations x 3 losses at width 10 (180
-runs), and at widths 1 and 40 a diagonal subset (each activation once, the optimizer and loss
-rotating, so every optimizer and every loss appears at each width: 20 runs). The full 540 would
-triple the time (~1 min more on 2 cores) for widths whose code path is the same loop at another
-length.
+Which cases: the full cross product 6 optimizers x 10 activations x 3 losses at widths 1, 10
+and 40 (540 runs, as the issue asks: width 1 is a single unit, where nothing averages a wrong
+derivative away; width 40 the notebook's widest).
 
 Tolerance TOL64 = 1024 EPS32 (~1.2e-4, relative to the largest parameter, at least 1), as in
 test_optimizers.py: the engine rounds every operation to float32 (~EPS32/2 relative each, libm's
@@ -246,12 +244,11 @@ def compare(opt_name, act_name, loss_name, width):
     assert run.test_error[-1] == pytest.approx(want, rel=1e-5)
 
 
-FULL = [(o, a, loss, 10) for o in OPTIMIZERS for a in ACTS for loss in LOSSES]
-DIAGONAL = [(list(OPTIMIZERS)[(i + k) % 6], a, list(LOSSES)[(i + 2 * k) % 3], width)
-            for k, width in enumerate((1, 40)) for i, a in enumerate(ACTS)]
+FULL = [(o, a, loss, width) for width in (1, 10, 40) for o in OPTIMIZERS for a in ACTS
+        for loss in LOSSES]
 
 
-@pytest.mark.parametrize("opt_name, act_name, loss_name, width", FULL + DIAGONAL)
+@pytest.mark.parametrize("opt_name, act_name, loss_name, width", FULL)
 def test_every_optimizer_activation_and_loss_matches_float64_torch(opt_name, act_name, loss_name, width):
     compare(opt_name, act_name, loss_name, width)
 
