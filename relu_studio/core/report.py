@@ -48,10 +48,11 @@ CSV_STATS = ("median", "q25", "q75")
 
 
 def results_csv_columns() -> list[str]:
-    """``width, mode, optimizer, seeds``, then ``{metric}_{kind}_{stat}`` for every metric, kind
-    and stat, then ``diverged``. ``optimizer`` is the cell's label (``"Adam lr 0.001"``; empty
-    for ridge)."""
-    head = ["width", "mode", "optimizer", "seeds"]
+    """``width, mode, optimizer, activation, loss, seeds``, then ``{metric}_{kind}_{stat}`` for
+    every metric, kind and stat, then ``diverged``. ``optimizer`` is the cell's label (``"Adam lr
+    0.001"``; empty for ridge), ``activation`` and ``loss`` its runs' (``"ReLU"``, ``"MSE"``; no
+    loss for ridge)."""
+    head = ["width", "mode", "optimizer", "activation", "loss", "seeds"]
     for _attr, name in CSV_METRIC_NAMES:
         for kind in TABLE_KINDS:
             head += [f"{name}_{kind}_{stat}" for stat in CSV_STATS]
@@ -68,7 +69,8 @@ def results_csv(rows: list[dict]) -> str:
     """The rows of :func:`results_table` as CSV text, every number at full float64 precision."""
     lines = [",".join(results_csv_columns())]
     for r in rows:
-        cells = [str(r["width"]), r["mode"], _csv_text(r.get("optimizer", "")), str(r["seeds"])]
+        cells = [str(r["width"]), r["mode"],
+                 *(_csv_text(r.get(k, "")) for k in ("optimizer", "activation", "loss")), str(r["seeds"])]
         for attr, _name in CSV_METRIC_NAMES:
             for kind in TABLE_KINDS:
                 stats = r[f"{kind}_{attr}"]

@@ -8,6 +8,7 @@ import numpy as np
 
 from .arrays import read_only
 from .experiment import ExperimentResult, optimizer_label
+from .losses import Loss
 from .training import Run
 
 __all__ = ["results_table", "METRICS", "Band", "loss_bands", "cell_bands", "elbow_trajectories",
@@ -20,7 +21,8 @@ def results_table(result: ExperimentResult) -> list[dict]:
     """One row per (width, mode, optimizer) cell: final and best MSE per metric, median and
     quartiles over seeds. ``row["optimizer"]`` is the cell's optimizer as it trained
     (``"Adam lr 0.001"``; ``""`` for ridge), ``row["optimizer_index"]`` its place in the grid's
-    optimizers (None for ridge): rows come width by width, mode by mode, optimizer by optimizer.
+    optimizers (None for ridge), ``row["activation"]`` and ``row["loss"]`` its runs' (``"ReLU"``,
+    ``"MSE"``; no loss for ridge): rows come width by width, mode by mode, optimizer by optimizer.
 
     Quartiles are numpy's 25th and 75th percentiles (linear interpolation) across seeds.
     """
@@ -30,8 +32,11 @@ def results_table(result: ExperimentResult) -> list[dict]:
             runs = [r for r in result.cell(w, m, o) if len(r)]
             if not runs:
                 continue
+            loss = runs[0].settings.loss
             row = {"width": w, "mode": m, "optimizer": optimizer_label(runs[0]),
                    "optimizer_index": None if o is None else result.optimizers.index(o),
+                   "activation": runs[0].initial.activation.describe(),
+                   "loss": "" if m == "ridge" else (loss or Loss()).describe(),
                    "seeds": len(runs), "diverged": sum(r.diverged for r in runs)}
             for attr, _label in METRICS:
                 final = np.array([getattr(r, attr)[-1] for r in runs], dtype=np.float64)

@@ -99,7 +99,7 @@ def test_out_folder_holds_every_run_bit_for_bit(tmp_path, capsys):
         table = list(csv.DictReader(f))
     assert [(r["width"], r["mode"], r["seeds"]) for r in table] == [
         (str(w), m, "2") for w in (3, 6) for m in ALL_MODES]
-    columns = ["width", "mode", "optimizer", "seeds"] + [
+    columns = ["width", "mode", "optimizer", "activation", "loss", "seeds"] + [
         f"{metric}_{kind}_{stat}" for metric in ("train", "full_train", "test")
         for kind in ("final", "best") for stat in ("median", "q25", "q75")] + ["diverged"]
     assert list(table[0]) == columns

@@ -133,7 +133,7 @@ def test_results_csv_columns_and_values(grid, tmp_path):
     text = results_csv(rows)
     table = list(csv.DictReader(io.StringIO(text)))
     assert list(table[0]) == results_csv_columns() == [
-        "width", "mode", "optimizer", "seeds",
+        "width", "mode", "optimizer", "activation", "loss", "seeds",
         *[f"{m}_{k}_{s}" for m in ("train", "full_train", "test")
           for k in ("final", "best") for s in ("median", "q25", "q75")],
         "diverged"]

@@ -111,6 +111,10 @@ def test_the_cli_grid_trains_the_activation_and_loss_asked_for(tmp_path, capsys)
             assert got.initial.activation == gelu and got.settings.loss == huber
             _same(rs.train(net, DATA, mode, lr, 60, save_every=20, seed=s, loss=huber), got)
         _same(ridge_run(net, DATA, 1e-5, s), hio.load_run_npz(out / f"w3_ridge_seed{s}.npz"))
+    import csv
+    table = list(csv.DictReader((out / "results.csv").open(newline="")))
+    assert [(r["mode"], r["activation"], r["loss"]) for r in table] == [
+        ("output", "GELU", "Huber δ 0.5"), ("all", "GELU", "Huber δ 0.5"), ("ridge", "GELU", "")]
     import json
     settings = json.loads((out / "settings.json").read_text())
     grid = settings.get("grid", settings)
