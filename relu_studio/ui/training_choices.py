@@ -59,8 +59,8 @@ class TrainingChoices(QGroupBox):
         s = controller.settings
         form = QFormLayout(self)
         self.optimizer = choice_combo(OPTIMIZERS, OPTIMIZER_LABELS, s.optimizer.name,
-                                "The update rule (torch.optim's, bit for bit); a new one brings its "
-                                "default learning rate", OPTIMIZER_TIPS)
+                                       "The update rule (torch.optim's, bit for bit); a new one brings its "
+                                       "default learning rate", OPTIMIZER_TIPS)
         form.addRow("&Optimizer", self.optimizer)
 
         # the optimizer's hyper-parameters, only the chosen one's, in a collapsible section
@@ -85,16 +85,16 @@ class TrainingChoices(QGroupBox):
         form.addRow(self.more)
 
         self.activation = choice_combo(ACTIVATIONS, ACTIVATION_LABELS, s.activation.name,
-                                 "The hidden units' activation (torch.nn's). Changing it keeps the "
-                                 "parameters: the curves change, the elbows/centres -b/w stay "
-                                 "(one undo step)")
+                                        "The hidden units' activation (torch.nn's). Changing it keeps the "
+                                        "parameters: the curves change, the elbows/centres -b/w stay "
+                                        "(one undo step)")
         form.addRow("&Activation", self.activation)
         self.act_param = NumberField(1.0, tooltip="")
         self.act_param_label = QLabel("Slope")
         form.addRow(self.act_param_label, self.act_param)
 
         self.init = choice_combo(INITS, INIT_LABELS, s.init.name,
-                           "How Re-initialise (Ctrl+I) draws a new network", INIT_TIPS)
+                                  "How Re-initialise (Ctrl+I) draws a new network", INIT_TIPS)
         form.addRow("&Init", self.init)
         self.scale = NumberField(s.init.scale, minimum=0.0,
                                  tooltip="The initial output weights are multiplied by this "
@@ -102,7 +102,7 @@ class TrainingChoices(QGroupBox):
         form.addRow("Output scale", self.scale)
 
         self.loss = choice_combo(LOSSES, LOSS_LABELS, s.loss.name,
-                           "The training loss (torch.nn's); the curves still show MSE")
+                                  "The training loss (torch.nn's); the curves still show MSE")
         form.addRow("&Loss", self.loss)
         self.delta = NumberField(s.loss.delta, minimum=0.0, exclusive_min=True,
                                  tooltip="Huber's delta: quadratic below it, linear above (torch: 1)")
