@@ -48,8 +48,9 @@ class StudioState:
 
     @property
     def network(self) -> Network:
-        """The current network: the history's newest snapshot (with the chosen activation)."""
-        return with_activation(self.history.last, self.settings.activation)
+        """The current network: the history's newest snapshot (its networks carry the activation
+        they computed; every change that brings networks in keeps ``settings.activation`` theirs)."""
+        return self.history.last
 
     @classmethod
     def start(cls, settings: StudioSettings | None = None) -> "StudioState":
@@ -74,8 +75,7 @@ class Change:
 
 # --------------------------------------------------------------------------- data and network
 def with_activation(net: Network, activation) -> Network:
-    """``net`` computing ``activation`` (the same parameters): the studio's networks all use the
-    activation chosen in its settings (a history's snapshots are parameters only)."""
+    """``net`` computing ``activation`` (the same parameters)."""
     return net if net.activation == activation else net.replace(activation=activation)
 
 
@@ -156,12 +156,13 @@ def fit_ridge_now(state: StudioState) -> Change:
 # --------------------------------------------------------------------------- imports
 def import_network(state: StudioState, net: Network, as_initial: bool) -> Change:
     """A network from a file, as the new initial network or appended as the current one (a
-    network of another width cannot continue this timeline: it starts a new one)."""
-    s = state.settings.changed(width=net.width)
+    network of another width or activation cannot continue this timeline: it starts a new one);
+    the panel's activation becomes the network's."""
+    s = state.settings.changed(width=net.width, activation=net.activation)
     if as_initial:
         return Change(f"Import initial network (width {net.width})",
                       StudioState(s, state.data, net, History.start(net, state.data)))
-    if net.width == state.network.width:
+    if net.width == state.network.width and net.activation == state.network.activation:
         return Change("Import network",
                       replace(state, settings=s,
                               history=state.history.appended(net, state.data, "import")))
@@ -170,13 +171,15 @@ def import_network(state: StudioState, net: Network, as_initial: bool) -> Change
 
 
 def import_history(state: StudioState, hist: History) -> Change:
-    """A notebook history: after the current initial network if the widths agree."""
-    if hist.width == state.initial.width:
+    """A notebook history: after the current initial network if the widths and activations
+    agree; the panel's activation becomes the history's."""
+    if hist.width == state.initial.width and hist.activation == state.initial.activation:
         initial, timeline = state.initial, History.start(state.initial, state.data).extended_with(hist)
     else:
         initial, timeline = hist.network(0), hist
     return Change(f"Import notebook history ({len(hist)} snapshots)",
-                  StudioState(state.settings.changed(width=hist.width), state.data, initial, timeline))
+                  StudioState(state.settings.changed(width=hist.width, activation=hist.activation),
+                              state.data, initial, timeline))
 
 
 def import_data(state: StudioState, data: Dataset, label: str = "Import data") -> Change:

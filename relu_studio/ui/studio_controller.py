@@ -157,9 +157,9 @@ class StudioController(QObject):
 
     @property
     def network(self) -> Network:
-        """The current network: the newest entry of the timeline (with the chosen activation)."""
+        """The current network: the newest entry of the timeline."""
         h = self.history
-        return studio.with_activation(h.network(len(h) - 1), self.settings.activation)
+        return h.network(len(h) - 1)
 
     @property
     def busy(self) -> bool:
@@ -198,8 +198,7 @@ class StudioController(QObject):
         if self.preview is not None:
             return self.preview.network
         live = self.live_frame
-        net = live.network if live is not None else self.history.network(self.shown_index)
-        return studio.with_activation(net, self.settings.activation)
+        return live.network if live is not None else self.history.network(self.shown_index)
 
     @property
     def shown_step(self) -> int:

@@ -185,6 +185,25 @@ def test_changing_the_activation_keeps_the_parameters_and_restarts_the_history()
     assert "centres" in ch.message
 
 
+def test_an_imported_network_or_history_keeps_its_activation_and_the_panel_follows(state):
+    """A GELU network from a .pt file is drawn and trained as GELU (the panel's activation
+    becomes it): it cannot continue a ReLU timeline of the same width, so it starts a new one;
+    undoing the activation change draws the earlier snapshots with their own activation."""
+    from relu_studio.core.activations import Activation
+
+    gelu = rs.init_network(state.network.width, 9).replace(activation=Activation("gelu"))
+    ch = studio.import_network(state, gelu, as_initial=False).state
+    assert ch.settings.activation == Activation("gelu") and ch.network.equals(gelu)
+    assert len(ch.history) == 1 and ch.initial.equals(gelu)  # a new timeline
+    hist = History.start(gelu, state.data, "notebook")
+    imported = studio.import_history(state, hist).state
+    assert imported.settings.activation == Activation("gelu")
+    assert imported.network.activation == Activation("gelu") and imported.initial.equals(gelu)
+    tanh = studio.set_activation(state, Activation("tanh")).state
+    assert tanh.network.activation == Activation("tanh")
+    assert state.network.activation == Activation()  # the state before keeps its own
+
+
 def test_a_new_optimizer_brings_its_default_learning_rates():
     from relu_studio.core.optimizers import Optimizer
 
