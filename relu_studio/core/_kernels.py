@@ -435,19 +435,33 @@ def sgd_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
     not finite or exceeds ``loss_bound``: that step's update is not applied, and a snapshot of the
     parameters that produced the loss is recorded at the next free slot.
 
-    The notebook's ReLU with MSE runs a copy of the steps compiled for those two constants (the
-    compiler drops every other branch: the loop of the ReLU-only kernel, at its speed); the
-    others run :data:`_sgd_steps_any`, the same steps compiled as a function of their own.
+    The notebook's ReLU with MSE runs :func:`sgd_relu_mse_chunk`, the steps compiled for those
+    two constants (the compiler drops every other branch: the loop of the ReLU-only kernel, at
+    its speed); the others run :data:`_sgd_steps_any`, the same steps compiled as a function of
+    their own. Compiling this kernel compiles both (seconds on a first start): the studio's
+    start-up prepares only :func:`sgd_relu_mse_chunk`, which the Trainer calls for ReLU with MSE.
     """
     if act == A_RELU and loss_kind == L_MSE:
-        return _sgd_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
-                          snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
-                          snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, A_RELU, act_p, L_MSE,
-                          delta)
+        return sgd_relu_mse_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
+                                  snap_steps, snap_ptr, snap_step, snap_train, snap_full,
+                                  snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act,
+                                  act_p, loss_kind, delta)
     return _sgd_steps_any(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
                           snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
                           snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act, act_p, loss_kind,
                           delta)
+
+
+@numba.njit(**FLAGS)
+def sgd_relu_mse_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
+                       snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
+                       snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, act, act_p, loss_kind, delta):
+    """:func:`sgd_chunk` for the notebook's ReLU with MSE only (``act``/``loss_kind`` are taken
+    as those): a kernel of its own, so that it compiles alone, in the time the ReLU-only kernel
+    took, when the studio prepares its kernel on a first start."""
+    return _sgd_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, lr, train_hidden, step0,
+                      snap_steps, snap_ptr, snap_step, snap_train, snap_full, snap_test,
+                      snap_w1, snap_b1, snap_w2, snap_b2, loss_bound, A_RELU, act_p, L_MSE, delta)
 
 
 @numba.njit(inline="always", **FLAGS)

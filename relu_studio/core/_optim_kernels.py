@@ -39,7 +39,7 @@ import numpy as np
 from ._kernels import (A_RELU, DIVERGED, FLAGS, L_MSE, RUNNING, minibatch_gradients,
                        minibatch_loss, record_snapshot)
 
-__all__ = ["optim_chunk", "KINDS", "hyper_parameters", "new_state"]
+__all__ = ["optim_chunk", "optim_relu_mse_chunk", "KINDS", "hyper_parameters", "new_state"]
 
 #: Kernel codes of the optimizers (core.optimizers names).
 SGD, MOMENTUM, ADAM, ADAMW, RMSPROP = range(5)
@@ -184,12 +184,26 @@ def optim_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, c
     # (the snapshot arrays go as one tuple: a call of more than 30 arguments cannot be inlined)
     snaps = (snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
     if act == A_RELU and loss_kind == L_MSE:
-        return _optim_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
-                            train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
-                            A_RELU, act_p, L_MSE, delta)
+        return optim_relu_mse_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas,
+                                    state, counts, train_hidden, step0, snap_steps, snap_ptr,
+                                    snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1,
+                                    snap_w2, snap_b2, loss_bound, act, act_p, loss_kind, delta)
     return _optim_steps_any(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state,
                             counts, train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
                             act, act_p, loss_kind, delta)
+
+
+@numba.njit(**FLAGS)
+def optim_relu_mse_chunk(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                         train_hidden, step0, snap_steps, snap_ptr, snap_step, snap_train,
+                         snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2, loss_bound,
+                         act, act_p, loss_kind, delta):
+    """:func:`optim_chunk` for ReLU with MSE only: a kernel of its own, so that a first run
+    with an optimizer compiles only it (the other activations' steps compile when first used)."""
+    snaps = (snap_step, snap_train, snap_full, snap_test, snap_w1, snap_b1, snap_w2, snap_b2)
+    return _optim_steps(x, y, xt, yt, idx, w1, b1, w2, b2_arr, kind, hp, betas, state, counts,
+                        train_hidden, step0, snap_steps, snap_ptr, snaps, loss_bound,
+                        A_RELU, act_p, L_MSE, delta)
 
 
 @numba.njit(inline="always", **FLAGS)

@@ -1,6 +1,7 @@
 """The training kernels, prepared once per process in a background thread (numba compiles them
-on first use, or loads them from its cache): the studio's single-run kernel first, then the
-grid's batched ones. Its own module, above both ``training`` and ``batch_training``, which it
+on first use, or loads them from its cache): the studio's single-run kernel of the notebook's
+ReLU and MSE first, then the grid's batched ones and the single-run kernel of the other
+activations and losses. Its own module, above both ``training`` and ``batch_training``, which it
 prepares."""
 from __future__ import annotations
 
@@ -23,13 +24,17 @@ def _compile_kernels() -> None:
 
 def _compile_batch_kernels() -> None:
     """Compile the grid's batched kernels (or load them): a tiny batch per mode (each mode is a
-    loop nest of its own)."""
+    loop nest of its own); then the single-run kernel of every other activation and loss (a
+    tiny run with one: several seconds on a first start, so after the notebook's kernels)."""
+    from .activations import Activation
     from .dataset import make_dataset
     from .network import init_network
 
     data = make_dataset("abs", n=10, noise=0.0)
     for mode in MODES:
         train_batch([init_network(2, 0)], data, mode=mode, steps=3, save_every=1)
+    Trainer(init_network(2, 0).replace(activation=Activation("tanh")), data, steps=3,
+            save_every=1).run()
 
 
 class KernelPreparation:

@@ -218,6 +218,9 @@ class Trainer:
         self._b2 = np.array([net.b2], dtype=np.float32)
         self._act = _kernels.activation_code(net.activation)
         self._loss = _kernels.loss_code(st.loss)
+        # The notebook's ReLU with MSE has kernels of their own (each compiles alone: a first
+        # start prepares only the SGD one); any other activation or loss, the general kernels.
+        self._notebook_kernels = net.activation.is_relu and (st.loss is None or st.loss.is_mse)
         try:
             check_history(snapshot_count(st.steps, st.save_every), net.width)
             check_buffer(st.batch_size, net.width)
@@ -314,7 +317,8 @@ class Trainer:
                 idx = self._rng.randint(0, self.data.n, size=(k, st.batch_size))
             first = self._count
             if st.optimizer is None or st.optimizer.is_plain_sgd:
-                done, self._count, status = self._k.sgd_chunk(
+                sgd = self._k.sgd_relu_mse_chunk if self._notebook_kernels else self._k.sgd_chunk
+                done, self._count, status = sgd(
                     self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2,
                     self._b2, st.lr, st.mode == "all", self.step, self._snap_steps, self._count,
                     h["steps"], h["train"], h["full"], h["test"], h["w1"], h["b1"], h["w2"],
@@ -343,7 +347,8 @@ class Trainer:
             self._opt_state = ok.new_state(self._h["w1"].shape[1])
         hp, betas = ok.hyper_parameters(st.optimizer, st.lr)
         h = self._h
-        return ok.optim_chunk(
+        chunk = ok.optim_relu_mse_chunk if self._notebook_kernels else ok.optim_chunk
+        return chunk(
             self._x, self._y, self._xt, self._yt, idx, self._w1, self._b1, self._w2, self._b2,
             ok.KINDS[st.optimizer.name], hp, betas, self._opt_state[0], self._opt_state[1],
             st.mode == "all", self.step, self._snap_steps, self._count, h["steps"], h["train"],
